@@ -1,0 +1,152 @@
+//! Agents, queues (filas / setores) and queue membership.
+
+use crate::ids::*;
+use crate::sla::spec::CalendarSpec;
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What an agent may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Works tickets of their queues.
+    Agent,
+    /// Also reassigns and transfers within their queues.
+    Supervisor,
+    /// Everything in the organization, configuration included.
+    Admin,
+}
+
+/// Presence of an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Takes new tickets.
+    Online,
+    /// Signed in, not taking new tickets.
+    Away,
+    /// Not working.
+    Offline,
+}
+
+/// A person who works tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Id.
+    pub id: AgentId,
+    /// Tenant.
+    pub org_id: OrgId,
+    /// Display name (`{{agent_name}}`).
+    pub name: String,
+    /// E-mail, unique per tenant.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Presence.
+    pub presence: Presence,
+    /// Most tickets (New/Open/Pending) assigned at once.
+    pub capacity: u32,
+    /// Tickets (New/Open/Pending) assigned now. Kept by the service on every change.
+    pub open_tickets: u32,
+    /// Last time a ticket was assigned to this agent (least-busy tie break).
+    pub last_assigned_at: Option<DateTime<Utc>>,
+    /// Whether the agent can still sign in.
+    pub active: bool,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+    /// Optimistic concurrency version.
+    pub version: u64,
+}
+
+impl Agent {
+    /// Has room for one more ticket.
+    pub fn has_capacity(&self) -> bool {
+        self.open_tickets < self.capacity
+    }
+}
+
+/// How a queue hands tickets to agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Distribution {
+    /// Rotate over online agents with room, skipping the others.
+    #[default]
+    RoundRobin,
+    /// Fewest open tickets first, then the longest idle.
+    LeastBusy,
+    /// Nobody is assigned automatically.
+    Manual,
+}
+
+/// Messages a queue sends by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AutoReplies {
+    /// Sent when a new ticket arrives in business hours.
+    pub greeting: Option<String>,
+    /// Sent instead of the greeting outside business hours.
+    pub out_of_hours: Option<String>,
+    /// Sent when no agent can take the ticket now.
+    pub no_agent: Option<String>,
+}
+
+/// A queue (fila / setor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queue {
+    /// Id.
+    pub id: QueueId,
+    /// Tenant.
+    pub org_id: OrgId,
+    /// Name, unique per tenant.
+    pub name: String,
+    /// Color for UIs.
+    pub color: Option<String>,
+    /// Business hours (for out-of-hours replies and business-hours SLAs); `None` = always open.
+    pub business_hours: Option<CalendarSpec>,
+    /// Auto-replies.
+    pub auto_replies: AutoReplies,
+    /// Distribution strategy.
+    pub distribution: Distribution,
+    /// SLA policy for its tickets (the tenant default when unset).
+    pub sla_policy_id: Option<SlaPolicyId>,
+    /// Round-robin rotation counter: bumped by each automatic assignment.
+    pub rotation: u64,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+    /// Optimistic concurrency version.
+    pub version: u64,
+}
+
+/// An agent's membership in a queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueMember {
+    /// Queue.
+    pub queue_id: QueueId,
+    /// Agent.
+    pub agent_id: AgentId,
+    /// Tenant.
+    pub org_id: OrgId,
+    /// Skills this agent brings to this queue (lower case).
+    pub skills: Vec<String>,
+    /// Value of the queue's rotation counter at this member's last automatic assignment
+    /// (0 = never): round robin picks the smallest.
+    pub last_rotation: u64,
+    /// When the agent joined the queue.
+    pub joined_at: DateTime<Utc>,
+}
+
+/// Validates a display name (trimmed, 1-120 chars).
+pub fn validate_name(field: &str, name: &str) -> Result<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 120 {
+        return Err(Error::invalid(field, "must be 1 to 120 characters"));
+    }
+    Ok(n.to_owned())
+}
+
+/// Validates a `#rrggbb` color.
+pub fn validate_color(field: &str, color: &str) -> Result<String> {
+    let c = color.trim();
+    let ok = c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if ok { Ok(c.to_ascii_lowercase()) } else { Err(Error::invalid(field, format!("{color:?} is not a #rrggbb color"))) }
+}

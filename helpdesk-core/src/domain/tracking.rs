@@ -1,0 +1,150 @@
+//! Marketing attribution: UTM fields, ad click ids and their platforms, paid or organic.
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Ad platforms a click id can come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdPlatform {
+    /// Google Ads (`gclid`).
+    GoogleAds,
+    /// Meta Ads (`fbclid`, `ctwa_clid`).
+    MetaAds,
+    /// TikTok Ads (`ttclid`).
+    TiktokAds,
+}
+
+/// Kind of click id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClickIdKind {
+    /// Google Click ID.
+    Gclid,
+    /// Facebook Click ID.
+    Fbclid,
+    /// Click-to-WhatsApp ad click id.
+    CtwaClid,
+    /// TikTok Click ID.
+    Ttclid,
+}
+
+impl ClickIdKind {
+    /// The platform a click id belongs to.
+    pub fn platform(self) -> AdPlatform {
+        match self {
+            Self::Gclid => AdPlatform::GoogleAds,
+            Self::Fbclid | Self::CtwaClid => AdPlatform::MetaAds,
+            Self::Ttclid => AdPlatform::TiktokAds,
+        }
+    }
+}
+
+/// One click id with its platform.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClickId {
+    /// Which id.
+    pub kind: ClickIdKind,
+    /// The value.
+    pub value: String,
+    /// The ad platform (derived from the kind).
+    pub platform: AdPlatform,
+}
+
+impl ClickId {
+    /// Builds a click id; empty values are refused.
+    pub fn new(kind: ClickIdKind, value: &str) -> Result<ClickId> {
+        let v = value.trim();
+        if v.is_empty() || v.len() > 512 {
+            return Err(Error::invalid(format!("{kind:?}").to_lowercase(), "empty or longer than 512 characters"));
+        }
+        Ok(ClickId { kind, value: v.to_owned(), platform: kind.platform() })
+    }
+}
+
+/// Paid or organic origin (the PRD's `TicketSourceType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceType {
+    /// From an ad.
+    Paid,
+    /// Anything else.
+    Organic,
+}
+
+impl SourceType {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::Organic => "organic",
+        }
+    }
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "paid" => Ok(Self::Paid),
+            "organic" => Ok(Self::Organic),
+            _ => Err(Error::invalid_with("sourceType", format!("unknown source {s:?}"), ["paid", "organic"])),
+        }
+    }
+}
+
+/// A ticket's attribution data.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Tracking {
+    /// `utm_source` (the "origin" facet).
+    pub utm_source: Option<String>,
+    /// `utm_medium`.
+    pub utm_medium: Option<String>,
+    /// `utm_campaign`.
+    pub utm_campaign: Option<String>,
+    /// `utm_term`.
+    pub utm_term: Option<String>,
+    /// `utm_content`.
+    pub utm_content: Option<String>,
+    /// Click ids.
+    pub click_ids: Vec<ClickId>,
+    /// Paid or organic; when unset, paid if a click id is present, organic otherwise.
+    pub source_type: Option<SourceType>,
+    /// Free campaign data from the channel (ad headline, source URL…).
+    pub ad_headline: Option<String>,
+    /// Source URL or id of the ad.
+    pub ad_source_url: Option<String>,
+}
+
+impl Tracking {
+    /// Effective source type (explicit, else derived from click ids).
+    pub fn effective_source(&self) -> SourceType {
+        self.source_type.unwrap_or(if self.click_ids.is_empty() { SourceType::Organic } else { SourceType::Paid })
+    }
+
+    /// The value of a click id kind, if present.
+    pub fn click_id(&self, kind: ClickIdKind) -> Option<&str> {
+        self.click_ids.iter().find(|c| c.kind == kind).map(|c| c.value.as_str())
+    }
+
+    /// Trims fields, drops empty ones and de-duplicates click ids by kind (last wins).
+    pub fn normalized(mut self) -> Tracking {
+        for f in [
+            &mut self.utm_source,
+            &mut self.utm_medium,
+            &mut self.utm_campaign,
+            &mut self.utm_term,
+            &mut self.utm_content,
+            &mut self.ad_headline,
+            &mut self.ad_source_url,
+        ] {
+            *f = f.take().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        }
+        let mut out: Vec<ClickId> = Vec::new();
+        for c in self.click_ids.drain(..).rev() {
+            if !out.iter().any(|o| o.kind == c.kind) {
+                out.push(c);
+            }
+        }
+        out.reverse();
+        self.click_ids = out;
+        self
+    }
+}

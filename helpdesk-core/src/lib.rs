@@ -1,0 +1,19 @@
+//! # helpdesk-core
+//!
+//! The pure domain of an embeddable customer-service desk: tickets and their lifecycle,
+//! Kanban stages, queues, agents, routing, SLA business-hours arithmetic, setor × motivo
+//! classification, canned responses, events, and the [`Store`](store::Store) and
+//! [`Channel`](channel::Channel) traits, plus the [`Helpdesk`](service::Helpdesk) service
+//! that runs every workflow once for every store.
+//!
+//! Core does no I/O and never reads the clock: time comes in as an argument or through an
+//! injected [`Clock`](clock::Clock).
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod actor;
+pub mod domain;
+pub mod error;
+pub mod ids;
+pub mod sla;
+
+pub use error::{Error, ErrorKind, Result};
