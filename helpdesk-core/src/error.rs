@@ -58,6 +58,14 @@ pub enum Error {
         /// What collided.
         detail: String,
     },
+    /// The thing to create exists already (a second live ticket for a conversation…).
+    #[error("{entity} already exists: {id}")]
+    AlreadyExists {
+        /// Entity kind.
+        entity: &'static str,
+        /// The existing one.
+        id: String,
+    },
     /// The setor × motivo pair is not in the catalogue.
     #[error("motivo {motivo:?} is not valid for setor {setor:?}{}", closest.as_ref().map(|c| format!(" (closest: {c:?})")).unwrap_or_default())]
     InvalidClassification {
@@ -91,8 +99,10 @@ pub enum Error {
         source: Option<BoxError>,
     },
     /// A channel (WhatsApp, e-mail…) failed to deliver.
-    #[error("channel error: {message}")]
+    #[error("channel error ({failure:?}): {message}")]
     Channel {
+        /// Why, in channel-neutral terms.
+        failure: crate::channel::ChannelFailure,
         /// What failed.
         message: String,
         /// Whether a retry can help (rate limit, 5xx, timeout).
@@ -118,6 +128,8 @@ pub enum ErrorKind {
     Forbidden,
     /// Duplicate or lost race.
     Conflict,
+    /// Already exists.
+    AlreadyExists,
     /// Invalid setor × motivo.
     InvalidClassification,
     /// No agent could take the work.
@@ -182,6 +194,7 @@ impl Error {
             Error::InvalidTransition { .. } => ErrorKind::InvalidTransition,
             Error::Forbidden { .. } => ErrorKind::Forbidden,
             Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             Error::InvalidClassification { .. } => ErrorKind::InvalidClassification,
             Error::NoAgentAvailable { .. } => ErrorKind::NoAgentAvailable,
             Error::NoBusinessTime(_) => ErrorKind::NoBusinessTime,

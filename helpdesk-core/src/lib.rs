@@ -11,9 +11,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod actor;
+pub mod channel;
+pub mod clock;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod routing;
+pub mod service;
 pub mod sla;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, ErrorKind, Result};
+pub use service::Helpdesk;

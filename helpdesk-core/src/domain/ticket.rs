@@ -275,6 +275,9 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
     /// When it was (last) closed.
     pub closed_at: Option<DateTime<Utc>>,
+    /// Next instant the SLA status changes (stored and indexed so the SLA scan is a range
+    /// scan); `None` when no clock runs.
+    pub sla_wake_at: Option<DateTime<Utc>>,
     /// Optimistic concurrency version, bumped by every stored change.
     pub version: u64,
 }

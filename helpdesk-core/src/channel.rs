@@ -1,0 +1,131 @@
+//! The outbound side of a channel (WhatsApp, e-mail…). Inbound traffic arrives as
+//! [`InboundMessage`] / [`InboundStatus`] values that channel adapters build from webhooks.
+
+use crate::domain::message::{DeliveryError, DeliveryStatus, MessageContent};
+use crate::domain::party::{ChannelAccount, ChannelKind};
+use crate::domain::phone::PhoneNumber;
+use crate::domain::tracking::Tracking;
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a send failed, and so whether a retry can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChannelFailure {
+    /// Rate limited: retry later.
+    RateLimited,
+    /// Server error or timeout: retry.
+    Transient,
+    /// WhatsApp's 24-hour window is closed: send a template instead.
+    OutsideWindow,
+    /// The recipient cannot receive messages.
+    InvalidRecipient,
+    /// Credentials are wrong or expired.
+    Unauthorized,
+    /// The channel refused the content (bad parameter, template problem, media problem).
+    Rejected,
+}
+
+impl ChannelFailure {
+    /// Whether repeating the same send can succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, Self::RateLimited | Self::Transient)
+    }
+}
+
+/// Who a message goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// Phone (E.164).
+    pub phone: Option<PhoneNumber>,
+    /// WhatsApp user id.
+    pub whatsapp_id: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+}
+
+/// A message to deliver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboundMessage {
+    /// Payload.
+    pub content: MessageContent,
+    /// Channel id of the message this one answers.
+    pub reply_to_external_id: Option<String>,
+}
+
+/// What the channel answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendReceipt {
+    /// The channel's message id.
+    pub external_id: String,
+}
+
+/// Sends messages. Implementations classify their failures as
+/// [`Error::Channel`](crate::Error::Channel) with a [`ChannelFailure`].
+#[async_trait]
+pub trait Channel: Send + Sync + 'static {
+    /// Delivers `message` from `account` to `to`.
+    async fn send(&self, account: &ChannelAccount, to: &Recipient, message: &OutboundMessage) -> Result<SendReceipt>;
+}
+
+/// Who sent an inbound message, as the channel knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InboundSender {
+    /// Phone as the channel wrote it (WhatsApp `wa_id` or `from`).
+    pub phone: Option<String>,
+    /// WhatsApp user id (may come without a phone).
+    pub whatsapp_id: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Profile name.
+    pub name: Option<String>,
+}
+
+/// One inbound message, channel-neutral.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// Channel kind.
+    pub channel: ChannelKind,
+    /// The inbox's external id (WhatsApp `phone_number_id`): routes to the tenant.
+    pub account_external_id: String,
+    /// The channel's message id (`wamid…`): the idempotency key.
+    pub external_id: String,
+    /// Sender.
+    pub from: InboundSender,
+    /// Payload.
+    pub content: MessageContent,
+    /// When the customer sent it.
+    pub sent_at: DateTime<Utc>,
+    /// Channel id of the message it replies to.
+    pub reply_to_external_id: Option<String>,
+    /// Attribution (Click-to-WhatsApp referral), applied to a ticket it creates.
+    pub tracking: Option<Tracking>,
+}
+
+/// A delivery status report for an outbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundStatus {
+    /// Channel kind.
+    pub channel: ChannelKind,
+    /// The inbox's external id.
+    pub account_external_id: String,
+    /// The outbound message's channel id.
+    pub external_id: String,
+    /// New status.
+    pub status: DeliveryStatus,
+    /// Failure details.
+    pub error: Option<DeliveryError>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// Convenience for adapters: a channel error.
+pub fn channel_error(failure: ChannelFailure, message: impl Into<String>) -> crate::Error {
+    crate::Error::Channel { message: message.into(), retryable: failure.is_retryable(), failure, source: None }
+}
+
+/// Result alias for [`Channel::send`].
+pub type SendResult = Result<SendReceipt>;

@@ -1,0 +1,244 @@
+//! Inbound traffic: customer messages and delivery statuses from channels.
+
+use super::tickets::{TicketDraft, auto_assign_in, change_status_in, find_or_create_contact, find_or_create_conversation, insert_new_ticket};
+use super::*;
+use crate::channel::{InboundMessage, InboundStatus, OutboundMessage, Recipient};
+use crate::domain::canned::render;
+use crate::domain::message::{Author, Direction, MessageContent};
+use crate::domain::ticket::{Creator, Priority, TicketStatus};
+use crate::sla::Calendar;
+use std::collections::BTreeMap;
+
+/// What ingesting an inbound message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    /// Tenant it was routed to.
+    pub org_id: OrgId,
+    /// Ticket it belongs to.
+    pub ticket_id: TicketId,
+    /// The stored message.
+    pub message_id: MessageId,
+    /// It had been stored before: nothing was done this time.
+    pub duplicate: bool,
+    /// A new ticket was opened for it.
+    pub created_ticket: bool,
+    /// The agent it was assigned to now, if any.
+    pub assigned_to: Option<AgentId>,
+    /// Auto-replies sent (stored ids).
+    pub auto_replies: Vec<MessageId>,
+}
+
+/// What a delivery status did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusOutcome {
+    /// The message moved forward to this status.
+    Applied(DeliveryStatus),
+    /// The status was not newer than the stored one (out of order or repeated).
+    Ignored,
+    /// No outbound message with that channel id (sent outside this desk).
+    UnknownMessage,
+}
+
+impl Helpdesk {
+    /// Ingests one inbound message. Idempotent: the same (inbox, channel message id) is stored
+    /// once however often and however concurrently it arrives, and its side effects (ticket,
+    /// events, auto-replies, assignment) happen once. Finds or creates the contact (WhatsApp id,
+    /// phone with ninth-digit matching, e-mail) and the conversation, continues the live ticket
+    /// (reopening a resolved or pending one) or opens a new one in the inbox's default queue,
+    /// assigns it by the queue's strategy, and sends the queue's greeting / out-of-hours /
+    /// no-agent replies after the commit.
+    ///
+    /// An inbox nobody registered is [`Error::NotFound`] (`channel_account`): acknowledge the
+    /// webhook, store nothing.
+    pub async fn ingest(&self, msg: InboundMessage) -> Result<Ingested> {
+        let account = self
+            .store
+            .find_channel_account(msg.channel, &msg.account_external_id)
+            .await?
+            .ok_or_else(|| Error::not_found("channel_account", format!("{} {}", msg.channel.as_str(), msg.account_external_id)))?;
+        if msg.external_id.trim().is_empty() {
+            return Err(Error::invalid("external_id", "inbound messages need the channel's message id"));
+        }
+        let (out, pending) = retrying!(self, self.ingest_once(&account, &msg))?;
+        if !pending.is_empty() {
+            self.deliver(account.org_id, pending).await;
+        }
+        Ok(out)
+    }
+
+    async fn ingest_once(&self, account: &crate::domain::party::ChannelAccount, msg: &InboundMessage) -> Result<(Ingested, Vec<Pending>)> {
+        let now = self.now();
+        let org = account.org_id;
+        let mut tx = self.store.begin(org).await?;
+        if let Some(m) = tx.message_by_external_id(account.id, &msg.external_id).await? {
+            return Ok((
+                Ingested { org_id: org, ticket_id: m.ticket_id, message_id: m.id, duplicate: true, created_ticket: false, assigned_to: None, auto_replies: Vec::new() },
+                Vec::new(),
+            ));
+        }
+        let organization = tx.organization().await?;
+        // Channel senders are international numbers, written with or without '+'.
+        let phone = msg.from.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(|p| if p.starts_with('+') { p.to_owned() } else { format!("+{p}") });
+        let lead = LeadInput { name: msg.from.name.clone(), phone, email: msg.from.email.clone(), document: None, whatsapp_id: msg.from.whatsapp_id.clone() };
+        let contact = find_or_create_contact(&mut *tx, &organization, &lead, now).await?;
+        let mut conv = find_or_create_conversation(&mut *tx, &contact, account, now).await?;
+        let actor = Actor::System;
+
+        let (mut ticket, created) = match tx.live_ticket(conv.id).await? {
+            Some(t) => {
+                let t = match t.status {
+                    TicketStatus::Pending | TicketStatus::Resolved => change_status_in(&mut *tx, &t, TicketStatus::Open, &actor, now).await?,
+                    _ => t,
+                };
+                (t, false)
+            }
+            None => {
+                let queue_id = account.default_queue_id.or(tx.queues().await?.first().map(|q| q.id));
+                let draft = TicketDraft {
+                    queue_id,
+                    stage_id: None,
+                    priority: Priority::default(),
+                    subject: None,
+                    deal_value: None,
+                    tracking: msg.tracking.clone().unwrap_or_default(),
+                    category_id: None,
+                    required_skills: Vec::new(),
+                    creator: Creator::System,
+                };
+                (insert_new_ticket(&mut *tx, &conv, draft, &actor, now).await?, true)
+            }
+        };
+
+        let m = Message {
+            id: MessageId::new(),
+            org_id: org,
+            ticket_id: ticket.id,
+            conversation_id: conv.id,
+            channel_account_id: account.id,
+            direction: Direction::Inbound,
+            author: Author::Contact(contact.id),
+            content: msg.content.clone(),
+            external_id: Some(msg.external_id.clone()),
+            reply_to_external_id: msg.reply_to_external_id.clone(),
+            status: None,
+            delivery_error: None,
+            created_at: msg.sent_at,
+            status_at: None,
+        };
+        tx.insert_message(&m).await?;
+        conv.last_inbound_at = conv.last_inbound_at.max(Some(msg.sent_at));
+        tx.update_conversation(&conv).await?;
+        let before = ticket.clone();
+        ticket.last_customer_message_at = ticket.last_customer_message_at.max(Some(msg.sent_at));
+        save_ticket(&mut *tx, &before, &mut ticket, now).await?;
+        emit(&mut *tx, EventKind::MessageAdded, Some(ticket.id), &actor, json!({"message_id": m.id, "direction": "inbound", "kind": m.content.kind_name()}), now).await?;
+
+        let mut assigned_to = None;
+        let mut pending = Vec::new();
+        let mut auto_replies = Vec::new();
+        if created {
+            if let Some(t) = auto_assign_in(&mut *tx, &ticket, &actor, now).await? {
+                assigned_to = t.assignee_id;
+                ticket = t;
+            }
+            if let Some(qid) = ticket.queue_id {
+                let queue = tx.queue(qid).await?;
+                let open = match &queue.business_hours {
+                    Some(spec) => Calendar::new(spec.clone())?.is_open(now)?,
+                    None => true,
+                };
+                let ar = &queue.auto_replies;
+                let mut texts = Vec::new();
+                if open {
+                    texts.extend(ar.greeting.clone());
+                    if assigned_to.is_none() && queue.distribution != crate::domain::team::Distribution::Manual {
+                        texts.extend(ar.no_agent.clone());
+                    }
+                } else {
+                    texts.extend(ar.out_of_hours.clone());
+                }
+                let mut vars = BTreeMap::new();
+                vars.insert("customer_name".to_owned(), contact.name.clone().unwrap_or_default());
+                vars.insert("ticket_number".to_owned(), ticket.number.to_string());
+                vars.insert("queue_name".to_owned(), queue.name.clone());
+                for text in texts {
+                    let body = render(&text, &vars).text;
+                    let reply = Message {
+                        id: MessageId::new(),
+                        org_id: org,
+                        ticket_id: ticket.id,
+                        conversation_id: conv.id,
+                        channel_account_id: account.id,
+                        direction: Direction::Outbound,
+                        author: Author::System,
+                        content: MessageContent::text(body),
+                        external_id: None,
+                        reply_to_external_id: None,
+                        status: Some(DeliveryStatus::Queued),
+                        delivery_error: None,
+                        created_at: now,
+                        status_at: Some(now),
+                    };
+                    tx.insert_message(&reply).await?;
+                    emit(&mut *tx, EventKind::MessageAdded, Some(ticket.id), &actor, json!({"message_id": reply.id, "direction": "outbound", "auto_reply": true}), now).await?;
+                    auto_replies.push(reply.id);
+                    pending.push(Pending {
+                        message_id: reply.id,
+                        account: account.clone(),
+                        to: Recipient { phone: contact.phone.clone(), whatsapp_id: contact.whatsapp_id.clone(), email: contact.email.clone() },
+                        outbound: OutboundMessage { content: reply.content.clone(), reply_to_external_id: None },
+                    });
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok((Ingested { org_id: org, ticket_id: ticket.id, message_id: m.id, duplicate: false, created_ticket: created, assigned_to, auto_replies }, pending))
+    }
+
+    /// Applies a delivery status to an outbound message. Statuses only move forward
+    /// (`sent < delivered < read`, `failed` terminal), whatever order they arrive in; a failure
+    /// is reported as a `message.status_changed` event with its code (131047 = the 24-hour
+    /// window closed) so nothing is swallowed.
+    pub async fn apply_status(&self, st: InboundStatus) -> Result<StatusOutcome> {
+        let account = self
+            .store
+            .find_channel_account(st.channel, &st.account_external_id)
+            .await?
+            .ok_or_else(|| Error::not_found("channel_account", format!("{} {}", st.channel.as_str(), st.account_external_id)))?;
+        retrying!(self, self.apply_status_once(&account, &st))
+    }
+
+    async fn apply_status_once(&self, account: &crate::domain::party::ChannelAccount, st: &InboundStatus) -> Result<StatusOutcome> {
+        let now = self.now();
+        let mut tx = self.store.begin(account.org_id).await?;
+        let Some(mut m) = tx.message_by_external_id(account.id, &st.external_id).await? else {
+            return Ok(StatusOutcome::UnknownMessage);
+        };
+        if m.direction != Direction::Outbound || !m.status.is_none_or(|s| s.can_advance_to(st.status)) {
+            return Ok(StatusOutcome::Ignored);
+        }
+        m.status = Some(st.status);
+        m.status_at = Some(st.at);
+        if st.status == DeliveryStatus::Failed {
+            m.delivery_error = st.error.clone();
+        }
+        tx.update_message(&m).await?;
+        emit(
+            &mut *tx,
+            EventKind::MessageStatusChanged,
+            Some(m.ticket_id),
+            &Actor::System,
+            json!({
+                "message_id": m.id,
+                "status": st.status,
+                "error_code": st.error.as_ref().and_then(|e| e.code),
+                "error_title": st.error.as_ref().map(|e| e.title.clone()),
+                "outside_window": st.error.as_ref().and_then(|e| e.code) == Some(131047),
+            }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(StatusOutcome::Applied(st.status))
+    }
+}

@@ -1,0 +1,210 @@
+//! Inputs of the service's workflows.
+
+use crate::domain::board::Stage;
+use crate::domain::catalogue::Catalogue;
+use crate::domain::party::ChannelKind;
+use crate::domain::team::{AutoReplies, Distribution, Presence, Role};
+use crate::domain::ticket::{Money, Priority, TicketStatus};
+use crate::domain::tracking::{SourceType, Tracking};
+use crate::ids::*;
+use crate::sla::CalendarSpec;
+use crate::store::query::{AssigneeFilter, DateRange, DateRangePreset, TicketSummary};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A new organization.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    /// Name.
+    pub name: String,
+    /// Time zone (date presets, reports).
+    pub timezone: Tz,
+    /// Phone region ISO code (`BR`).
+    pub phone_region: String,
+    /// First ticket number (default 1).
+    pub first_ticket_number: u64,
+    /// Catalogue (default: the seed's table).
+    pub catalogue: Option<Catalogue>,
+}
+
+impl NewOrganization {
+    /// An organization in São Paulo time with Brazilian phone numbers, numbering from 1.
+    pub fn brazil(name: impl Into<String>) -> NewOrganization {
+        NewOrganization {
+            name: name.into(),
+            timezone: chrono_tz::America::Sao_Paulo,
+            phone_region: "BR".into(),
+            first_ticket_number: 1,
+            catalogue: None,
+        }
+    }
+}
+
+/// A new inbox.
+#[derive(Debug, Clone)]
+pub struct NewChannelAccount {
+    /// Kind.
+    pub kind: ChannelKind,
+    /// The channel's id (WhatsApp `phone_number_id`).
+    pub external_id: String,
+    /// Display name.
+    pub name: String,
+    /// Queue new conversations go to.
+    pub default_queue_id: Option<QueueId>,
+}
+
+/// A new queue.
+#[derive(Debug, Clone, Default)]
+pub struct NewQueue {
+    /// Name.
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: Option<String>,
+    /// Business hours; `None` = always open.
+    pub business_hours: Option<CalendarSpec>,
+    /// Auto-replies (variables: `customer_name`, `ticket_number`, `queue_name`).
+    pub auto_replies: AutoReplies,
+    /// Strategy.
+    pub distribution: Distribution,
+}
+
+/// A new agent.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Most open tickets at once.
+    pub capacity: u32,
+    /// Initial presence.
+    pub presence: Presence,
+}
+
+/// The lead part of a new ticket (the PRD's `lead`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LeadInput {
+    /// Name.
+    pub name: Option<String>,
+    /// Phone in any common format.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// CPF / CNPJ.
+    pub document: Option<String>,
+    /// WhatsApp user id.
+    pub whatsapp_id: Option<String>,
+}
+
+/// A new ticket (the PRD's `POST /tickets` flow).
+#[derive(Debug, Clone, Default)]
+pub struct NewTicket {
+    /// Lead: found by phone or e-mail, created when unknown.
+    pub lead: LeadInput,
+    /// Inbox (default: the organization's first).
+    pub channel_account_id: Option<ChannelAccountId>,
+    /// Queue (default: the inbox's default queue).
+    pub queue_id: Option<QueueId>,
+    /// Stage (default: the first stage).
+    pub stage_id: Option<StageId>,
+    /// Assignee.
+    pub assignee_id: Option<AgentId>,
+    /// Priority.
+    pub priority: Option<Priority>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Deal value.
+    pub deal_value: Option<Money>,
+    /// Attribution.
+    pub tracking: Tracking,
+    /// Category.
+    pub category_id: Option<CategoryId>,
+    /// Skills required of the assignee.
+    pub required_skills: Vec<String>,
+}
+
+/// Changes to a ticket (the PRD's `PATCH`). `None` = unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct TicketPatch {
+    /// Stage.
+    pub stage_id: Option<StageId>,
+    /// Priority.
+    pub priority: Option<Priority>,
+    /// Deal value (`Some(None)` clears it).
+    pub deal_value: Option<Option<Money>>,
+    /// Subject (`Some(None)` clears it).
+    pub subject: Option<Option<String>>,
+    /// Category (`Some(None)` clears it).
+    pub category_id: Option<Option<CategoryId>>,
+    /// External CRM protocol.
+    pub external_protocol: Option<String>,
+    /// Skills required of the assignee.
+    pub required_skills: Option<Vec<String>>,
+}
+
+/// Changes to a contact. `None` = unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct ContactPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// CPF / CNPJ.
+    pub document: Option<String>,
+    /// VIP flag.
+    pub vip: Option<bool>,
+    /// Attributes to set (an empty value removes the key).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Creation date filter: a PRD preset or an explicit range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateFilter {
+    /// A preset resolved in the organization's zone.
+    Preset(DateRangePreset),
+    /// An explicit UTC range.
+    Range(DateRange),
+}
+
+/// A listing request (the PRD's query parameters plus status, priority, queue, assignee).
+#[derive(Debug, Clone, Default)]
+pub struct ListTickets {
+    /// Free search.
+    pub q: Option<String>,
+    /// Creation date.
+    pub date: Option<DateFilter>,
+    /// Stage.
+    pub stage_id: Option<StageId>,
+    /// `utm_source`.
+    pub origin: Option<String>,
+    /// Paid / organic.
+    pub source: Option<SourceType>,
+    /// Has sales.
+    pub has_sales: Option<bool>,
+    /// Statuses.
+    pub statuses: Vec<TicketStatus>,
+    /// Priority.
+    pub priority: Option<Priority>,
+    /// Queue.
+    pub queue_id: Option<QueueId>,
+    /// Assignee.
+    pub assignee: Option<AssigneeFilter>,
+    /// Opaque cursor from a previous page.
+    pub cursor: Option<String>,
+    /// Page size (default 20, at most 100).
+    pub page_size: Option<u32>,
+}
+
+/// A Kanban column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardColumn {
+    /// The stage.
+    pub stage: Stage,
+    /// Its tickets (newest first, at most 100).
+    pub tickets: Vec<TicketSummary>,
+    /// How many tickets the stage holds in all.
+    pub total: u64,
+}

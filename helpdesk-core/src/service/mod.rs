@@ -1,0 +1,277 @@
+//! The [`Helpdesk`] service: every workflow, written once, for every store.
+//!
+//! Each workflow runs in one store transaction. When a store reports a
+//! [`Conflict`](crate::Error::Conflict) (a lost race: same message delivered twice at once,
+//! two first messages from one new contact, a stale row version), the transaction is dropped
+//! and the whole workflow runs again; the second run sees the winner's rows. Channel sends
+//! never happen inside a transaction: outbound messages are stored first (status `queued`),
+//! sent after the commit, and their delivery result is stored after that, so a channel outage
+//! loses nothing and a store outage sends nothing that was not recorded.
+
+mod inbound;
+mod inputs;
+mod setup;
+mod tickets;
+mod views;
+
+pub use inbound::{Ingested, StatusOutcome};
+pub use inputs::*;
+
+use crate::actor::{Actor, Principal, TicketScope};
+use crate::channel::{Channel, OutboundMessage, Recipient};
+use crate::clock::Clock;
+use crate::domain::message::{DeliveryError, DeliveryStatus, Message};
+use crate::domain::records::{AssignmentCycle, AuditEntry, Event, EventKind};
+use crate::domain::ticket::Ticket;
+use crate::ids::*;
+use crate::store::{Store, StoreTx};
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// How many times a workflow runs when it keeps losing races.
+const DEFAULT_ATTEMPTS: u32 = 16;
+
+/// Runs `$body` (an expression producing a future) again while it fails with a conflict.
+macro_rules! retrying {
+    ($self:ident, $body:expr) => {{
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match $body.await {
+                Err($crate::Error::Conflict { .. }) if attempt < $self.max_attempts => continue,
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retrying;
+
+/// The helpdesk service. Cheap to clone; share it across tasks.
+#[derive(Clone)]
+pub struct Helpdesk {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) channel: Arc<dyn Channel>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) max_attempts: u32,
+}
+
+impl Helpdesk {
+    /// A service over `store`, sending through `channel`, reading time from `clock`.
+    pub fn new(store: Arc<dyn Store>, channel: Arc<dyn Channel>, clock: Arc<dyn Clock>) -> Helpdesk {
+        Helpdesk { store, channel, clock, max_attempts: DEFAULT_ATTEMPTS }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current instant from the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Sends stored outbound messages and records each result. Never fails: a send error is
+    /// stored on the message (status `failed` with the reason) and reported as an event.
+    pub(crate) async fn deliver(&self, org: OrgId, pending: Vec<Pending>) -> Vec<Message> {
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            let result = self.channel.send(&p.account, &p.to, &p.outbound).await;
+            let recorded = retrying!(self, self.record_delivery(org, p.message_id, &result));
+            match recorded {
+                Ok(m) => out.push(m),
+                Err(_) => {
+                    // The message stays `queued` in the store; a later status webhook or a
+                    // resend can still settle it. Nothing else to do without the store.
+                }
+            }
+        }
+        out
+    }
+
+    async fn record_delivery(&self, org: OrgId, id: MessageId, result: &Result<crate::channel::SendReceipt>) -> Result<Message> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let mut m = tx.message(id).await?;
+        let (status, err) = match result {
+            Ok(r) => {
+                m.external_id = Some(r.external_id.clone());
+                (DeliveryStatus::Sent, None)
+            }
+            Err(e) => (
+                DeliveryStatus::Failed,
+                Some(DeliveryError {
+                    code: None,
+                    title: match e {
+                        Error::Channel { failure, .. } => format!("{failure:?}"),
+                        _ => "send failed".into(),
+                    },
+                    details: Some(e.to_string()),
+                }),
+            ),
+        };
+        // A status webhook may already have moved it further (sent → delivered before we
+        // got here): only move forward.
+        if m.status.is_none_or(|s| s.can_advance_to(status)) {
+            m.status = Some(status);
+            m.status_at = Some(now);
+            m.delivery_error = err.clone();
+            if status == DeliveryStatus::Failed {
+                emit(&mut *tx, EventKind::MessageStatusChanged, Some(m.ticket_id), &Actor::System, json!({"message_id": m.id, "status": "failed", "reason": err.map(|e| e.title)}), now).await?;
+            }
+        }
+        tx.update_message(&m).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+}
+
+/// An outbound message stored in a transaction, to send after it commits.
+pub(crate) struct Pending {
+    pub message_id: MessageId,
+    pub account: crate::domain::party::ChannelAccount,
+    pub to: Recipient,
+    pub outbound: OutboundMessage,
+}
+
+/// Resolves an actor against the store.
+pub(crate) async fn principal(tx: &mut dyn StoreTx, actor: &Actor) -> Result<Principal> {
+    match actor {
+        Actor::Agent { id } => {
+            let agent = tx.agent(*id).await.map_err(|e| match e {
+                Error::NotFound { .. } => Error::Forbidden { actor: actor.to_string(), action: "act in this organization".into() },
+                e => e,
+            })?;
+            let queues = tx.agent_queues(*id).await?;
+            Ok(Principal { actor: actor.clone(), agent: Some(agent), queues })
+        }
+        _ => Ok(Principal { actor: actor.clone(), agent: None, queues: Vec::new() }),
+    }
+}
+
+/// The permission-relevant facts of a ticket.
+pub(crate) fn scope(t: &Ticket) -> TicketScope {
+    TicketScope { queue_id: t.queue_id, assignee_id: t.assignee_id, contact_id: t.contact_id }
+}
+
+/// Appends an event to the outbox.
+pub(crate) async fn emit(tx: &mut dyn StoreTx, kind: EventKind, ticket: Option<TicketId>, actor: &Actor, payload: Value, now: DateTime<Utc>) -> Result<()> {
+    let org_id = tx.org_id();
+    tx.insert_event(&Event { id: EventId::new(), org_id, kind, ticket_id: ticket, actor: actor.clone(), payload, occurred_at: now }).await
+}
+
+/// Appends an audit entry.
+pub(crate) async fn audit(tx: &mut dyn StoreTx, ticket: Option<TicketId>, actor: &Actor, action: &str, details: Value, now: DateTime<Utc>) -> Result<()> {
+    let org_id = tx.org_id();
+    tx.insert_audit(&AuditEntry { id: AuditId::new(), org_id, ticket_id: ticket, actor: actor.clone(), action: action.to_owned(), details, at: now }).await
+}
+
+/// Keeps agents' open-ticket counts right across a ticket change: the old assignee loses the
+/// ticket if it counted, the new one gains it if it counts. A gain beyond capacity is refused.
+pub(crate) async fn adjust_load(tx: &mut dyn StoreTx, before: &Ticket, after: &Ticket, now: DateTime<Utc>) -> Result<()> {
+    let was = before.assignee_id.filter(|_| before.status.counts_as_load());
+    let is = after.assignee_id.filter(|_| after.status.counts_as_load());
+    if was == is {
+        return Ok(());
+    }
+    if let Some(a) = was {
+        let mut agent = tx.agent(a).await?;
+        agent.open_tickets = agent.open_tickets.saturating_sub(1);
+        agent.version += 1;
+        tx.update_agent(&agent).await?;
+    }
+    if let Some(a) = is {
+        let mut agent = tx.agent(a).await?;
+        if !agent.has_capacity() {
+            return Err(Error::invalid(
+                "assigneeId",
+                format!("agent {} is at capacity ({}/{})", agent.name, agent.open_tickets, agent.capacity),
+            ));
+        }
+        agent.open_tickets += 1;
+        if after.assignee_id != before.assignee_id {
+            agent.last_assigned_at = Some(now);
+        }
+        agent.version += 1;
+        tx.update_agent(&agent).await?;
+    }
+    Ok(())
+}
+
+/// What happened to a ticket's attendance, for its assignment cycles.
+pub(crate) enum CycleChange {
+    /// Entered a queue (creation, transfer, unassignment, reopening).
+    Queued,
+    /// An agent took it.
+    Started(AgentId),
+    /// Attendance ended (resolved, closed, merged).
+    Finished,
+    /// Rated.
+    Rated(u8),
+}
+
+/// Records a cycle change.
+pub(crate) async fn cycle(tx: &mut dyn StoreTx, t: &Ticket, change: CycleChange, now: DateTime<Utc>) -> Result<()> {
+    let cycles = tx.cycles(t.id).await?;
+    let open = cycles.iter().rev().find(|c| c.finished_at.is_none()).cloned();
+    let new = |agent: Option<AgentId>| AssignmentCycle {
+        id: CycleId::new(),
+        org_id: t.org_id,
+        ticket_id: t.id,
+        queue_id: t.queue_id,
+        agent_id: agent,
+        queued_at: now,
+        started_at: agent.map(|_| now),
+        finished_at: None,
+        rating: None,
+    };
+    match change {
+        CycleChange::Queued => {
+            if let Some(mut c) = open {
+                c.finished_at = Some(now);
+                tx.update_cycle(&c).await?;
+            }
+            tx.insert_cycle(&new(t.assignee_id)).await
+        }
+        CycleChange::Started(a) => match open {
+            Some(mut c) if c.agent_id.is_none() => {
+                c.agent_id = Some(a);
+                c.started_at = Some(now);
+                c.queue_id = t.queue_id;
+                tx.update_cycle(&c).await
+            }
+            Some(c) if c.agent_id == Some(a) => Ok(()),
+            Some(mut c) => {
+                c.finished_at = Some(now);
+                tx.update_cycle(&c).await?;
+                tx.insert_cycle(&new(Some(a))).await
+            }
+            None => tx.insert_cycle(&new(Some(a))).await,
+        },
+        CycleChange::Finished => match open {
+            Some(mut c) => {
+                c.finished_at = Some(now);
+                tx.update_cycle(&c).await
+            }
+            None => Ok(()),
+        },
+        CycleChange::Rated(score) => match cycles.last() {
+            Some(c) => {
+                let mut c = c.clone();
+                c.rating = Some(score);
+                tx.update_cycle(&c).await
+            }
+            None => Ok(()),
+        },
+    }
+}
+
+/// Stores a changed ticket (bumping its version) and keeps loads right.
+pub(crate) async fn save_ticket(tx: &mut dyn StoreTx, before: &Ticket, after: &mut Ticket, now: DateTime<Utc>) -> Result<()> {
+    adjust_load(tx, before, after, now).await?;
+    after.updated_at = now;
+    after.version = before.version + 1;
+    tx.update_ticket(after).await
+}

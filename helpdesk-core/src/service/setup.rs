@@ -1,0 +1,375 @@
+//! Configuration workflows: organizations, inboxes, queues, agents, stages, categories,
+//! canned responses, the catalogue, and contacts.
+
+use super::*;
+use crate::actor::Action;
+use crate::domain::board::{Category, DEFAULT_STAGES, Stage};
+use crate::domain::canned::{CannedResponse, normalize_shortcut, render};
+use crate::domain::catalogue::Catalogue;
+use crate::domain::document::Document;
+use crate::domain::party::{ChannelAccount, Contact, ContactKey, Organization, normalize_email};
+use crate::domain::phone::PhoneRegion;
+use crate::domain::team::{Agent, Presence, Queue, QueueMember, validate_color, validate_name};
+use crate::sla::Calendar;
+use std::collections::BTreeMap;
+
+/// Variables auto-replies may use.
+pub(crate) const AUTO_REPLY_VARS: [&str; 3] = ["customer_name", "ticket_number", "queue_name"];
+
+impl Helpdesk {
+    async fn admin_tx(&self, org: OrgId, actor: &Actor) -> Result<Box<dyn StoreTx>> {
+        let mut tx = self.store.begin(org).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Configure, None)?;
+        Ok(tx)
+    }
+
+    /// Creates an organization (the integrator's bootstrap; no actor).
+    pub async fn create_organization(&self, new: NewOrganization) -> Result<Organization> {
+        PhoneRegion::from_iso(&new.phone_region)?;
+        let org = Organization {
+            id: OrgId::new(),
+            name: validate_name("name", &new.name)?,
+            timezone: new.timezone,
+            phone_region: new.phone_region.to_ascii_uppercase(),
+            first_ticket_number: new.first_ticket_number.max(1),
+            catalogue: new.catalogue.unwrap_or_default(),
+            created_at: self.now(),
+        };
+        self.store.create_organization(&org).await?;
+        Ok(org)
+    }
+
+    /// The organization.
+    pub async fn organization(&self, org: OrgId) -> Result<Organization> {
+        self.store.begin(org).await?.organization().await
+    }
+
+    /// Registers an inbox. Its external id must be unique per kind across tenants.
+    pub async fn add_channel_account(&self, org: OrgId, actor: &Actor, new: NewChannelAccount) -> Result<ChannelAccount> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        let external_id = new.external_id.trim().to_owned();
+        if external_id.is_empty() {
+            return Err(Error::invalid("external_id", "empty"));
+        }
+        if let Some(q) = new.default_queue_id {
+            tx.queue(q).await?;
+        }
+        let a = ChannelAccount {
+            id: ChannelAccountId::new(),
+            org_id: org,
+            kind: new.kind,
+            external_id,
+            name: validate_name("name", &new.name)?,
+            default_queue_id: new.default_queue_id,
+            created_at: now,
+        };
+        tx.insert_channel_account(&a).await?;
+        audit(&mut *tx, None, actor, "channel_account.create", json!({"id": a.id, "kind": a.kind}), now).await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    /// Creates a queue. Business hours must compile; auto-replies may only use
+    /// `{{customer_name}}`, `{{ticket_number}}` and `{{queue_name}}`.
+    pub async fn create_queue(&self, org: OrgId, actor: &Actor, new: NewQueue) -> Result<Queue> {
+        let now = self.now();
+        if let Some(spec) = &new.business_hours {
+            Calendar::new(spec.clone())?;
+        }
+        let known: BTreeMap<String, String> = AUTO_REPLY_VARS.iter().map(|v| ((*v).to_owned(), String::new())).collect();
+        for (field, text) in [
+            ("auto_replies.greeting", &new.auto_replies.greeting),
+            ("auto_replies.out_of_hours", &new.auto_replies.out_of_hours),
+            ("auto_replies.no_agent", &new.auto_replies.no_agent),
+        ] {
+            if let Some(t) = text {
+                let r = render(t, &known);
+                if !r.unknown.is_empty() {
+                    return Err(Error::invalid_with(field, format!("unknown variables {:?}", r.unknown), AUTO_REPLY_VARS));
+                }
+                if t.trim().is_empty() {
+                    return Err(Error::invalid(field, "empty auto-reply; leave it unset instead"));
+                }
+            }
+        }
+        let mut tx = self.admin_tx(org, actor).await?;
+        let q = Queue {
+            id: QueueId::new(),
+            org_id: org,
+            name: validate_name("name", &new.name)?,
+            color: new.color.as_deref().map(|c| validate_color("color", c)).transpose()?,
+            business_hours: new.business_hours,
+            auto_replies: new.auto_replies,
+            distribution: new.distribution,
+            sla_policy_id: None,
+            rotation: 0,
+            created_at: now,
+            version: 1,
+        };
+        tx.insert_queue(&q).await?;
+        audit(&mut *tx, None, actor, "queue.create", json!({"id": q.id, "name": q.name}), now).await?;
+        tx.commit().await?;
+        Ok(q)
+    }
+
+    /// All queues.
+    pub async fn queues(&self, org: OrgId) -> Result<Vec<Queue>> {
+        self.store.begin(org).await?.queues().await
+    }
+
+    /// Creates an agent.
+    pub async fn create_agent(&self, org: OrgId, actor: &Actor, new: NewAgent) -> Result<Agent> {
+        let now = self.now();
+        if new.capacity == 0 || new.capacity > 1000 {
+            return Err(Error::invalid("capacity", "must be 1 to 1000"));
+        }
+        let mut tx = self.admin_tx(org, actor).await?;
+        let a = Agent {
+            id: AgentId::new(),
+            org_id: org,
+            name: validate_name("name", &new.name)?,
+            email: normalize_email(&new.email)?,
+            role: new.role,
+            presence: new.presence,
+            capacity: new.capacity,
+            open_tickets: 0,
+            last_assigned_at: None,
+            active: true,
+            created_at: now,
+            version: 1,
+        };
+        tx.insert_agent(&a).await?;
+        audit(&mut *tx, None, actor, "agent.create", json!({"id": a.id, "role": a.role}), now).await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    /// All agents.
+    pub async fn agents(&self, org: OrgId) -> Result<Vec<Agent>> {
+        self.store.begin(org).await?.agents().await
+    }
+
+    /// Adds an agent to a queue (or updates their skills there).
+    pub async fn add_queue_member(&self, org: OrgId, actor: &Actor, queue: QueueId, agent: AgentId, skills: Vec<String>) -> Result<QueueMember> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        tx.queue(queue).await?;
+        tx.agent(agent).await?;
+        let existing = tx.queue_members(queue).await?.into_iter().find(|m| m.agent_id == agent);
+        let m = QueueMember {
+            queue_id: queue,
+            agent_id: agent,
+            org_id: org,
+            skills: skills.iter().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect(),
+            last_rotation: existing.as_ref().map_or(0, |e| e.last_rotation),
+            joined_at: existing.map_or(now, |e| e.joined_at),
+        };
+        tx.put_queue_member(&m).await?;
+        audit(&mut *tx, None, actor, "queue.member.add", json!({"queue_id": queue, "agent_id": agent}), now).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    /// Removes an agent from a queue.
+    pub async fn remove_queue_member(&self, org: OrgId, actor: &Actor, queue: QueueId, agent: AgentId) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        tx.queue(queue).await?;
+        tx.remove_queue_member(queue, agent).await?;
+        audit(&mut *tx, None, actor, "queue.member.remove", json!({"queue_id": queue, "agent_id": agent}), now).await?;
+        tx.commit().await
+    }
+
+    /// Sets an agent's presence. Agents set their own; admins anyone's.
+    pub async fn set_presence(&self, org: OrgId, actor: &Actor, agent: AgentId, presence: Presence) -> Result<Agent> {
+        retrying!(self, self.set_presence_once(org, actor, agent, presence))
+    }
+
+    async fn set_presence_once(&self, org: OrgId, actor: &Actor, agent: AgentId, presence: Presence) -> Result<Agent> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let p = principal(&mut *tx, actor).await?;
+        if actor.agent_id() != Some(agent) {
+            p.authorize(Action::Configure, None)?;
+        }
+        let mut a = tx.agent(agent).await?;
+        a.presence = presence;
+        a.version += 1;
+        tx.update_agent(&a).await?;
+        audit(&mut *tx, None, actor, "agent.presence", json!({"agent_id": agent, "presence": presence}), now).await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    /// Makes sure the organization has stages, creating the defaults when it has none.
+    pub async fn ensure_stages(&self, org: OrgId) -> Result<Vec<Stage>> {
+        let mut tx = self.store.begin(org).await?;
+        let stages = ensure_stages_in(&mut *tx, self.now()).await?;
+        tx.commit().await?;
+        Ok(stages)
+    }
+
+    /// Adds a stage.
+    pub async fn create_stage(&self, org: OrgId, actor: &Actor, name: &str, color: &str, position: i32) -> Result<Stage> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        let s = Stage { id: StageId::new(), org_id: org, name: validate_name("name", name)?, color: validate_color("color", color)?, position, created_at: now };
+        tx.insert_stage(&s).await?;
+        audit(&mut *tx, None, actor, "stage.create", json!({"id": s.id}), now).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Stages in board order.
+    pub async fn stages(&self, org: OrgId) -> Result<Vec<Stage>> {
+        self.store.begin(org).await?.stages().await
+    }
+
+    /// Adds a category.
+    pub async fn create_category(&self, org: OrgId, actor: &Actor, name: &str, description: Option<String>, color: Option<&str>, parent_id: Option<CategoryId>) -> Result<Category> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        if let Some(p) = parent_id
+            && !tx.categories().await?.iter().any(|c| c.id == p)
+        {
+            return Err(Error::not_found("category", p));
+        }
+        let c = Category { id: CategoryId::new(), org_id: org, name: validate_name("name", name)?, description, color: color.map(|c| validate_color("color", c)).transpose()?, parent_id };
+        tx.insert_category(&c).await?;
+        audit(&mut *tx, None, actor, "category.create", json!({"id": c.id}), now).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Adds a canned response.
+    pub async fn create_canned_response(&self, org: OrgId, actor: &Actor, shortcut: &str, title: &str, body: &str, category: Option<String>) -> Result<CannedResponse> {
+        let now = self.now();
+        if body.trim().is_empty() {
+            return Err(Error::invalid("body", "empty"));
+        }
+        let mut tx = self.admin_tx(org, actor).await?;
+        let c = CannedResponse {
+            id: CannedResponseId::new(),
+            org_id: org,
+            shortcut: normalize_shortcut(shortcut)?,
+            title: validate_name("title", title)?,
+            body: body.to_owned(),
+            category,
+            created_at: now,
+        };
+        tx.insert_canned(&c).await?;
+        audit(&mut *tx, None, actor, "canned_response.create", json!({"id": c.id, "shortcut": c.shortcut}), now).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Canned responses, by shortcut.
+    pub async fn canned_responses(&self, org: OrgId) -> Result<Vec<CannedResponse>> {
+        self.store.begin(org).await?.canned_responses().await
+    }
+
+    /// Deletes a canned response.
+    pub async fn delete_canned_response(&self, org: OrgId, actor: &Actor, id: CannedResponseId) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        tx.delete_canned(id).await?;
+        audit(&mut *tx, None, actor, "canned_response.delete", json!({"id": id}), now).await?;
+        tx.commit().await
+    }
+
+    /// Replaces the organization's setor × motivo catalogue.
+    pub async fn set_catalogue(&self, org: OrgId, actor: &Actor, catalogue: Catalogue) -> Result<Organization> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        for s in catalogue.setores() {
+            if let Some(q) = s.queue_id {
+                tx.queue(q).await?;
+            }
+        }
+        let mut o = tx.organization().await?;
+        o.catalogue = catalogue;
+        tx.update_organization(&o).await?;
+        audit(&mut *tx, None, actor, "catalogue.replace", json!({"setores": o.catalogue.setor_names()}), now).await?;
+        tx.commit().await?;
+        Ok(o)
+    }
+
+    /// Routes tickets classified under `setor` to `queue` (or stops routing it).
+    pub async fn map_setor_to_queue(&self, org: OrgId, actor: &Actor, setor: &str, queue: Option<QueueId>) -> Result<Organization> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        if let Some(q) = queue {
+            tx.queue(q).await?;
+        }
+        let mut o = tx.organization().await?;
+        o.catalogue.set_queue(setor, queue)?;
+        tx.update_organization(&o).await?;
+        audit(&mut *tx, None, actor, "catalogue.map_queue", json!({"setor": setor, "queue_id": queue}), now).await?;
+        tx.commit().await?;
+        Ok(o)
+    }
+
+    /// A contact.
+    pub async fn contact(&self, org: OrgId, id: ContactId) -> Result<Contact> {
+        self.store.begin(org).await?.contact(id).await
+    }
+
+    /// Updates a contact (name, e-mail, CPF/CNPJ, VIP, attributes). Agents may; customers and
+    /// bots may not.
+    pub async fn update_contact(&self, org: OrgId, actor: &Actor, id: ContactId, patch: ContactPatch) -> Result<Contact> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let p = principal(&mut *tx, actor).await?;
+        // Agents (any role) and the system edit contacts; bots and customers do not.
+        match actor {
+            Actor::Agent { .. } | Actor::System => p.authorize(Action::CreateTicket, None)?,
+            _ => p.authorize(Action::Configure, None)?,
+        }
+        let mut c = tx.contact(id).await?;
+        if let Some(n) = patch.name {
+            c.name = Some(validate_name("name", &n)?);
+        }
+        if let Some(e) = patch.email {
+            c.email = Some(normalize_email(&e)?);
+        }
+        if let Some(d) = patch.document {
+            c.document = Some(Document::parse(&d)?);
+        }
+        if let Some(v) = patch.vip {
+            c.vip = v;
+        }
+        for (k, v) in patch.attributes {
+            if v.is_empty() {
+                c.attributes.remove(&k);
+            } else {
+                c.attributes.insert(k, v);
+            }
+        }
+        c.updated_at = now;
+        tx.update_contact(&c).await?;
+        audit(&mut *tx, None, actor, "contact.update", json!({"contact_id": id}), now).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Finds a contact by phone (any common format; ninth-digit variants match), WhatsApp id or
+    /// e-mail.
+    pub async fn find_contact(&self, org: OrgId, key: &ContactKey) -> Result<Option<Contact>> {
+        self.store.begin(org).await?.find_contact(key).await
+    }
+}
+
+/// Stages of the organization, creating the defaults first when there are none.
+pub(crate) async fn ensure_stages_in(tx: &mut dyn StoreTx, now: DateTime<Utc>) -> Result<Vec<Stage>> {
+    let stages = tx.stages().await?;
+    if !stages.is_empty() {
+        return Ok(stages);
+    }
+    let org_id = tx.org_id();
+    for (i, (name, color)) in DEFAULT_STAGES.iter().enumerate() {
+        let s = Stage { id: StageId::new(), org_id, name: (*name).to_owned(), color: (*color).to_owned(), position: i as i32, created_at: now };
+        tx.insert_stage(&s).await?;
+    }
+    tx.stages().await
+}

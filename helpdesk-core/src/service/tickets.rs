@@ -1,0 +1,826 @@
+//! Ticket workflows: create, reply, note, assign, transfer, status, merge, rate, classify,
+//! update, sales.
+
+use super::setup::ensure_stages_in;
+use super::*;
+use crate::actor::Action;
+use crate::channel::{OutboundMessage, Recipient};
+use crate::domain::canned::{normalize_shortcut, render};
+use crate::domain::document::Document;
+use crate::domain::message::{Author, Direction, MessageContent};
+use crate::domain::party::{ChannelAccount, Contact, ContactKey, Conversation, Organization, normalize_email};
+use crate::domain::phone::PhoneNumber;
+use crate::domain::records::Sale;
+use crate::domain::ticket::{Creator, Money, Rating, TicketStatus};
+use crate::domain::tracking::Tracking;
+use crate::routing::{self, Candidate};
+use crate::store::LockKey;
+use std::collections::BTreeMap;
+
+fn refield(e: Error, field: &str) -> Error {
+    match e {
+        Error::Invalid { reason, allowed, .. } => Error::Invalid { field: field.to_owned(), reason, allowed },
+        e => e,
+    }
+}
+
+/// Finds the contact by WhatsApp id, then phone (ninth-digit aware), then e-mail; creates it
+/// when unknown; fills fields it lacked.
+pub(crate) async fn find_or_create_contact(tx: &mut dyn StoreTx, org: &Organization, lead: &LeadInput, now: DateTime<Utc>) -> Result<Contact> {
+    let phone = lead.phone.as_deref().map(|p| PhoneNumber::parse(p, org.region())).transpose().map_err(|e| refield(e, "lead.phone"))?;
+    let email = lead.email.as_deref().map(normalize_email).transpose().map_err(|e| refield(e, "lead.email"))?;
+    let document = lead.document.as_deref().map(Document::parse).transpose().map_err(|e| refield(e, "lead.document"))?;
+    let wa = lead.whatsapp_id.as_deref().map(str::trim).filter(|w| !w.is_empty()).map(str::to_owned);
+    let name = lead.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(|n| n.chars().take(120).collect::<String>());
+    if phone.is_none() && email.is_none() && wa.is_none() {
+        return Err(Error::invalid("lead", "a phone, an e-mail or a WhatsApp id is needed"));
+    }
+    let mut found = None;
+    if let Some(w) = &wa {
+        found = tx.find_contact(&ContactKey::WhatsappId(w.clone())).await?;
+    }
+    if found.is_none()
+        && let Some(p) = &phone
+    {
+        found = tx.find_contact(&ContactKey::Phone(p.clone())).await?;
+    }
+    if found.is_none()
+        && let Some(e) = &email
+    {
+        found = tx.find_contact(&ContactKey::Email(e.clone())).await?;
+    }
+    match found {
+        Some(mut c) => {
+            let before = c.clone();
+            if c.name.is_none() {
+                c.name = name;
+            }
+            if c.phone.is_none() {
+                c.phone = phone;
+            }
+            if c.whatsapp_id.is_none() {
+                c.whatsapp_id = wa;
+            }
+            if c.email.is_none() {
+                c.email = email;
+            }
+            if c.document.is_none() {
+                c.document = document;
+            }
+            if c != before {
+                c.updated_at = now;
+                tx.update_contact(&c).await?;
+            }
+            Ok(c)
+        }
+        None => {
+            let c = Contact {
+                id: ContactId::new(),
+                org_id: org.id,
+                name,
+                phone,
+                whatsapp_id: wa,
+                email,
+                document,
+                vip: false,
+                attributes: BTreeMap::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_contact(&c).await?;
+            Ok(c)
+        }
+    }
+}
+
+/// The conversation of a contact on an inbox, created when missing.
+pub(crate) async fn find_or_create_conversation(tx: &mut dyn StoreTx, contact: &Contact, account: &ChannelAccount, now: DateTime<Utc>) -> Result<Conversation> {
+    if let Some(c) = tx.find_conversation(contact.id, account.id).await? {
+        return Ok(c);
+    }
+    let c = Conversation { id: ConversationId::new(), org_id: contact.org_id, contact_id: contact.id, channel_account_id: account.id, last_inbound_at: None, created_at: now };
+    tx.insert_conversation(&c).await?;
+    Ok(c)
+}
+
+/// Everything a new ticket needs besides its conversation.
+pub(crate) struct TicketDraft {
+    pub queue_id: Option<QueueId>,
+    pub stage_id: Option<StageId>,
+    pub priority: crate::domain::ticket::Priority,
+    pub subject: Option<String>,
+    pub deal_value: Option<Money>,
+    pub tracking: Tracking,
+    pub category_id: Option<CategoryId>,
+    pub required_skills: Vec<String>,
+    pub creator: Creator,
+}
+
+/// Inserts a new ticket (number, first stage by default, queued cycle, event, audit).
+pub(crate) async fn insert_new_ticket(tx: &mut dyn StoreTx, conv: &Conversation, d: TicketDraft, actor: &Actor, now: DateTime<Utc>) -> Result<Ticket> {
+    if let Some(existing) = tx.live_ticket(conv.id).await? {
+        return Err(Error::AlreadyExists { entity: "ticket", id: existing.display_number() });
+    }
+    let stages = ensure_stages_in(tx, now).await?;
+    let stage_id = match d.stage_id {
+        Some(s) if stages.iter().any(|x| x.id == s) => Some(s),
+        Some(s) => return Err(Error::not_found("stage", s)),
+        None => stages.first().map(|s| s.id),
+    };
+    if let Some(q) = d.queue_id {
+        tx.queue(q).await?;
+    }
+    if let Some(c) = d.category_id
+        && !tx.categories().await?.iter().any(|x| x.id == c)
+    {
+        return Err(Error::not_found("category", c));
+    }
+    let number = tx.next_ticket_number().await?;
+    let t = Ticket {
+        id: TicketId::new(),
+        org_id: conv.org_id,
+        number,
+        conversation_id: conv.id,
+        contact_id: conv.contact_id,
+        channel_account_id: conv.channel_account_id,
+        status: TicketStatus::New,
+        priority: d.priority,
+        queue_id: d.queue_id,
+        assignee_id: None,
+        stage_id,
+        category_id: d.category_id,
+        classification: None,
+        subject: d.subject,
+        required_skills: d.required_skills,
+        tracking: d.tracking.normalized(),
+        deal_value: d.deal_value,
+        creator: d.creator,
+        external_protocol: None,
+        rating: None,
+        merged_into: None,
+        created_at: now,
+        updated_at: now,
+        waiting_since: Some(now),
+        first_response_at: None,
+        last_customer_message_at: None,
+        last_agent_reply_at: None,
+        resolved_at: None,
+        closed_at: None,
+        sla_wake_at: None,
+        version: 1,
+    };
+    tx.insert_ticket(&t).await?;
+    cycle(tx, &t, CycleChange::Queued, now).await?;
+    emit(tx, EventKind::TicketCreated, Some(t.id), actor, json!({"number": t.number, "queue_id": t.queue_id, "source": t.tracking.effective_source()}), now).await?;
+    audit(tx, Some(t.id), actor, "ticket.create", json!({"number": t.number}), now).await?;
+    Ok(t)
+}
+
+/// Assigns `before` to `agent`: membership, activity and capacity checked; load, cycle,
+/// event and audit recorded.
+pub(crate) async fn assign_in(tx: &mut dyn StoreTx, before: &Ticket, agent_id: AgentId, actor: &Actor, now: DateTime<Utc>) -> Result<Ticket> {
+    if before.assignee_id == Some(agent_id) {
+        return Ok(before.clone());
+    }
+    if !before.status.counts_as_load() {
+        return Err(Error::invalid("status", format!("a {} ticket cannot be assigned; reopen it first", before.status)));
+    }
+    let agent = tx.agent(agent_id).await?;
+    if !agent.active {
+        return Err(Error::invalid("assigneeId", "the agent is deactivated"));
+    }
+    if let Some(q) = before.queue_id
+        && !tx.queue_members(q).await?.iter().any(|m| m.agent_id == agent_id)
+    {
+        return Err(Error::invalid("assigneeId", "the agent is not a member of the ticket's queue"));
+    }
+    let mut t = before.clone();
+    t.assignee_id = Some(agent_id);
+    t.waiting_since = None;
+    save_ticket(tx, before, &mut t, now).await?;
+    cycle(tx, &t, CycleChange::Started(agent_id), now).await?;
+    emit(tx, EventKind::TicketAssigned, Some(t.id), actor, json!({"from": before.assignee_id, "to": agent_id}), now).await?;
+    audit(tx, Some(t.id), actor, "ticket.assign", json!({"from": before.assignee_id, "to": agent_id}), now).await?;
+    Ok(t)
+}
+
+/// Picks an agent with the queue's strategy and assigns. `None` when nobody can take it.
+pub(crate) async fn auto_assign_in(tx: &mut dyn StoreTx, before: &Ticket, actor: &Actor, now: DateTime<Utc>) -> Result<Option<Ticket>> {
+    let Some(qid) = before.queue_id else { return Ok(None) };
+    if before.assignee_id.is_some() || !before.status.counts_as_load() {
+        return Ok(None);
+    }
+    tx.lock(LockKey::Queue(qid)).await?;
+    let mut queue = tx.queue(qid).await?;
+    let members = tx.queue_members(qid).await?;
+    let mut cands = Vec::with_capacity(members.len());
+    for m in &members {
+        let a = tx.agent(m.agent_id).await?;
+        cands.push(Candidate {
+            agent_id: a.id,
+            presence: a.presence,
+            active: a.active,
+            open_tickets: a.open_tickets,
+            capacity: a.capacity,
+            last_assigned_at: a.last_assigned_at,
+            last_rotation: m.last_rotation,
+            joined_at: m.joined_at,
+            skills: m.skills.clone(),
+        });
+    }
+    let Some(pick) = routing::choose(queue.distribution, &cands, &before.required_skills) else { return Ok(None) };
+    // Advance the rotation only together with the assignment (same transaction).
+    queue.rotation += 1;
+    queue.version += 1;
+    tx.update_queue(&queue).await?;
+    if let Some(m) = members.into_iter().find(|m| m.agent_id == pick) {
+        tx.put_queue_member(&crate::domain::team::QueueMember { last_rotation: queue.rotation, ..m }).await?;
+    }
+    assign_in(tx, before, pick, actor, now).await.map(Some)
+}
+
+/// Moves `before` to queue `to`: unassigned, waiting, new cycle, event, audit.
+pub(crate) async fn transfer_in(tx: &mut dyn StoreTx, before: &Ticket, to: QueueId, actor: &Actor, now: DateTime<Utc>) -> Result<Ticket> {
+    tx.queue(to).await?;
+    if before.queue_id == Some(to) {
+        return Ok(before.clone());
+    }
+    if before.status == TicketStatus::Closed {
+        return Err(Error::invalid("status", "a closed ticket cannot be transferred; reopen it first"));
+    }
+    let mut t = before.clone();
+    t.queue_id = Some(to);
+    t.assignee_id = None;
+    t.waiting_since = Some(now);
+    save_ticket(tx, before, &mut t, now).await?;
+    cycle(tx, &t, CycleChange::Queued, now).await?;
+    emit(tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"queue": {"from": before.queue_id, "to": to}, "unassigned": before.assignee_id}), now).await?;
+    audit(tx, Some(t.id), actor, "ticket.transfer", json!({"from": before.queue_id, "to": to}), now).await?;
+    Ok(t)
+}
+
+/// Moves a ticket's status with its side effects.
+pub(crate) async fn change_status_in(tx: &mut dyn StoreTx, before: &Ticket, to: TicketStatus, actor: &Actor, now: DateTime<Utc>) -> Result<Ticket> {
+    let mut t = before.clone();
+    let from = t.move_to(to, now)?;
+    let reopening = to == TicketStatus::Open && matches!(from, TicketStatus::Resolved | TicketStatus::Closed);
+    if reopening {
+        if from == TicketStatus::Closed
+            && let Some(other) = tx.live_ticket(t.conversation_id).await?
+            && other.id != t.id
+        {
+            return Err(Error::AlreadyExists { entity: "ticket", id: other.display_number() });
+        }
+        // Reopening never pushes the assignee over capacity: the ticket waits in its queue.
+        if let Some(a) = t.assignee_id
+            && !tx.agent(a).await?.has_capacity()
+        {
+            t.assignee_id = None;
+            t.waiting_since = Some(now);
+        }
+    }
+    save_ticket(tx, before, &mut t, now).await?;
+    match to {
+        TicketStatus::Resolved | TicketStatus::Closed => cycle(tx, &t, CycleChange::Finished, now).await?,
+        _ if reopening => cycle(tx, &t, CycleChange::Queued, now).await?,
+        _ => {}
+    }
+    let kind = match to {
+        TicketStatus::Resolved => EventKind::TicketResolved,
+        TicketStatus::Closed => EventKind::TicketClosed,
+        _ => EventKind::TicketStatusChanged,
+    };
+    emit(tx, kind, Some(t.id), actor, json!({"from": from, "to": to}), now).await?;
+    audit(tx, Some(t.id), actor, "ticket.status", json!({"from": from, "to": to}), now).await?;
+    Ok(t)
+}
+
+impl Helpdesk {
+    /// Opens a ticket (the PRD's flow): finds or creates the lead by phone or e-mail, resolves
+    /// the inbox (given or the organization's first), finds or creates the conversation,
+    /// creates the ticket in the first stage by default with tracking and deal value, then
+    /// assigns the given agent or lets the queue's strategy pick one.
+    pub async fn create_ticket(&self, org: OrgId, actor: &Actor, new: NewTicket) -> Result<Ticket> {
+        retrying!(self, self.create_ticket_once(org, actor, &new))
+    }
+
+    async fn create_ticket_once(&self, org: OrgId, actor: &Actor, new: &NewTicket) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let p = principal(&mut *tx, actor).await?;
+        p.authorize(Action::CreateTicket, None)?;
+        let organization = tx.organization().await?;
+        let subject = new.subject.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        if subject.as_ref().is_some_and(|s| s.chars().count() > 250) {
+            return Err(Error::invalid("subject", "longer than 250 characters"));
+        }
+        let contact = find_or_create_contact(&mut *tx, &organization, &new.lead, now).await?;
+        let account = match new.channel_account_id {
+            Some(id) => tx.channel_account(id).await?,
+            None => tx.channel_accounts().await?.into_iter().next().ok_or_else(|| Error::invalid("channel_account_id", "the organization has no channel account"))?,
+        };
+        let conv = find_or_create_conversation(&mut *tx, &contact, &account, now).await?;
+        let draft = TicketDraft {
+            queue_id: new.queue_id.or(account.default_queue_id),
+            stage_id: new.stage_id,
+            priority: new.priority.unwrap_or_default(),
+            subject,
+            deal_value: new.deal_value.clone(),
+            tracking: new.tracking.clone(),
+            category_id: new.category_id,
+            required_skills: new.required_skills.iter().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect(),
+            creator: match actor {
+                Actor::Agent { id } => Creator::User(*id),
+                _ => Creator::System,
+            },
+        };
+        let mut t = insert_new_ticket(&mut *tx, &conv, draft, actor, now).await?;
+        if let Some(a) = new.assignee_id {
+            p.authorize(Action::Assign { to: a }, Some(&scope(&t)))?;
+            t = assign_in(&mut *tx, &t, a, actor, now).await?;
+        } else if let Some(assigned) = auto_assign_in(&mut *tx, &t, &Actor::System, now).await? {
+            t = assigned;
+        }
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// A ticket, if the actor may see it.
+    pub async fn ticket(&self, org: OrgId, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket(id).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::View, Some(&scope(&t)))?;
+        Ok(t)
+    }
+
+    /// A ticket by number, if the actor may see it.
+    pub async fn ticket_by_number(&self, org: OrgId, actor: &Actor, number: u64) -> Result<Ticket> {
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket_by_number(number).await?.ok_or_else(|| Error::not_found("ticket", format!("#{number}")))?;
+        principal(&mut *tx, actor).await?.authorize(Action::View, Some(&scope(&t)))?;
+        Ok(t)
+    }
+
+    /// Sends a reply to the customer. The message is stored before it is sent; its returned
+    /// status says how the send went (`sent`, or `failed` with the reason).
+    pub async fn reply(&self, org: OrgId, actor: &Actor, ticket: TicketId, content: MessageContent) -> Result<Message> {
+        content.validate_outbound()?;
+        let (m, pending) = retrying!(self, self.reply_once(org, actor, ticket, &content))?;
+        Ok(self.deliver(org, vec![pending]).await.into_iter().next().unwrap_or(m))
+    }
+
+    async fn reply_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, content: &MessageContent) -> Result<(Message, Pending)> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let before = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Reply, Some(&scope(&before)))?;
+        if before.status == TicketStatus::Closed {
+            return Err(Error::invalid("status", "a closed ticket takes no replies; reopen it first"));
+        }
+        let account = tx.channel_account(before.channel_account_id).await?;
+        let contact = tx.contact(before.contact_id).await?;
+        let author = match actor {
+            Actor::Agent { id } => Author::Agent(*id),
+            Actor::Bot { name, .. } => Author::Bot(name.clone()),
+            _ => Author::System,
+        };
+        let m = Message {
+            id: MessageId::new(),
+            org_id: org,
+            ticket_id: before.id,
+            conversation_id: before.conversation_id,
+            channel_account_id: before.channel_account_id,
+            direction: Direction::Outbound,
+            author,
+            content: content.clone(),
+            external_id: None,
+            reply_to_external_id: None,
+            status: Some(DeliveryStatus::Queued),
+            delivery_error: None,
+            created_at: now,
+            status_at: Some(now),
+        };
+        tx.insert_message(&m).await?;
+        let mut t = before.clone();
+        if let Actor::Agent { .. } = actor {
+            t.first_response_at.get_or_insert(now);
+            t.last_agent_reply_at = Some(now);
+            if t.status == TicketStatus::New {
+                t = change_status_in(&mut *tx, &before, TicketStatus::Open, actor, now).await?;
+                let fresh = t.clone();
+                t.first_response_at.get_or_insert(now);
+                t.last_agent_reply_at = Some(now);
+                save_ticket(&mut *tx, &fresh, &mut t, now).await?;
+            } else {
+                save_ticket(&mut *tx, &before, &mut t, now).await?;
+            }
+        }
+        emit(&mut *tx, EventKind::MessageAdded, Some(t.id), actor, json!({"message_id": m.id, "direction": "outbound"}), now).await?;
+        tx.commit().await?;
+        let to = Recipient { phone: contact.phone, whatsapp_id: contact.whatsapp_id, email: contact.email };
+        let outbound = OutboundMessage { content: m.content.clone(), reply_to_external_id: None };
+        Ok((m.clone(), Pending { message_id: m.id, account, to, outbound }))
+    }
+
+    /// Replies with a canned response found by shortcut (`/thanks` or `thanks`), filling
+    /// `{{customer_name}}`, `{{ticket_number}}`, `{{agent_name}}` and `extra`. A variable
+    /// without a value is an error naming it; nothing is sent.
+    pub async fn reply_canned(&self, org: OrgId, actor: &Actor, ticket: TicketId, shortcut: &str, extra: BTreeMap<String, String>) -> Result<Message> {
+        let text = {
+            let mut tx = self.store.begin(org).await?;
+            let t = tx.ticket(ticket).await?;
+            principal(&mut *tx, actor).await?.authorize(Action::Reply, Some(&scope(&t)))?;
+            let sc = normalize_shortcut(shortcut)?;
+            let canned = tx.canned_by_shortcut(&sc).await?.ok_or_else(|| Error::not_found("canned_response", format!("/{sc}")))?;
+            let contact = tx.contact(t.contact_id).await?;
+            let mut vars = BTreeMap::new();
+            if let Some(n) = contact.name {
+                vars.insert("customer_name".to_owned(), n);
+            }
+            vars.insert("ticket_number".to_owned(), t.number.to_string());
+            match actor {
+                Actor::Agent { id } => {
+                    vars.insert("agent_name".to_owned(), tx.agent(*id).await?.name);
+                }
+                Actor::Bot { name, .. } => {
+                    vars.insert("agent_name".to_owned(), name.clone());
+                }
+                _ => {}
+            }
+            vars.extend(extra);
+            let r = render(&canned.body, &vars);
+            if !r.unknown.is_empty() {
+                return Err(Error::invalid_with("variables", format!("no value for {:?}", r.unknown), r.unknown));
+            }
+            r.text
+        };
+        self.reply(org, actor, ticket, MessageContent::text(text)).await
+    }
+
+    /// Adds an internal note (never sent to the customer).
+    pub async fn add_note(&self, org: OrgId, actor: &Actor, ticket: TicketId, text: &str) -> Result<Message> {
+        let content = MessageContent::text(text);
+        content.validate_outbound()?;
+        retrying!(self, self.add_note_once(org, actor, ticket, &content))
+    }
+
+    async fn add_note_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, content: &MessageContent) -> Result<Message> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Note, Some(&scope(&t)))?;
+        let author = match actor {
+            Actor::Agent { id } => Author::Agent(*id),
+            Actor::Bot { name, .. } => Author::Bot(name.clone()),
+            _ => Author::System,
+        };
+        let m = Message {
+            id: MessageId::new(),
+            org_id: org,
+            ticket_id: t.id,
+            conversation_id: t.conversation_id,
+            channel_account_id: t.channel_account_id,
+            direction: Direction::Note,
+            author,
+            content: content.clone(),
+            external_id: None,
+            reply_to_external_id: None,
+            status: None,
+            delivery_error: None,
+            created_at: now,
+            status_at: None,
+        };
+        tx.insert_message(&m).await?;
+        emit(&mut *tx, EventKind::MessageAdded, Some(t.id), actor, json!({"message_id": m.id, "direction": "note"}), now).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    /// Assigns a ticket to an agent (a member of its queue, with room).
+    pub async fn assign(&self, org: OrgId, actor: &Actor, ticket: TicketId, agent: AgentId) -> Result<Ticket> {
+        retrying!(self, self.assign_once(org, actor, ticket, agent))
+    }
+
+    async fn assign_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, agent: AgentId) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Assign { to: agent }, Some(&scope(&t)))?;
+        let t = assign_in(&mut *tx, &t, agent, actor, now).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Lets the ticket's queue pick an agent. Returns the ticket, assigned or still waiting.
+    pub async fn auto_assign(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+        retrying!(self, self.auto_assign_once(org, actor, ticket))
+    }
+
+    async fn auto_assign_once(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket(ticket).await?;
+        let p = principal(&mut *tx, actor).await?;
+        // Any agent of the queue may ask the queue to distribute: the queue picks, not them.
+        p.authorize(Action::View, Some(&scope(&t)))?;
+        if matches!(actor, Actor::Customer { .. }) {
+            return Err(Error::Forbidden { actor: actor.to_string(), action: "assign tickets".into() });
+        }
+        let out = match auto_assign_in(&mut *tx, &t, actor, now).await? {
+            Some(a) => a,
+            None => t,
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Hands out the waiting tickets of a queue in order (priority, VIP, waiting time) while
+    /// agents have room. Returns the tickets assigned.
+    pub async fn distribute_queue(&self, org: OrgId, queue: QueueId) -> Result<Vec<Ticket>> {
+        let mut assigned = Vec::new();
+        loop {
+            let next = {
+                let mut tx = self.store.begin(org).await?;
+                let waiting = tx.waiting_tickets(queue).await?;
+                let mut order = Vec::with_capacity(waiting.len());
+                for t in &waiting {
+                    let vip = tx.contact(t.contact_id).await?.vip;
+                    order.push(routing::Waiting { ticket_id: t.id, priority: t.priority, vip, since: t.waiting_since.unwrap_or(t.created_at) });
+                }
+                routing::order_waiting(&mut order);
+                order.first().map(|w| w.ticket_id)
+            };
+            let Some(id) = next else { break };
+            let t = self.auto_assign(org, &Actor::System, id).await?;
+            if t.assignee_id.is_none() {
+                break;
+            }
+            assigned.push(t);
+        }
+        Ok(assigned)
+    }
+
+    /// Removes the assignee; the ticket waits in its queue again.
+    pub async fn unassign(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+        retrying!(self, self.unassign_once(org, actor, ticket))
+    }
+
+    async fn unassign_once(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let before = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Unassign, Some(&scope(&before)))?;
+        if before.assignee_id.is_none() {
+            return Ok(before);
+        }
+        let mut t = before.clone();
+        t.assignee_id = None;
+        t.waiting_since = t.status.counts_as_load().then_some(now);
+        save_ticket(&mut *tx, &before, &mut t, now).await?;
+        cycle(&mut *tx, &t, CycleChange::Queued, now).await?;
+        emit(&mut *tx, EventKind::TicketAssigned, Some(t.id), actor, json!({"from": before.assignee_id, "to": null}), now).await?;
+        audit(&mut *tx, Some(t.id), actor, "ticket.unassign", json!({"from": before.assignee_id}), now).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Transfers a ticket to another queue (setor): unassigned, then offered to that queue's
+    /// agents by its strategy.
+    pub async fn transfer(&self, org: OrgId, actor: &Actor, ticket: TicketId, to: QueueId) -> Result<Ticket> {
+        retrying!(self, self.transfer_once(org, actor, ticket, to))
+    }
+
+    async fn transfer_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, to: QueueId) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let before = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Transfer { to }, Some(&scope(&before)))?;
+        let mut t = transfer_in(&mut *tx, &before, to, actor, now).await?;
+        if let Some(a) = auto_assign_in(&mut *tx, &t, &Actor::System, now).await? {
+            t = a;
+        }
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Moves a ticket to `Pending` (clocks pause).
+    pub async fn set_pending(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+        self.change_status(org, actor, ticket, TicketStatus::Pending).await
+    }
+
+    /// Resolves a ticket.
+    pub async fn resolve(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+        self.change_status(org, actor, ticket, TicketStatus::Resolved).await
+    }
+
+    /// Closes a resolved ticket.
+    pub async fn close(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+        self.change_status(org, actor, ticket, TicketStatus::Closed).await
+    }
+
+    /// Reopens a resolved or closed ticket (a closed one only if its conversation has no other
+    /// live ticket).
+    pub async fn reopen(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+        self.change_status(org, actor, ticket, TicketStatus::Open).await
+    }
+
+    /// Moves a ticket's status along the lifecycle.
+    pub async fn change_status(&self, org: OrgId, actor: &Actor, ticket: TicketId, to: TicketStatus) -> Result<Ticket> {
+        retrying!(self, self.change_status_once(org, actor, ticket, to))
+    }
+
+    async fn change_status_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, to: TicketStatus) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let before = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::ChangeStatus, Some(&scope(&before)))?;
+        let t = change_status_in(&mut *tx, &before, to, actor, now).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Merges `source` into `target` (same contact, both live): messages move, the source is
+    /// closed and points at the target.
+    pub async fn merge(&self, org: OrgId, actor: &Actor, source: TicketId, target: TicketId) -> Result<Ticket> {
+        retrying!(self, self.merge_once(org, actor, source, target))
+    }
+
+    async fn merge_once(&self, org: OrgId, actor: &Actor, source: TicketId, target: TicketId) -> Result<Ticket> {
+        let now = self.now();
+        if source == target {
+            return Err(Error::invalid("target", "a ticket cannot be merged into itself"));
+        }
+        let mut tx = self.store.begin(org).await?;
+        let s0 = tx.ticket(source).await?;
+        let t0 = tx.ticket(target).await?;
+        let p = principal(&mut *tx, actor).await?;
+        p.authorize(Action::Merge, Some(&scope(&s0)))?;
+        p.authorize(Action::Merge, Some(&scope(&t0)))?;
+        if s0.contact_id != t0.contact_id {
+            return Err(Error::invalid("target", "tickets of different contacts cannot be merged"));
+        }
+        if !s0.status.can_merge_from() || !t0.status.is_live() {
+            return Err(Error::invalid("status", "both tickets must be live (not closed)"));
+        }
+        let mut moved = 0u64;
+        for mut m in tx.messages(s0.id).await? {
+            m.ticket_id = t0.id;
+            tx.update_message(&m).await?;
+            moved += 1;
+        }
+        let mut s = s0.clone();
+        s.status = TicketStatus::Closed;
+        s.closed_at = Some(now);
+        s.merged_into = Some(t0.id);
+        save_ticket(&mut *tx, &s0, &mut s, now).await?;
+        cycle(&mut *tx, &s, CycleChange::Finished, now).await?;
+        let mut t = t0.clone();
+        t.last_customer_message_at = t.last_customer_message_at.max(s0.last_customer_message_at);
+        save_ticket(&mut *tx, &t0, &mut t, now).await?;
+        emit(&mut *tx, EventKind::TicketClosed, Some(s.id), actor, json!({"from": s0.status, "to": "closed", "merged_into": t.id}), now).await?;
+        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"merged_from": s.id, "messages_moved": moved}), now).await?;
+        audit(&mut *tx, Some(s.id), actor, "ticket.merge.source", json!({"into": t.id, "messages_moved": moved}), now).await?;
+        audit(&mut *tx, Some(t.id), actor, "ticket.merge.target", json!({"from": s.id, "messages_moved": moved}), now).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Records the customer's rating (1-5) of a resolved or closed ticket.
+    pub async fn rate(&self, org: OrgId, actor: &Actor, ticket: TicketId, score: u8, feedback: Option<String>) -> Result<Ticket> {
+        let rating = Rating::new(score, feedback, self.now())?;
+        retrying!(self, self.rate_once(org, actor, ticket, &rating))
+    }
+
+    async fn rate_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, rating: &Rating) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let before = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Rate, Some(&scope(&before)))?;
+        if !matches!(before.status, TicketStatus::Resolved | TicketStatus::Closed) {
+            return Err(Error::invalid("status", "only resolved or closed tickets can be rated"));
+        }
+        let mut t = before.clone();
+        t.rating = Some(rating.clone());
+        save_ticket(&mut *tx, &before, &mut t, now).await?;
+        cycle(&mut *tx, &t, CycleChange::Rated(rating.score), now).await?;
+        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"rating": rating.score}), now).await?;
+        audit(&mut *tx, Some(t.id), actor, "ticket.rate", json!({"score": rating.score}), now).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Classifies a ticket (setor × motivo, validated against the tenant's catalogue, case and
+    /// accents ignored). When the setor maps to a queue, the ticket moves there.
+    pub async fn classify(&self, org: OrgId, actor: &Actor, ticket: TicketId, setor: &str, motivo: &str) -> Result<Ticket> {
+        retrying!(self, self.classify_once(org, actor, ticket, setor, motivo))
+    }
+
+    async fn classify_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, setor: &str, motivo: &str) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let before = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Classify, Some(&scope(&before)))?;
+        let organization = tx.organization().await?;
+        let c = organization.catalogue.classify(setor, motivo)?;
+        let target_queue = organization.catalogue.setor(&c.setor).and_then(|s| s.queue_id);
+        let mut t = before.clone();
+        t.classification = Some(c.clone());
+        save_ticket(&mut *tx, &before, &mut t, now).await?;
+        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"classification": {"setor": c.setor, "motivo": c.motivo}}), now).await?;
+        audit(&mut *tx, Some(t.id), actor, "ticket.classify", json!({"setor": c.setor, "motivo": c.motivo}), now).await?;
+        if let Some(q) = target_queue
+            && t.queue_id != Some(q)
+            && t.status.is_live()
+        {
+            // The catalogue's mapping is configuration: the move is the system's, on behalf of the classifier.
+            let moved = transfer_in(&mut *tx, &t, q, &Actor::System, now).await?;
+            t = auto_assign_in(&mut *tx, &moved, &Actor::System, now).await?.unwrap_or(moved);
+        }
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Changes stage, priority, deal value, subject, category, protocol or required skills.
+    pub async fn update_ticket(&self, org: OrgId, actor: &Actor, ticket: TicketId, patch: TicketPatch) -> Result<Ticket> {
+        retrying!(self, self.update_ticket_once(org, actor, ticket, &patch))
+    }
+
+    async fn update_ticket_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, patch: &TicketPatch) -> Result<Ticket> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let before = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Update, Some(&scope(&before)))?;
+        let mut t = before.clone();
+        let mut changed = serde_json::Map::new();
+        if let Some(s) = patch.stage_id {
+            if !tx.stages().await?.iter().any(|x| x.id == s) {
+                return Err(Error::not_found("stage", s));
+            }
+            t.stage_id = Some(s);
+            changed.insert("stage_id".into(), json!(s));
+        }
+        if let Some(p) = patch.priority {
+            t.priority = p;
+            changed.insert("priority".into(), json!(p));
+        }
+        if let Some(v) = &patch.deal_value {
+            t.deal_value = v.clone();
+            changed.insert("deal_value".into(), json!(v));
+        }
+        if let Some(s) = &patch.subject {
+            let s = s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+            if s.as_ref().is_some_and(|s| s.chars().count() > 250) {
+                return Err(Error::invalid("subject", "longer than 250 characters"));
+            }
+            t.subject = s;
+            changed.insert("subject".into(), json!(true));
+        }
+        if let Some(c) = patch.category_id {
+            if let Some(id) = c
+                && !tx.categories().await?.iter().any(|x| x.id == id)
+            {
+                return Err(Error::not_found("category", id));
+            }
+            t.category_id = c;
+            changed.insert("category_id".into(), json!(c));
+        }
+        if let Some(p) = &patch.external_protocol {
+            let p = p.trim();
+            if p.is_empty() || p.len() > 64 {
+                return Err(Error::invalid("external_protocol", "must be 1 to 64 characters"));
+            }
+            t.external_protocol = Some(p.to_owned());
+            changed.insert("external_protocol".into(), json!(p));
+        }
+        if let Some(s) = &patch.required_skills {
+            t.required_skills = s.iter().map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).collect();
+            changed.insert("required_skills".into(), json!(t.required_skills));
+        }
+        if changed.is_empty() {
+            return Ok(before);
+        }
+        save_ticket(&mut *tx, &before, &mut t, now).await?;
+        let details = Value::Object(changed);
+        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, details.clone(), now).await?;
+        audit(&mut *tx, Some(t.id), actor, "ticket.update", details, now).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Records a sale generated from a ticket.
+    pub async fn record_sale(&self, org: OrgId, actor: &Actor, ticket: TicketId, amount: Money, description: Option<String>) -> Result<Sale> {
+        if amount.minor <= 0 {
+            return Err(Error::invalid("amount", "must be positive"));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::Update, Some(&scope(&t)))?;
+        let s = Sale { id: SaleId::new(), org_id: org, ticket_id: t.id, amount, description, created_at: now };
+        tx.insert_sale(&s).await?;
+        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"sale_id": s.id}), now).await?;
+        audit(&mut *tx, Some(t.id), actor, "ticket.sale", json!({"sale_id": s.id}), now).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+}

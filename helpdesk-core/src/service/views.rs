@@ -1,0 +1,120 @@
+//! Read workflows: listing with filters and facets, the board, messages, audit, events.
+
+use super::*;
+use crate::actor::Action;
+use crate::domain::message::{Direction, Message};
+use crate::domain::records::{AssignmentCycle, AuditEntry};
+use crate::domain::team::Role;
+use crate::store::query::{Cursor, TicketPage, TicketQuery, Visibility};
+
+impl Helpdesk {
+    /// Lists tickets the actor may see, newest first, with the PRD's filters, a keyset
+    /// cursor and facets.
+    pub async fn list_tickets(&self, org: OrgId, actor: &Actor, req: ListTickets) -> Result<TicketPage> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let p = principal(&mut *tx, actor).await?;
+        let organization = tx.organization().await?;
+        let visibility = match actor {
+            Actor::System => Visibility::default(),
+            Actor::Bot { .. } => {
+                p.authorize(Action::View, None).or_else(|e| match actor {
+                    Actor::Bot { permissions, .. } if permissions.0.contains(&crate::actor::BotAction::View) => Ok(()),
+                    _ => Err(e),
+                })?;
+                Visibility::default()
+            }
+            Actor::Customer { id } => Visibility { contact: Some(*id), ..Visibility::default() },
+            Actor::Agent { id } => match p.agent.as_ref().map(|a| a.role) {
+                Some(Role::Admin) => Visibility::default(),
+                Some(role) => Visibility { queues: Some(p.queues.clone()), assignee: Some(*id), include_unqueued: role == Role::Supervisor, contact: None },
+                None => return Err(Error::Forbidden { actor: actor.to_string(), action: "list tickets".into() }),
+            },
+        };
+        let q = TicketQuery {
+            q: req.q,
+            created: req.date.map(|d| match d {
+                DateFilter::Preset(p) => p.resolve(now, organization.timezone),
+                DateFilter::Range(r) => r,
+            }),
+            stage_id: req.stage_id,
+            origin: req.origin,
+            source: req.source,
+            has_sales: req.has_sales,
+            statuses: req.statuses,
+            priority: req.priority,
+            queue_id: req.queue_id,
+            assignee: req.assignee,
+            contact_id: None,
+            visibility,
+            cursor: req.cursor.as_deref().map(Cursor::decode).transpose()?,
+            limit: req.page_size.unwrap_or(0),
+        }
+        .normalized()?;
+        tx.list_tickets(&q).await
+    }
+
+    /// The Kanban board: each stage with its newest live tickets (at most 100 per column).
+    pub async fn board(&self, org: OrgId, actor: &Actor) -> Result<Vec<BoardColumn>> {
+        let stages = self.ensure_stages(org).await?;
+        let mut out = Vec::with_capacity(stages.len());
+        for stage in stages {
+            let page = self
+                .list_tickets(
+                    org,
+                    actor,
+                    ListTickets {
+                        stage_id: Some(stage.id),
+                        statuses: vec![
+                            crate::domain::ticket::TicketStatus::New,
+                            crate::domain::ticket::TicketStatus::Open,
+                            crate::domain::ticket::TicketStatus::Pending,
+                            crate::domain::ticket::TicketStatus::Resolved,
+                        ],
+                        page_size: Some(100),
+                        ..ListTickets::default()
+                    },
+                )
+                .await?;
+            out.push(BoardColumn { stage, tickets: page.items, total: page.total });
+        }
+        Ok(out)
+    }
+
+    /// A ticket's messages, oldest first. Customers do not see internal notes.
+    pub async fn messages(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Vec<Message>> {
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::View, Some(&scope(&t)))?;
+        let mut v = tx.messages(ticket).await?;
+        if matches!(actor, Actor::Customer { .. }) {
+            v.retain(|m| m.direction != Direction::Note);
+        }
+        Ok(v)
+    }
+
+    /// Who changed what on a ticket, oldest first.
+    pub async fn audit_trail(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Vec<AuditEntry>> {
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket(ticket).await?;
+        let p = principal(&mut *tx, actor).await?;
+        p.authorize(Action::View, Some(&scope(&t)))?;
+        if matches!(actor, Actor::Customer { .. }) {
+            return Err(Error::Forbidden { actor: actor.to_string(), action: "read the audit trail".into() });
+        }
+        tx.audit_trail(ticket).await
+    }
+
+    /// A ticket's attendance cycles (queued, started, finished, rating), oldest first.
+    pub async fn assignment_cycles(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Vec<AssignmentCycle>> {
+        let mut tx = self.store.begin(org).await?;
+        let t = tx.ticket(ticket).await?;
+        principal(&mut *tx, actor).await?.authorize(Action::View, Some(&scope(&t)))?;
+        tx.cycles(ticket).await
+    }
+
+    /// Outbox events after `after`, in commit order.
+    pub async fn events(&self, org: OrgId, after: Option<EventId>, limit: u32) -> Result<Vec<crate::domain::records::Event>> {
+        self.store.begin(org).await?.events(after, limit.clamp(1, 1000)).await
+    }
+}

@@ -1,0 +1,214 @@
+//! The storage contract.
+//!
+//! A store offers transactions scoped to one organization ([`Store::begin`]). A transaction
+//! ([`StoreTx`]) is a set of small, documented primitives; the [`Helpdesk`](crate::service::Helpdesk)
+//! service writes every workflow once on top of them, so no business rule lives in a store.
+//!
+//! The concurrency guarantees come from the primitives' constraints, not from the caller
+//! checking first:
+//!
+//! * `insert_*` methods return [`Error::Conflict`] when a uniqueness rule is violated
+//!   (same channel message id, second live ticket in a conversation, same contact phone key…);
+//! * `update_*` methods of versioned rows (tickets, queues, agents) return `Conflict` when the
+//!   stored version is not `row.version - 1` (someone else changed it first);
+//! * a transaction dropped without [`StoreTx::commit`] leaves no trace, and a failed commit
+//!   leaves no trace either.
+//!
+//! The service treats `Conflict` as "lost a race": it drops the transaction and runs the whole
+//! workflow again, which then sees the winner's rows. So numbers stay gap-free, inbound
+//! messages are stored once, and side effects fire once.
+//!
+//! Every read and write of a transaction is scoped to its organization: an id of another
+//! tenant behaves exactly like an unknown id ([`Error::NotFound`] or `None`).
+
+pub mod query;
+
+use crate::domain::board::{Category, Stage};
+use crate::domain::canned::CannedResponse;
+use crate::domain::message::Message;
+use crate::domain::party::{ChannelAccount, ChannelKind, Contact, ContactKey, Conversation, Organization};
+use crate::domain::records::{AssignmentCycle, AuditEntry, Event, Sale};
+use crate::domain::team::{Agent, Queue, QueueMember};
+use crate::domain::ticket::Ticket;
+use crate::ids::*;
+use crate::Result;
+use async_trait::async_trait;
+use query::{TicketPage, TicketQuery};
+
+/// Keys for pessimistic locks held until the transaction ends. Stores that serialize every
+/// transaction (the in-memory store) may treat them as no-ops; SQL stores take a
+/// transaction-scoped advisory lock. They are an optimization: correctness never depends on
+/// them, because every contended write is also guarded by a constraint or a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockKey {
+    /// Serializes automatic assignment in one queue (exact round robin without retries).
+    Queue(QueueId),
+    /// Serializes ticket creation in one conversation.
+    Conversation(ConversationId),
+    /// Serializes contact creation for one lookup key (hash of the key).
+    ContactKey(u64),
+}
+
+/// A storage backend.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Starts a transaction scoped to `org`. Fails with `NotFound` when the organization does
+    /// not exist.
+    async fn begin(&self, org: OrgId) -> Result<Box<dyn StoreTx>>;
+
+    /// Creates an organization (outside any tenant). `Conflict` if the id exists.
+    async fn create_organization(&self, org: &Organization) -> Result<()>;
+
+    /// Routes inbound traffic: the channel account with this kind and external id, in
+    /// whatever tenant it belongs to. `None` when unknown.
+    async fn find_channel_account(&self, kind: ChannelKind, external_id: &str) -> Result<Option<ChannelAccount>>;
+}
+
+/// One transaction in one organization. Dropping it without `commit` rolls it back.
+#[async_trait]
+pub trait StoreTx: Send {
+    /// The organization this transaction is scoped to.
+    fn org_id(&self) -> OrgId;
+
+    /// Makes every write of the transaction durable and visible, atomically.
+    async fn commit(self: Box<Self>) -> Result<()>;
+
+    /// Takes a lock held until the transaction ends.
+    async fn lock(&mut self, key: LockKey) -> Result<()>;
+
+    // --- organization ---
+    /// The organization.
+    async fn organization(&mut self) -> Result<Organization>;
+    /// Replaces the organization's settings (name, zone, catalogue…).
+    async fn update_organization(&mut self, org: &Organization) -> Result<()>;
+
+    // --- channel accounts ---
+    /// All channel accounts, oldest first.
+    async fn channel_accounts(&mut self) -> Result<Vec<ChannelAccount>>;
+    /// A channel account by id.
+    async fn channel_account(&mut self, id: ChannelAccountId) -> Result<ChannelAccount>;
+    /// Inserts; `Conflict` when (kind, external id) exists in any tenant.
+    async fn insert_channel_account(&mut self, a: &ChannelAccount) -> Result<()>;
+
+    // --- contacts ---
+    /// A contact by id.
+    async fn contact(&mut self, id: ContactId) -> Result<Contact>;
+    /// Finds a contact by phone (through [`PhoneNumber::match_key`](crate::domain::phone::PhoneNumber::match_key)),
+    /// WhatsApp user id or e-mail.
+    async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>>;
+    /// Inserts; `Conflict` when its phone match key, WhatsApp id or e-mail is taken.
+    async fn insert_contact(&mut self, c: &Contact) -> Result<()>;
+    /// Replaces; `Conflict` as for insert.
+    async fn update_contact(&mut self, c: &Contact) -> Result<()>;
+
+    // --- conversations ---
+    /// A conversation by id.
+    async fn conversation(&mut self, id: ConversationId) -> Result<Conversation>;
+    /// The conversation of a contact on an inbox.
+    async fn find_conversation(&mut self, contact: ContactId, account: ChannelAccountId) -> Result<Option<Conversation>>;
+    /// Inserts; `Conflict` when (contact, account) exists.
+    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()>;
+    /// Replaces.
+    async fn update_conversation(&mut self, c: &Conversation) -> Result<()>;
+
+    // --- tickets ---
+    /// A ticket by id.
+    async fn ticket(&mut self, id: TicketId) -> Result<Ticket>;
+    /// A ticket by number.
+    async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>>;
+    /// The conversation's live (not closed) ticket.
+    async fn live_ticket(&mut self, conversation: ConversationId) -> Result<Option<Ticket>>;
+    /// Takes the next ticket number (starting at the organization's first number). The
+    /// counter is part of the transaction: a rollback gives the number back.
+    async fn next_ticket_number(&mut self) -> Result<u64>;
+    /// Inserts with `version` 1; `Conflict` when the conversation has a live ticket or the
+    /// number is taken.
+    async fn insert_ticket(&mut self, t: &Ticket) -> Result<()>;
+    /// Replaces; `t.version` must be the stored version + 1, else `Conflict`. Also `Conflict`
+    /// when reopening would give the conversation a second live ticket.
+    async fn update_ticket(&mut self, t: &Ticket) -> Result<()>;
+    /// A page of tickets with facets (see [`TicketQuery::matches`] for the semantics).
+    async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage>;
+    /// Live, unassigned tickets of a queue (any order; the service orders them).
+    async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>>;
+    /// Live tickets with an SLA instant at or before `until` (for the SLA scan), at most `limit`.
+    async fn tickets_due_for_sla(&mut self, until: chrono::DateTime<chrono::Utc>, limit: u32) -> Result<Vec<Ticket>>;
+
+    // --- messages ---
+    /// A message by id.
+    async fn message(&mut self, id: MessageId) -> Result<Message>;
+    /// A message by channel message id on an inbox.
+    async fn message_by_external_id(&mut self, account: ChannelAccountId, external_id: &str) -> Result<Option<Message>>;
+    /// Inserts; `Conflict` when (account, external id) exists.
+    async fn insert_message(&mut self, m: &Message) -> Result<()>;
+    /// Replaces (delivery status, external id after sending, ticket after merge).
+    async fn update_message(&mut self, m: &Message) -> Result<()>;
+    /// A ticket's messages, oldest first.
+    async fn messages(&mut self, ticket: TicketId) -> Result<Vec<Message>>;
+
+    // --- stages and categories ---
+    /// Stages in board order.
+    async fn stages(&mut self) -> Result<Vec<Stage>>;
+    /// Inserts; `Conflict` on a duplicate name.
+    async fn insert_stage(&mut self, s: &Stage) -> Result<()>;
+    /// Categories.
+    async fn categories(&mut self) -> Result<Vec<Category>>;
+    /// Inserts; `Conflict` on a duplicate name.
+    async fn insert_category(&mut self, c: &Category) -> Result<()>;
+
+    // --- queues and agents ---
+    /// A queue by id.
+    async fn queue(&mut self, id: QueueId) -> Result<Queue>;
+    /// All queues, oldest first.
+    async fn queues(&mut self) -> Result<Vec<Queue>>;
+    /// Inserts with `version` 1; `Conflict` on a duplicate name.
+    async fn insert_queue(&mut self, q: &Queue) -> Result<()>;
+    /// Replaces; versioned like tickets.
+    async fn update_queue(&mut self, q: &Queue) -> Result<()>;
+    /// An agent by id.
+    async fn agent(&mut self, id: AgentId) -> Result<Agent>;
+    /// All agents, oldest first.
+    async fn agents(&mut self) -> Result<Vec<Agent>>;
+    /// Inserts with `version` 1; `Conflict` on a duplicate e-mail.
+    async fn insert_agent(&mut self, a: &Agent) -> Result<()>;
+    /// Replaces; versioned like tickets.
+    async fn update_agent(&mut self, a: &Agent) -> Result<()>;
+    /// Members of a queue, in joining order.
+    async fn queue_members(&mut self, queue: QueueId) -> Result<Vec<QueueMember>>;
+    /// Queues an agent belongs to.
+    async fn agent_queues(&mut self, agent: AgentId) -> Result<Vec<QueueId>>;
+    /// Inserts or replaces a membership.
+    async fn put_queue_member(&mut self, m: &QueueMember) -> Result<()>;
+    /// Removes a membership (no-op when absent).
+    async fn remove_queue_member(&mut self, queue: QueueId, agent: AgentId) -> Result<()>;
+
+    // --- canned responses ---
+    /// All canned responses, by shortcut.
+    async fn canned_responses(&mut self) -> Result<Vec<CannedResponse>>;
+    /// One by normalized shortcut.
+    async fn canned_by_shortcut(&mut self, shortcut: &str) -> Result<Option<CannedResponse>>;
+    /// Inserts; `Conflict` on a duplicate shortcut.
+    async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()>;
+    /// Deletes; `NotFound` when absent.
+    async fn delete_canned(&mut self, id: CannedResponseId) -> Result<()>;
+
+    // --- sales, cycles, audit, events ---
+    /// Inserts a sale.
+    async fn insert_sale(&mut self, s: &Sale) -> Result<()>;
+    /// A ticket's sales.
+    async fn sales(&mut self, ticket: TicketId) -> Result<Vec<Sale>>;
+    /// Inserts an assignment cycle.
+    async fn insert_cycle(&mut self, c: &AssignmentCycle) -> Result<()>;
+    /// Replaces an assignment cycle.
+    async fn update_cycle(&mut self, c: &AssignmentCycle) -> Result<()>;
+    /// A ticket's cycles, oldest first.
+    async fn cycles(&mut self, ticket: TicketId) -> Result<Vec<AssignmentCycle>>;
+    /// Appends an audit entry.
+    async fn insert_audit(&mut self, a: &AuditEntry) -> Result<()>;
+    /// A ticket's audit trail, oldest first.
+    async fn audit_trail(&mut self, ticket: TicketId) -> Result<Vec<AuditEntry>>;
+    /// Appends an event to the outbox (committed with the change that caused it).
+    async fn insert_event(&mut self, e: &Event) -> Result<()>;
+    /// Events in commit order after `after` (exclusive), at most `limit`.
+    async fn events(&mut self, after: Option<EventId>, limit: u32) -> Result<Vec<Event>>;
+}

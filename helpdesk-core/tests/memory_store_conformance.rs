@@ -1,0 +1,6 @@
+//! The in-memory store runs the whole store conformance suite.
+
+use helpdesk_core::testing::MemoryStore;
+use std::sync::Arc;
+
+helpdesk_core::store_conformance_tests!(async { Arc::new(MemoryStore::new()) });
