@@ -90,7 +90,10 @@ impl Actor {
 
     /// A bot with the default permissions.
     pub fn bot(name: impl Into<String>) -> Actor {
-        Actor::Bot { name: name.into(), permissions: BotPermissions::default() }
+        Actor::Bot {
+            name: name.into(),
+            permissions: BotPermissions::default(),
+        }
     }
 
     /// The agent id, when the actor is an agent.
@@ -209,7 +212,10 @@ pub struct Principal {
 
 impl Principal {
     fn forbid(&self, action: &Action) -> Error {
-        Error::Forbidden { actor: self.actor.to_string(), action: action.name().to_owned() }
+        Error::Forbidden {
+            actor: self.actor.to_string(),
+            action: action.name().to_owned(),
+        }
     }
 
     /// Queues whose tickets this principal may see; `None` = all.
@@ -225,19 +231,32 @@ impl Principal {
         let allowed = match &self.actor {
             Actor::System => true,
             Actor::Customer { id } => {
-                matches!(action, Action::View | Action::Rate) && ticket.is_some_and(|t| t.contact_id == *id)
+                matches!(action, Action::View | Action::Rate)
+                    && ticket.is_some_and(|t| t.contact_id == *id)
             }
-            Actor::Bot { permissions, .. } => action.bot_action().is_some_and(|b| permissions.0.contains(&b)),
+            Actor::Bot { permissions, .. } => action
+                .bot_action()
+                .is_some_and(|b| permissions.0.contains(&b)),
             Actor::Agent { id } => match &self.agent {
                 None => false,
                 Some(a) if !a.active => false,
                 Some(a) => self.agent_allows(a, *id, action, ticket),
             },
         };
-        if allowed { Ok(()) } else { Err(self.forbid(&action)) }
+        if allowed {
+            Ok(())
+        } else {
+            Err(self.forbid(&action))
+        }
     }
 
-    fn agent_allows(&self, a: &Agent, me: AgentId, action: Action, ticket: Option<&TicketScope>) -> bool {
+    fn agent_allows(
+        &self,
+        a: &Agent,
+        me: AgentId,
+        action: Action,
+        ticket: Option<&TicketScope>,
+    ) -> bool {
         if a.role == Role::Admin {
             return true;
         }

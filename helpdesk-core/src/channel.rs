@@ -1,11 +1,11 @@
 //! The outbound side of a channel (WhatsApp, e-mail…). Inbound traffic arrives as
 //! [`InboundMessage`] / [`InboundStatus`] values that channel adapters build from webhooks.
 
+use crate::Result;
 use crate::domain::message::{DeliveryError, DeliveryStatus, MessageContent};
 use crate::domain::party::{ChannelAccount, ChannelKind};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::tracking::Tracking;
-use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -68,7 +68,12 @@ pub struct SendReceipt {
 #[async_trait]
 pub trait Channel: Send + Sync + 'static {
     /// Delivers `message` from `account` to `to`.
-    async fn send(&self, account: &ChannelAccount, to: &Recipient, message: &OutboundMessage) -> Result<SendReceipt>;
+    async fn send(
+        &self,
+        account: &ChannelAccount,
+        to: &Recipient,
+        message: &OutboundMessage,
+    ) -> Result<SendReceipt>;
 }
 
 /// Who sent an inbound message, as the channel knows them.
@@ -124,7 +129,12 @@ pub struct InboundStatus {
 
 /// Convenience for adapters: a channel error.
 pub fn channel_error(failure: ChannelFailure, message: impl Into<String>) -> crate::Error {
-    crate::Error::Channel { message: message.into(), retryable: failure.is_retryable(), failure, source: None }
+    crate::Error::Channel {
+        message: message.into(),
+        retryable: failure.is_retryable(),
+        failure,
+        source: None,
+    }
 }
 
 /// Result alias for [`Channel::send`].

@@ -155,7 +155,11 @@ impl fmt::Display for ErrorKind {
 impl Error {
     /// Validation error for `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Invalid { field: field.into(), reason: reason.into(), allowed: Vec::new() }
+        Error::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+            allowed: Vec::new(),
+        }
     }
 
     /// Validation error listing the accepted values.
@@ -173,17 +177,27 @@ impl Error {
 
     /// Not-found error.
     pub fn not_found(entity: &'static str, id: impl fmt::Display) -> Self {
-        Error::NotFound { entity, id: id.to_string() }
+        Error::NotFound {
+            entity,
+            id: id.to_string(),
+        }
     }
 
     /// Conflict error.
     pub fn conflict(entity: &'static str, detail: impl Into<String>) -> Self {
-        Error::Conflict { entity, detail: detail.into() }
+        Error::Conflict {
+            entity,
+            detail: detail.into(),
+        }
     }
 
     /// Store failure with a source.
     pub fn store(message: impl Into<String>, retryable: bool, source: impl Into<BoxError>) -> Self {
-        Error::Store { message: message.into(), retryable, source: Some(source.into()) }
+        Error::Store {
+            message: message.into(),
+            retryable,
+            source: Some(source.into()),
+        }
     }
 
     /// The kind of failure.

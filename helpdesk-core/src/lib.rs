@@ -3,7 +3,7 @@
 //! The pure domain of an embeddable customer-service desk: tickets and their lifecycle,
 //! Kanban stages, queues, agents, routing, SLA business-hours arithmetic, setor × motivo
 //! classification, canned responses, events, and the [`Store`](store::Store) and
-//! [`Channel`](channel::Channel) traits, plus the [`Helpdesk`](service::Helpdesk) service
+//! [`Channel`](channel::Channel) traits, plus the [`Helpdesk`] service
 //! that runs every workflow once for every store.
 //!
 //! Core does no I/O and never reads the clock: time comes in as an argument or through an
@@ -25,3 +25,8 @@ pub mod testing;
 
 pub use error::{Error, ErrorKind, Result};
 pub use service::Helpdesk;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

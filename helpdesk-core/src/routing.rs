@@ -35,13 +35,22 @@ impl Candidate {
         self.active
             && self.presence == Presence::Online
             && self.open_tickets < self.capacity
-            && required_skills.iter().all(|s| self.skills.iter().any(|k| k.eq_ignore_ascii_case(s)))
+            && required_skills
+                .iter()
+                .all(|s| self.skills.iter().any(|k| k.eq_ignore_ascii_case(s)))
     }
 }
 
 /// Keeps candidates holding every required skill (presence and capacity ignored).
 pub fn skills_filter<'a>(cands: &'a [Candidate], required: &[String]) -> Vec<&'a Candidate> {
-    cands.iter().filter(|c| required.iter().all(|s| c.skills.iter().any(|k| k.eq_ignore_ascii_case(s)))).collect()
+    cands
+        .iter()
+        .filter(|c| {
+            required
+                .iter()
+                .all(|s| c.skills.iter().any(|k| k.eq_ignore_ascii_case(s)))
+        })
+        .collect()
 }
 
 /// Round robin: among eligible agents, the one served longest ago in this queue's rotation
@@ -60,7 +69,14 @@ pub fn least_busy(cands: &[Candidate], required: &[String]) -> Option<AgentId> {
     cands
         .iter()
         .filter(|c| c.eligible(required))
-        .min_by_key(|c| (c.open_tickets, c.last_assigned_at.is_some(), c.last_assigned_at, c.agent_id))
+        .min_by_key(|c| {
+            (
+                c.open_tickets,
+                c.last_assigned_at.is_some(),
+                c.last_assigned_at,
+                c.agent_id,
+            )
+        })
         .map(|c| c.agent_id)
 }
 
@@ -89,7 +105,11 @@ pub struct Waiting {
 /// Orders waiting tickets: higher priority first, then VIP, then longest waiting, then id.
 pub fn order_waiting(v: &mut [Waiting]) {
     v.sort_by(|a, b| {
-        b.priority.cmp(&a.priority).then(b.vip.cmp(&a.vip)).then(a.since.cmp(&b.since)).then(a.ticket_id.cmp(&b.ticket_id))
+        b.priority
+            .cmp(&a.priority)
+            .then(b.vip.cmp(&a.vip))
+            .then(a.since.cmp(&b.since))
+            .then(a.ticket_id.cmp(&b.ticket_id))
     });
 }
 
@@ -127,15 +147,26 @@ mod tests {
 
     #[test]
     fn round_robin_rotates_through_everyone() {
-        let mut c: Vec<Candidate> = (1..=3).map(|i| cand(i, Presence::Online, 0, 100, 0)).collect();
+        let mut c: Vec<Candidate> = (1..=3)
+            .map(|i| cand(i, Presence::Online, 0, 100, 0))
+            .collect();
         let mut seq = Vec::new();
         for rot in 1..=6u64 {
             let a = round_robin(&c, &[]).unwrap();
             seq.push(a);
-            c.iter_mut().find(|x| x.agent_id == a).unwrap().last_rotation = rot;
+            c.iter_mut()
+                .find(|x| x.agent_id == a)
+                .unwrap()
+                .last_rotation = rot;
         }
         assert_eq!(seq[..3], seq[3..]);
-        assert_eq!(seq[..3].iter().collect::<std::collections::HashSet<_>>().len(), 3);
+        assert_eq!(
+            seq[..3]
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
+            3
+        );
     }
 
     #[test]
@@ -147,7 +178,10 @@ mod tests {
         b.last_assigned_at = Some(t0 + Duration::hours(2));
         c.last_assigned_at = Some(t0 + Duration::hours(1));
         a.last_assigned_at = None;
-        assert_eq!(least_busy(&[a.clone(), b.clone(), c.clone()], &[]), Some(c.agent_id));
+        assert_eq!(
+            least_busy(&[a.clone(), b.clone(), c.clone()], &[]),
+            Some(c.agent_id)
+        );
         c.open_tickets = 3;
         assert_eq!(least_busy(&[a, b.clone(), c], &[]), Some(b.agent_id));
     }
@@ -166,7 +200,12 @@ mod tests {
     #[test]
     fn waiting_order_is_priority_then_vip_then_age() {
         let t0 = DateTime::<Utc>::UNIX_EPOCH;
-        let w = |i: u128, p, vip, mins| Waiting { ticket_id: TicketId(uuid::Uuid::from_u128(i)), priority: p, vip, since: t0 + Duration::minutes(mins) };
+        let w = |i: u128, p, vip, mins| Waiting {
+            ticket_id: TicketId(uuid::Uuid::from_u128(i)),
+            priority: p,
+            vip,
+            since: t0 + Duration::minutes(mins),
+        };
         let mut v = vec![
             w(1, Priority::Medium, false, 0),
             w(2, Priority::Urgent, false, 30),

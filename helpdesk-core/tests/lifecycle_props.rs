@@ -2,11 +2,12 @@
 //! change emits exactly one event, refused moves change nothing, and agents' open-ticket
 //! counts always equal what is assigned to them.
 
+#![allow(clippy::unwrap_used)]
+
 use helpdesk_core::actor::Actor;
 use helpdesk_core::domain::message::MessageContent;
 use helpdesk_core::domain::records::EventKind;
 use helpdesk_core::domain::ticket::TicketStatus;
-use helpdesk_core::service::*;
 use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::Fixture;
 use proptest::prelude::*;
@@ -32,7 +33,16 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn status_events(ev: &[helpdesk_core::domain::records::Event]) -> usize {
-    ev.iter().filter(|e| matches!(e.kind, EventKind::TicketStatusChanged | EventKind::TicketResolved | EventKind::TicketClosed)).count()
+    ev.iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::TicketStatusChanged
+                    | EventKind::TicketResolved
+                    | EventKind::TicketClosed
+            )
+        })
+        .count()
 }
 
 proptest! {

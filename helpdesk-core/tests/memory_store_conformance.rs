@@ -1,5 +1,7 @@
 //! The in-memory store runs the whole store conformance suite.
 
+#![allow(clippy::unwrap_used)]
+
 use helpdesk_core::testing::MemoryStore;
 use std::sync::Arc;
 

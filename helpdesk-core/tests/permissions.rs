@@ -1,12 +1,14 @@
 //! Who may do what: each role's allowed and refused actions.
 
+#![allow(clippy::unwrap_used)]
+
+use helpdesk_core::ErrorKind;
 use helpdesk_core::actor::{Actor, BotAction, BotPermissions};
 use helpdesk_core::domain::message::MessageContent;
 use helpdesk_core::domain::team::{AutoReplies, Distribution, Presence, Role};
 use helpdesk_core::service::*;
 use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::Fixture;
-use helpdesk_core::ErrorKind;
 use std::sync::Arc;
 
 struct World {
@@ -21,20 +23,84 @@ struct World {
 
 async fn world() -> World {
     let f = Fixture::new(Arc::new(MemoryStore::new()), 0, 1).await;
-    let mk = |name: &str, role: Role| NewAgent { name: name.into(), email: format!("{}@example.com", name.to_lowercase()), role, capacity: 10, presence: Presence::Online };
-    let other_queue = f.hd.create_queue(f.org.id, &f.admin, NewQueue { name: "Comercial".into(), distribution: Distribution::Manual, auto_replies: AutoReplies::default(), ..NewQueue::default() }).await.unwrap();
-    let agent = f.hd.create_agent(f.org.id, &f.admin, mk("Ana", Role::Agent)).await.unwrap();
-    let outsider = f.hd.create_agent(f.org.id, &f.admin, mk("Otto", Role::Agent)).await.unwrap();
-    let supervisor = f.hd.create_agent(f.org.id, &f.admin, mk("Sara", Role::Supervisor)).await.unwrap();
-    f.hd.add_queue_member(f.org.id, &f.admin, f.queue.id, agent.id, vec![]).await.unwrap();
-    f.hd.add_queue_member(f.org.id, &f.admin, f.queue.id, supervisor.id, vec![]).await.unwrap();
-    f.hd.add_queue_member(f.org.id, &f.admin, other_queue.id, outsider.id, vec![]).await.unwrap();
+    let mk = |name: &str, role: Role| NewAgent {
+        name: name.into(),
+        email: format!("{}@example.com", name.to_lowercase()),
+        role,
+        capacity: 10,
+        presence: Presence::Online,
+    };
+    let other_queue =
+        f.hd.create_queue(
+            f.org.id,
+            &f.admin,
+            NewQueue {
+                name: "Comercial".into(),
+                distribution: Distribution::Manual,
+                auto_replies: AutoReplies::default(),
+                ..NewQueue::default()
+            },
+        )
+        .await
+        .unwrap();
+    let agent =
+        f.hd.create_agent(f.org.id, &f.admin, mk("Ana", Role::Agent))
+            .await
+            .unwrap();
+    let outsider =
+        f.hd.create_agent(f.org.id, &f.admin, mk("Otto", Role::Agent))
+            .await
+            .unwrap();
+    let supervisor =
+        f.hd.create_agent(f.org.id, &f.admin, mk("Sara", Role::Supervisor))
+            .await
+            .unwrap();
+    f.hd.add_queue_member(f.org.id, &f.admin, f.queue.id, agent.id, vec![])
+        .await
+        .unwrap();
+    f.hd.add_queue_member(f.org.id, &f.admin, f.queue.id, supervisor.id, vec![])
+        .await
+        .unwrap();
+    f.hd.add_queue_member(f.org.id, &f.admin, other_queue.id, outsider.id, vec![])
+        .await
+        .unwrap();
     // Ana takes everything in Suporte (round robin, Sara offline for now).
-    f.hd.set_presence(f.org.id, &Actor::System, supervisor.id, Presence::Offline).await.unwrap();
-    let ticket = f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(1), ..NewTicket::default() }).await.unwrap();
-    let other_ticket = f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(2), queue_id: Some(other_queue.id), ..NewTicket::default() }).await.unwrap();
+    f.hd.set_presence(f.org.id, &Actor::System, supervisor.id, Presence::Offline)
+        .await
+        .unwrap();
+    let ticket =
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(1),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
+    let other_ticket =
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(2),
+                queue_id: Some(other_queue.id),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(ticket.assignee_id, Some(agent.id));
-    World { f, other_queue, agent: Actor::agent(agent.id), outsider: Actor::agent(outsider.id), supervisor: Actor::agent(supervisor.id), ticket, other_ticket }
+    World {
+        f,
+        other_queue,
+        agent: Actor::agent(agent.id),
+        outsider: Actor::agent(outsider.id),
+        supervisor: Actor::agent(supervisor.id),
+        ticket,
+        other_ticket,
+    }
 }
 
 fn forbidden<T: std::fmt::Debug>(r: helpdesk_core::Result<T>) {
@@ -45,15 +111,34 @@ fn forbidden<T: std::fmt::Debug>(r: helpdesk_core::Result<T>) {
 async fn agents_work_tickets_of_their_queues_only() {
     let w = world().await;
     let (f, org) = (&w.f, w.f.org.id);
-    f.hd.reply(org, &w.agent, w.ticket.id, MessageContent::text("oi")).await.unwrap();
-    f.hd.add_note(org, &w.agent, w.ticket.id, "nota").await.unwrap();
-    f.hd.classify(org, &w.agent, w.ticket.id, "SUPORTE", "LENTIDÃO").await.unwrap();
+    f.hd.reply(org, &w.agent, w.ticket.id, MessageContent::text("oi"))
+        .await
+        .unwrap();
+    f.hd.add_note(org, &w.agent, w.ticket.id, "nota")
+        .await
+        .unwrap();
+    f.hd.classify(org, &w.agent, w.ticket.id, "SUPORTE", "LENTIDÃO")
+        .await
+        .unwrap();
     f.hd.set_pending(org, &w.agent, w.ticket.id).await.unwrap();
-    forbidden(f.hd.reply(org, &w.agent, w.other_ticket.id, MessageContent::text("oi")).await);
+    forbidden(
+        f.hd.reply(org, &w.agent, w.other_ticket.id, MessageContent::text("oi"))
+            .await,
+    );
     forbidden(f.hd.ticket(org, &w.agent, w.other_ticket.id).await);
-    forbidden(f.hd.reply(org, &w.outsider, w.ticket.id, MessageContent::text("oi")).await);
-    let page = f.hd.list_tickets(org, &w.agent, ListTickets::default()).await.unwrap();
-    assert_eq!(page.items.iter().map(|s| s.ticket.id).collect::<Vec<_>>(), [w.ticket.id], "listing shows only visible tickets");
+    forbidden(
+        f.hd.reply(org, &w.outsider, w.ticket.id, MessageContent::text("oi"))
+            .await,
+    );
+    let page =
+        f.hd.list_tickets(org, &w.agent, ListTickets::default())
+            .await
+            .unwrap();
+    assert_eq!(
+        page.items.iter().map(|s| s.ticket.id).collect::<Vec<_>>(),
+        [w.ticket.id],
+        "listing shows only visible tickets"
+    );
 }
 
 #[tokio::test]
@@ -61,16 +146,44 @@ async fn agents_take_and_release_but_do_not_reassign_or_transfer() {
     let w = world().await;
     let (f, org) = (&w.f, w.f.org.id);
     let outsider_id = w.outsider.agent_id().unwrap();
-    forbidden(f.hd.assign(org, &w.agent, w.ticket.id, w.supervisor.agent_id().unwrap()).await);
-    forbidden(f.hd.transfer(org, &w.agent, w.ticket.id, w.other_queue.id).await);
-    forbidden(f.hd.merge(org, &w.agent, w.ticket.id, w.other_ticket.id).await);
+    forbidden(
+        f.hd.assign(org, &w.agent, w.ticket.id, w.supervisor.agent_id().unwrap())
+            .await,
+    );
+    forbidden(
+        f.hd.transfer(org, &w.agent, w.ticket.id, w.other_queue.id)
+            .await,
+    );
+    forbidden(
+        f.hd.merge(org, &w.agent, w.ticket.id, w.other_ticket.id)
+            .await,
+    );
     // The outsider takes the unassigned ticket of their own queue, then releases it.
-    f.hd.assign(org, &w.outsider, w.other_ticket.id, outsider_id).await.unwrap();
+    f.hd.assign(org, &w.outsider, w.other_ticket.id, outsider_id)
+        .await
+        .unwrap();
     forbidden(f.hd.unassign(org, &w.agent, w.other_ticket.id).await);
-    f.hd.unassign(org, &w.outsider, w.other_ticket.id).await.unwrap();
-    forbidden(f.hd.create_queue(org, &w.agent, NewQueue { name: "X".into(), ..NewQueue::default() }).await);
-    forbidden(f.hd.set_presence(org, &w.agent, outsider_id, Presence::Away).await);
-    f.hd.set_presence(org, &w.agent, w.agent.agent_id().unwrap(), Presence::Away).await.unwrap();
+    f.hd.unassign(org, &w.outsider, w.other_ticket.id)
+        .await
+        .unwrap();
+    forbidden(
+        f.hd.create_queue(
+            org,
+            &w.agent,
+            NewQueue {
+                name: "X".into(),
+                ..NewQueue::default()
+            },
+        )
+        .await,
+    );
+    forbidden(
+        f.hd.set_presence(org, &w.agent, outsider_id, Presence::Away)
+            .await,
+    );
+    f.hd.set_presence(org, &w.agent, w.agent.agent_id().unwrap(), Presence::Away)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -78,13 +191,54 @@ async fn supervisors_reassign_and_transfer_within_their_queues() {
     let w = world().await;
     let (f, org) = (&w.f, w.f.org.id);
     let sup = w.supervisor.agent_id().unwrap();
-    f.hd.assign(org, &w.supervisor, w.ticket.id, sup).await.unwrap();
-    forbidden(f.hd.transfer(org, &w.supervisor, w.ticket.id, w.other_queue.id).await);
-    forbidden(f.hd.reply(org, &w.supervisor, w.other_ticket.id, MessageContent::text("oi")).await);
-    forbidden(f.hd.create_agent(org, &w.supervisor, NewAgent { name: "Z".into(), email: "z@example.com".into(), role: Role::Agent, capacity: 1, presence: Presence::Online }).await);
-    let second = f.hd.create_queue(org, &f.admin, NewQueue { name: "Suporte N2".into(), ..NewQueue::default() }).await.unwrap();
-    f.hd.add_queue_member(org, &f.admin, second.id, sup, vec![]).await.unwrap();
-    let t = f.hd.transfer(org, &w.supervisor, w.ticket.id, second.id).await.unwrap();
+    f.hd.assign(org, &w.supervisor, w.ticket.id, sup)
+        .await
+        .unwrap();
+    forbidden(
+        f.hd.transfer(org, &w.supervisor, w.ticket.id, w.other_queue.id)
+            .await,
+    );
+    forbidden(
+        f.hd.reply(
+            org,
+            &w.supervisor,
+            w.other_ticket.id,
+            MessageContent::text("oi"),
+        )
+        .await,
+    );
+    forbidden(
+        f.hd.create_agent(
+            org,
+            &w.supervisor,
+            NewAgent {
+                name: "Z".into(),
+                email: "z@example.com".into(),
+                role: Role::Agent,
+                capacity: 1,
+                presence: Presence::Online,
+            },
+        )
+        .await,
+    );
+    let second =
+        f.hd.create_queue(
+            org,
+            &f.admin,
+            NewQueue {
+                name: "Suporte N2".into(),
+                ..NewQueue::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.hd.add_queue_member(org, &f.admin, second.id, sup, vec![])
+        .await
+        .unwrap();
+    let t =
+        f.hd.transfer(org, &w.supervisor, w.ticket.id, second.id)
+            .await
+            .unwrap();
     assert_eq!(t.queue_id, Some(second.id));
 }
 
@@ -92,11 +246,19 @@ async fn supervisors_reassign_and_transfer_within_their_queues() {
 async fn admins_do_everything_in_their_organization() {
     let w = world().await;
     let (f, org) = (&w.f, w.f.org.id);
-    f.hd.transfer(org, &f.admin, w.ticket.id, w.other_queue.id).await.unwrap();
-    f.hd.assign(org, &f.admin, w.ticket.id, w.outsider.agent_id().unwrap()).await.unwrap();
-    f.hd.merge(org, &f.admin, w.other_ticket.id, w.ticket.id).await.unwrap_err(); // different contacts: invalid, not forbidden
+    f.hd.transfer(org, &f.admin, w.ticket.id, w.other_queue.id)
+        .await
+        .unwrap();
+    f.hd.assign(org, &f.admin, w.ticket.id, w.outsider.agent_id().unwrap())
+        .await
+        .unwrap();
+    f.hd.merge(org, &f.admin, w.other_ticket.id, w.ticket.id)
+        .await
+        .unwrap_err(); // different contacts: invalid, not forbidden
     f.hd.resolve(org, &f.admin, w.ticket.id).await.unwrap();
-    f.hd.rate(org, &f.admin, w.ticket.id, 3, None).await.unwrap();
+    f.hd.rate(org, &f.admin, w.ticket.id, 3, None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -104,28 +266,70 @@ async fn bots_do_only_what_their_integrator_allows() {
     let w = world().await;
     let (f, org) = (&w.f, w.f.org.id);
     let bot = Actor::bot("assistente");
-    f.hd.classify(org, &bot, w.ticket.id, "FINANCEIRO", "PAGAMENTO").await.unwrap();
-    f.hd.add_note(org, &bot, w.ticket.id, "resumo").await.unwrap();
-    f.hd.reply(org, &bot, w.ticket.id, MessageContent::text("Recebi seu comprovante")).await.unwrap();
-    f.hd.transfer(org, &bot, w.ticket.id, w.other_queue.id).await.unwrap();
+    f.hd.classify(org, &bot, w.ticket.id, "FINANCEIRO", "PAGAMENTO")
+        .await
+        .unwrap();
+    f.hd.add_note(org, &bot, w.ticket.id, "resumo")
+        .await
+        .unwrap();
+    f.hd.reply(
+        org,
+        &bot,
+        w.ticket.id,
+        MessageContent::text("Recebi seu comprovante"),
+    )
+    .await
+    .unwrap();
+    f.hd.transfer(org, &bot, w.ticket.id, w.other_queue.id)
+        .await
+        .unwrap();
     forbidden(f.hd.resolve(org, &bot, w.ticket.id).await);
-    forbidden(f.hd.assign(org, &bot, w.ticket.id, w.outsider.agent_id().unwrap()).await);
-    forbidden(f.hd.create_queue(org, &bot, NewQueue { name: "B".into(), ..NewQueue::default() }).await);
-    let narrow = Actor::Bot { name: "triagem".into(), permissions: BotPermissions(vec![BotAction::View, BotAction::Classify]) };
-    forbidden(f.hd.reply(org, &narrow, w.ticket.id, MessageContent::text("oi")).await);
-    f.hd.classify(org, &narrow, w.ticket.id, "SUPORTE", "SEM INTERNET").await.unwrap();
+    forbidden(
+        f.hd.assign(org, &bot, w.ticket.id, w.outsider.agent_id().unwrap())
+            .await,
+    );
+    forbidden(
+        f.hd.create_queue(
+            org,
+            &bot,
+            NewQueue {
+                name: "B".into(),
+                ..NewQueue::default()
+            },
+        )
+        .await,
+    );
+    let narrow = Actor::Bot {
+        name: "triagem".into(),
+        permissions: BotPermissions(vec![BotAction::View, BotAction::Classify]),
+    };
+    forbidden(
+        f.hd.reply(org, &narrow, w.ticket.id, MessageContent::text("oi"))
+            .await,
+    );
+    f.hd.classify(org, &narrow, w.ticket.id, "SUPORTE", "SEM INTERNET")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn customers_see_and_rate_their_own_tickets_only() {
     let w = world().await;
     let (f, org) = (&w.f, w.f.org.id);
-    let me = Actor::Customer { id: w.ticket.contact_id };
+    let me = Actor::Customer {
+        id: w.ticket.contact_id,
+    };
     f.hd.ticket(org, &me, w.ticket.id).await.unwrap();
     forbidden(f.hd.ticket(org, &me, w.other_ticket.id).await);
-    forbidden(f.hd.reply(org, &me, w.ticket.id, MessageContent::text("oi")).await);
+    forbidden(
+        f.hd.reply(org, &me, w.ticket.id, MessageContent::text("oi"))
+            .await,
+    );
     forbidden(f.hd.resolve(org, &me, w.ticket.id).await);
-    let mine = f.hd.list_tickets(org, &me, ListTickets::default()).await.unwrap();
+    let mine =
+        f.hd.list_tickets(org, &me, ListTickets::default())
+            .await
+            .unwrap();
     assert_eq!(mine.total, 1);
 }
 
@@ -134,6 +338,9 @@ async fn unknown_or_deactivated_agents_are_refused() {
     let w = world().await;
     let (f, org) = (&w.f, w.f.org.id);
     let ghost = Actor::agent(helpdesk_core::ids::AgentId::new());
-    forbidden(f.hd.reply(org, &ghost, w.ticket.id, MessageContent::text("oi")).await);
+    forbidden(
+        f.hd.reply(org, &ghost, w.ticket.id, MessageContent::text("oi"))
+            .await,
+    );
     forbidden(f.hd.list_tickets(org, &ghost, ListTickets::default()).await);
 }

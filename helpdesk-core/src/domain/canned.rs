@@ -30,11 +30,15 @@ pub fn normalize_shortcut(s: &str) -> Result<String> {
     let t = s.trim().trim_start_matches('/').to_lowercase();
     let ok = !t.is_empty()
         && t.len() <= 32
-        && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if ok {
         Ok(t)
     } else {
-        Err(Error::invalid("shortcut", "1-32 characters among a-z, 0-9, '_' and '-'"))
+        Err(Error::invalid(
+            "shortcut",
+            "1-32 characters among a-z, 0-9, '_' and '-'",
+        ))
     }
 }
 
@@ -68,7 +72,9 @@ pub fn render(body: &str, vars: &BTreeMap<String, String>) -> Rendered {
                 let raw = &after[..end];
                 let name = raw.trim();
                 let valid = !name.is_empty()
-                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
                 match vars.get(name) {
                     Some(v) if valid => text.push_str(v),
                     _ => {
@@ -95,14 +101,20 @@ mod tests {
     use super::*;
 
     fn vars(p: &[(&str, &str)]) -> BTreeMap<String, String> {
-        p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn known_variables_are_replaced_and_unknown_reported_once() {
         let r = render(
             "{{customer_name}} #{{ticket_number}} {{agent_name}} {{x}} {{x}}",
-            &vars(&[("customer_name", "Ana"), ("ticket_number", "1001"), ("agent_name", "Bia")]),
+            &vars(&[
+                ("customer_name", "Ana"),
+                ("ticket_number", "1001"),
+                ("agent_name", "Bia"),
+            ]),
         );
         assert_eq!(r.text, "Ana #1001 Bia {{x}} {{x}}");
         assert_eq!(r.unknown, ["x"]);

@@ -39,7 +39,14 @@ pub struct Catalogue {
 const DEFAULT: &[(&str, &[&str])] = &[
     (
         "ADMINISTRAÇÃO",
-        &["INFORMAÇÃO", "RECLAMAÇÃO", "CONTRATO", "PONTO ELÉTRICO", "NOTA FISCAL", "PERMUTA"],
+        &[
+            "INFORMAÇÃO",
+            "RECLAMAÇÃO",
+            "CONTRATO",
+            "PONTO ELÉTRICO",
+            "NOTA FISCAL",
+            "PERMUTA",
+        ],
     ),
     (
         "SUPORTE",
@@ -104,7 +111,14 @@ const DEFAULT: &[(&str, &[&str])] = &[
             "2.VIA BOLETO",
         ],
     ),
-    ("COBRANÇA", &["RENEGOCIAÇÃO / ACORDO", "RECOLHIMENTO DE EQUIPAMENTOS", "COBRANÇA INADIMPLÊNCIA"]),
+    (
+        "COBRANÇA",
+        &[
+            "RENEGOCIAÇÃO / ACORDO",
+            "RECOLHIMENTO DE EQUIPAMENTOS",
+            "COBRANÇA INADIMPLÊNCIA",
+        ],
+    ),
     (
         "TÉCNICO",
         &[
@@ -119,7 +133,12 @@ const DEFAULT: &[(&str, &[&str])] = &[
     ("OUVIDORIA", &["ATENDIMENTO", "RECLAMAÇÃO"]),
     (
         "LOCAÇÃO",
-        &["INSTALAÇAO DE CAMERA", "MANUNTENÇAO DE CAMERA", "INSTALAÇAO TVBOX", "REPARO TVBOX"],
+        &[
+            "INSTALAÇAO DE CAMERA",
+            "MANUNTENÇAO DE CAMERA",
+            "INSTALAÇAO TVBOX",
+            "REPARO TVBOX",
+        ],
     ),
 ];
 
@@ -143,13 +162,19 @@ impl Catalogue {
     /// catalogue (setores) and within each setor (motivos).
     pub fn new(setores: Vec<Setor>) -> Result<Catalogue> {
         if setores.is_empty() {
-            return Err(Error::invalid("catalogue", "a catalogue needs at least one setor"));
+            return Err(Error::invalid(
+                "catalogue",
+                "a catalogue needs at least one setor",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, s) in setores.iter().enumerate() {
             let f = fold(&s.name);
             if f.is_empty() {
-                return Err(Error::invalid(format!("catalogue[{i}].name"), "empty setor name"));
+                return Err(Error::invalid(
+                    format!("catalogue[{i}].name"),
+                    "empty setor name",
+                ));
             }
             if !seen.insert(f) {
                 return Err(Error::invalid(
@@ -197,9 +222,13 @@ impl Catalogue {
     pub fn set_queue(&mut self, setor: &str, queue: Option<QueueId>) -> Result<()> {
         let f = fold(setor);
         let names = self.setor_names();
-        let s = self.setores.iter_mut().find(|s| fold(&s.name) == f).ok_or_else(|| {
-            Error::invalid_with("setor", format!("unknown setor {setor:?}"), names)
-        })?;
+        let s = self
+            .setores
+            .iter_mut()
+            .find(|s| fold(&s.name) == f)
+            .ok_or_else(|| {
+                Error::invalid_with("setor", format!("unknown setor {setor:?}"), names)
+            })?;
         s.queue_id = queue;
         Ok(())
     }
@@ -229,7 +258,10 @@ impl Catalogue {
         };
         let fm = fold(motivo);
         match s.motivos.iter().find(|m| fold(m) == fm) {
-            Some(m) => Ok(Classification { setor: s.name.clone(), motivo: m.clone() }),
+            Some(m) => Ok(Classification {
+                setor: s.name.clone(),
+                motivo: m.clone(),
+            }),
             None => Err(Error::InvalidClassification {
                 setor: s.name.clone(),
                 motivo: motivo.trim().to_owned(),
@@ -249,7 +281,17 @@ mod tests {
         let c = Catalogue::default();
         assert_eq!(
             c.setor_names(),
-            ["ADMINISTRAÇÃO", "SUPORTE", "FINANCEIRO", "COMERCIAL", "RECEPÇÃO", "COBRANÇA", "TÉCNICO", "OUVIDORIA", "LOCAÇÃO"]
+            [
+                "ADMINISTRAÇÃO",
+                "SUPORTE",
+                "FINANCEIRO",
+                "COMERCIAL",
+                "RECEPÇÃO",
+                "COBRANÇA",
+                "TÉCNICO",
+                "OUVIDORIA",
+                "LOCAÇÃO"
+            ]
         );
         let counts: Vec<usize> = c.setores().iter().map(|s| s.motivos.len()).collect();
         assert_eq!(counts, [6, 15, 11, 11, 6, 3, 6, 2, 4]);
@@ -262,14 +304,24 @@ mod tests {
         let k = c.classify("  tecnico ", "potencia alta").unwrap();
         assert_eq!(k.setor, "TÉCNICO");
         assert_eq!(k.motivo, "POTÊNCIA ALTA");
-        assert_eq!(c.classify("Cobranca", "renegociação / acordo").unwrap().motivo, "RENEGOCIAÇÃO / ACORDO");
+        assert_eq!(
+            c.classify("Cobranca", "renegociação / acordo")
+                .unwrap()
+                .motivo,
+            "RENEGOCIAÇÃO / ACORDO"
+        );
     }
 
     #[test]
     fn invalid_pair_lists_the_setor_motivos_and_closest() {
         let c = Catalogue::default();
         match c.classify("FINANCEIRO", "PAGAMENTO PIX").unwrap_err() {
-            Error::InvalidClassification { setor, allowed, closest, .. } => {
+            Error::InvalidClassification {
+                setor,
+                allowed,
+                closest,
+                ..
+            } => {
                 assert_eq!(setor, "FINANCEIRO");
                 assert_eq!(allowed.len(), 11);
                 assert!(allowed.contains(&"INFORMAR PAGAMENTO".to_owned()));
@@ -283,7 +335,9 @@ mod tests {
     fn unknown_setor_lists_setores() {
         let c = Catalogue::default();
         match c.classify("FINANCAS", "PAGAMENTO").unwrap_err() {
-            Error::InvalidClassification { allowed, closest, .. } => {
+            Error::InvalidClassification {
+                allowed, closest, ..
+            } => {
                 assert_eq!(allowed.len(), 9);
                 assert_eq!(closest.as_deref(), Some("FINANCEIRO"));
             }
@@ -295,11 +349,30 @@ mod tests {
     fn custom_catalogues_are_validated() {
         assert!(Catalogue::new(vec![]).is_err());
         let dup = vec![
-            Setor { name: "Vendas".into(), motivos: vec!["A".into()], queue_id: None },
-            Setor { name: "VENDAS ".into(), motivos: vec!["B".into()], queue_id: None },
+            Setor {
+                name: "Vendas".into(),
+                motivos: vec!["A".into()],
+                queue_id: None,
+            },
+            Setor {
+                name: "VENDAS ".into(),
+                motivos: vec!["B".into()],
+                queue_id: None,
+            },
         ];
-        assert_eq!(Catalogue::new(dup).unwrap_err().field(), Some("catalogue[1].name"));
-        let ok = Catalogue::new(vec![Setor { name: "Vendas".into(), motivos: vec!["Orçamento".into()], queue_id: None }]).unwrap();
-        assert_eq!(ok.classify("vendas", "orcamento").unwrap().motivo, "Orçamento");
+        assert_eq!(
+            Catalogue::new(dup).unwrap_err().field(),
+            Some("catalogue[1].name")
+        );
+        let ok = Catalogue::new(vec![Setor {
+            name: "Vendas".into(),
+            motivos: vec!["Orçamento".into()],
+            queue_id: None,
+        }])
+        .unwrap();
+        assert_eq!(
+            ok.classify("vendas", "orcamento").unwrap().motivo,
+            "Orçamento"
+        );
     }
 }

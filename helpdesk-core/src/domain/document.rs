@@ -47,14 +47,22 @@ impl Document {
                 _ => {
                     return Err(Error::invalid(
                         "document",
-                        format!("unexpected character {c:?}; CPF/CNPJ use digits, A-Z, '.', '/', '-'"),
+                        format!(
+                            "unexpected character {c:?}; CPF/CNPJ use digits, A-Z, '.', '/', '-'"
+                        ),
                     ));
                 }
             }
         }
         match v.len() {
-            11 => Self::validate_cpf(&v).map(|()| Document { kind: DocumentKind::Cpf, value: v }),
-            14 => Self::validate_cnpj(&v).map(|()| Document { kind: DocumentKind::Cnpj, value: v }),
+            11 => Self::validate_cpf(&v).map(|()| Document {
+                kind: DocumentKind::Cpf,
+                value: v,
+            }),
+            14 => Self::validate_cnpj(&v).map(|()| Document {
+                kind: DocumentKind::Cnpj,
+                value: v,
+            }),
             n => Err(Error::invalid(
                 "document",
                 format!("{n} characters; a CPF has 11 digits and a CNPJ 14 characters"),
@@ -68,7 +76,10 @@ impl Document {
             return Err(Error::invalid("document", "a CPF has digits only"));
         }
         if d.iter().all(|x| *x == d[0]) {
-            return Err(Error::invalid("document", "CPF with all digits equal is not valid"));
+            return Err(Error::invalid(
+                "document",
+                "CPF with all digits equal is not valid",
+            ));
         }
         let dv = |n: usize| {
             let s: u32 = (0..n).map(|i| d[i] * (n as u32 + 1 - i as u32)).sum();
@@ -84,15 +95,23 @@ impl Document {
     fn validate_cnpj(v: &str) -> Result<()> {
         let b = v.as_bytes();
         if !b[12..].iter().all(u8::is_ascii_digit) {
-            return Err(Error::invalid("document", "the last two CNPJ characters are digits"));
+            return Err(Error::invalid(
+                "document",
+                "the last two CNPJ characters are digits",
+            ));
         }
         if b.iter().all(|c| *c == b[0]) {
-            return Err(Error::invalid("document", "CNPJ with all characters equal is not valid"));
+            return Err(Error::invalid(
+                "document",
+                "CNPJ with all characters equal is not valid",
+            ));
         }
         let val = |c: u8| u32::from(c) - 48;
         let dv = |n: usize| {
             // Weights run 2..=9 from the right, repeating.
-            let s: u32 = (0..n).map(|i| val(b[i]) * (2 + ((n - 1 - i) as u32 % 8))).sum();
+            let s: u32 = (0..n)
+                .map(|i| val(b[i]) * (2 + ((n - 1 - i) as u32 % 8)))
+                .sum();
             let r = s % 11;
             if r < 2 { 0 } else { 11 - r }
         };
@@ -118,7 +137,14 @@ impl Document {
         match self.kind {
             DocumentKind::Cpf => format!("{}.{}.{}-{}", &v[..3], &v[3..6], &v[6..9], &v[9..]),
             DocumentKind::Cnpj => {
-                format!("{}.{}.{}/{}-{}", &v[..2], &v[2..5], &v[5..8], &v[8..12], &v[12..])
+                format!(
+                    "{}.{}.{}/{}-{}",
+                    &v[..2],
+                    &v[2..5],
+                    &v[5..8],
+                    &v[8..12],
+                    &v[12..]
+                )
             }
         }
     }
@@ -170,12 +196,20 @@ mod tests {
             assert_eq!(d.kind(), DocumentKind::Cpf);
             assert_eq!(d.as_str().len(), 11);
         }
-        assert_eq!(Document::parse("52998224725").unwrap().formatted(), "529.982.247-25");
+        assert_eq!(
+            Document::parse("52998224725").unwrap().formatted(),
+            "529.982.247-25"
+        );
     }
 
     #[test]
     fn cpf_with_wrong_check_digit_or_repeated_digits_is_rejected() {
-        for s in ["529.982.247-24", "111.111.111-11", "000.000.000-00", "5299822472A"] {
+        for s in [
+            "529.982.247-24",
+            "111.111.111-11",
+            "000.000.000-00",
+            "5299822472A",
+        ] {
             assert!(Document::parse(s).is_err(), "{s}");
         }
     }
@@ -204,8 +238,14 @@ mod tests {
 
     #[test]
     fn masks_hide_leading_and_check_digits() {
-        assert_eq!(Document::parse("529.982.247-25").unwrap().masked(), "***.982.247-**");
-        assert_eq!(Document::parse("11.222.333/0001-81").unwrap().masked(), "**.222.333/****-**");
+        assert_eq!(
+            Document::parse("529.982.247-25").unwrap().masked(),
+            "***.982.247-**"
+        );
+        assert_eq!(
+            Document::parse("11.222.333/0001-81").unwrap().masked(),
+            "**.222.333/****-**"
+        );
         assert!(!format!("{:?}", Document::parse("52998224725").unwrap()).contains("52998224725"));
     }
 

@@ -170,16 +170,21 @@ impl MessageContent {
     /// Validates outbound content written by people (not channel input).
     pub fn validate_outbound(&self) -> Result<()> {
         match self {
-            Self::Text { body } if body.trim().is_empty() => Err(Error::invalid("body", "empty message")),
+            Self::Text { body } if body.trim().is_empty() => {
+                Err(Error::invalid("body", "empty message"))
+            }
             Self::Text { body } if body.chars().count() > 4096 => {
                 Err(Error::invalid("body", "longer than 4096 characters"))
             }
-            Self::Media { media_id: None, url: None, .. } => {
-                Err(Error::invalid("media", "either media_id or url is needed"))
-            }
-            Self::Unknown { .. } | Self::Order { .. } => {
-                Err(Error::invalid("kind", format!("{} cannot be sent", self.kind_name())))
-            }
+            Self::Media {
+                media_id: None,
+                url: None,
+                ..
+            } => Err(Error::invalid("media", "either media_id or url is needed")),
+            Self::Unknown { .. } | Self::Order { .. } => Err(Error::invalid(
+                "kind",
+                format!("{} cannot be sent", self.kind_name()),
+            )),
             _ => Ok(()),
         }
     }

@@ -114,10 +114,21 @@ pub fn normalize_email(s: &str) -> Result<String> {
     let e = s.trim().to_lowercase();
     let valid = e.len() <= 254
         && e.split_once('@').is_some_and(|(l, d)| {
-            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@')
+            !l.is_empty()
+                && d.contains('.')
+                && !d.starts_with('.')
+                && !d.ends_with('.')
+                && !d.contains('@')
         })
         && !e.contains(char::is_whitespace);
-    if valid { Ok(e) } else { Err(Error::invalid("email", format!("{s:?} is not an e-mail address"))) }
+    if valid {
+        Ok(e)
+    } else {
+        Err(Error::invalid(
+            "email",
+            format!("{s:?} is not an e-mail address"),
+        ))
+    }
 }
 
 /// How a contact is looked up.
@@ -154,7 +165,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_or_refused() {
-        assert_eq!(normalize_email(" Joao@Email.com ").unwrap(), "joao@email.com");
+        assert_eq!(
+            normalize_email(" Joao@Email.com ").unwrap(),
+            "joao@email.com"
+        );
         for bad in ["", "joao", "joao@", "@x.com", "a@b", "a b@c.com", "a@.com"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }

@@ -21,24 +21,61 @@ pub struct PhoneRegion {
 
 impl PhoneRegion {
     /// Brazil (+55).
-    pub const BR: PhoneRegion = PhoneRegion { iso: "BR", calling_code: 55, trunk_prefix: Some('0'), national_max: 11 };
+    pub const BR: PhoneRegion = PhoneRegion {
+        iso: "BR",
+        calling_code: 55,
+        trunk_prefix: Some('0'),
+        national_max: 11,
+    };
     /// United States / NANP (+1).
-    pub const US: PhoneRegion = PhoneRegion { iso: "US", calling_code: 1, trunk_prefix: Some('1'), national_max: 10 };
+    pub const US: PhoneRegion = PhoneRegion {
+        iso: "US",
+        calling_code: 1,
+        trunk_prefix: Some('1'),
+        national_max: 10,
+    };
     /// Portugal (+351).
-    pub const PT: PhoneRegion = PhoneRegion { iso: "PT", calling_code: 351, trunk_prefix: None, national_max: 9 };
+    pub const PT: PhoneRegion = PhoneRegion {
+        iso: "PT",
+        calling_code: 351,
+        trunk_prefix: None,
+        national_max: 9,
+    };
     /// Argentina (+54).
-    pub const AR: PhoneRegion = PhoneRegion { iso: "AR", calling_code: 54, trunk_prefix: Some('0'), national_max: 11 };
+    pub const AR: PhoneRegion = PhoneRegion {
+        iso: "AR",
+        calling_code: 54,
+        trunk_prefix: Some('0'),
+        national_max: 11,
+    };
     /// Mexico (+52).
-    pub const MX: PhoneRegion = PhoneRegion { iso: "MX", calling_code: 52, trunk_prefix: None, national_max: 10 };
+    pub const MX: PhoneRegion = PhoneRegion {
+        iso: "MX",
+        calling_code: 52,
+        trunk_prefix: None,
+        national_max: 10,
+    };
     /// Spain (+34).
-    pub const ES: PhoneRegion = PhoneRegion { iso: "ES", calling_code: 34, trunk_prefix: None, national_max: 9 };
+    pub const ES: PhoneRegion = PhoneRegion {
+        iso: "ES",
+        calling_code: 34,
+        trunk_prefix: None,
+        national_max: 9,
+    };
 
     /// Looks a region up by ISO code (case-insensitive).
     pub fn from_iso(iso: &str) -> Result<PhoneRegion> {
         let all = [Self::BR, Self::US, Self::PT, Self::AR, Self::MX, Self::ES];
-        all.iter().copied().find(|r| r.iso.eq_ignore_ascii_case(iso.trim())).ok_or_else(|| {
-            Error::invalid_with("phone_region", format!("unknown region {iso:?}"), all.map(|r| r.iso))
-        })
+        all.iter()
+            .copied()
+            .find(|r| r.iso.eq_ignore_ascii_case(iso.trim()))
+            .ok_or_else(|| {
+                Error::invalid_with(
+                    "phone_region",
+                    format!("unknown region {iso:?}"),
+                    all.map(|r| r.iso),
+                )
+            })
     }
 }
 
@@ -92,7 +129,8 @@ impl PhoneNumber {
             let cc = region.calling_code.to_string();
             let national = match region.trunk_prefix {
                 Some(tp)
-                    if digits.starts_with(tp) && digits.len() > usize::from(region.national_max) =>
+                    if digits.starts_with(tp)
+                        && digits.len() > usize::from(region.national_max) =>
                 {
                     &digits[1..]
                 }
@@ -201,7 +239,10 @@ impl TryFrom<String> for PhoneNumber {
     type Error = Error;
     fn try_from(s: String) -> Result<Self> {
         if !s.starts_with('+') {
-            return Err(Error::invalid("phone", "stored phone numbers are E.164 with '+'"));
+            return Err(Error::invalid(
+                "phone",
+                "stored phone numbers are E.164 with '+'",
+            ));
         }
         PhoneNumber::parse(&s, PhoneRegion::BR)
     }
@@ -223,7 +264,13 @@ mod tests {
 
     #[test]
     fn formats_of_one_brazilian_mobile_normalize_to_e164() {
-        for s in ["+55 11 99999-8888", "5511999998888", "(11) 99999-8888", "011 99999 8888", "0055 11 999998888"] {
+        for s in [
+            "+55 11 99999-8888",
+            "5511999998888",
+            "(11) 99999-8888",
+            "011 99999 8888",
+            "0055 11 999998888",
+        ] {
             assert_eq!(br(s).unwrap().as_str(), "+5511999998888", "{s}");
         }
     }
@@ -241,7 +288,14 @@ mod tests {
 
     #[test]
     fn invalid_numbers_name_the_field() {
-        for s in ["", "abc", "+55 11 1234", "+55 01 99999-8888", "+55 11 89999-8888", "+1234567890123456"] {
+        for s in [
+            "",
+            "abc",
+            "+55 11 1234",
+            "+55 01 99999-8888",
+            "+55 11 89999-8888",
+            "+1234567890123456",
+        ] {
             let e = br(s).unwrap_err();
             assert_eq!(e.field(), Some("phone"), "{s}: {e}");
         }
@@ -249,7 +303,12 @@ mod tests {
 
     #[test]
     fn other_regions_and_international_input() {
-        assert_eq!(PhoneNumber::parse("(415) 555-2671", PhoneRegion::US).unwrap().as_str(), "+14155552671");
+        assert_eq!(
+            PhoneNumber::parse("(415) 555-2671", PhoneRegion::US)
+                .unwrap()
+                .as_str(),
+            "+14155552671"
+        );
         assert_eq!(br("+351 912 345 678").unwrap().as_str(), "+351912345678");
     }
 

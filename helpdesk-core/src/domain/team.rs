@@ -148,5 +148,12 @@ pub fn validate_name(field: &str, name: &str) -> Result<String> {
 pub fn validate_color(field: &str, color: &str) -> Result<String> {
     let c = color.trim();
     let ok = c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit());
-    if ok { Ok(c.to_ascii_lowercase()) } else { Err(Error::invalid(field, format!("{color:?} is not a #rrggbb color"))) }
+    if ok {
+        Ok(c.to_ascii_lowercase())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("{color:?} is not a #rrggbb color"),
+        ))
+    }
 }

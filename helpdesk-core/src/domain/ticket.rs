@@ -38,7 +38,13 @@ pub enum TicketStatus {
 
 impl TicketStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [TicketStatus; 5] = [Self::New, Self::Open, Self::Pending, Self::Resolved, Self::Closed];
+    pub const ALL: [TicketStatus; 5] = [
+        Self::New,
+        Self::Open,
+        Self::Pending,
+        Self::Resolved,
+        Self::Closed,
+    ];
 
     /// Wire / storage name.
     pub fn as_str(self) -> &'static str {
@@ -53,9 +59,16 @@ impl TicketStatus {
 
     /// Parses a wire name.
     pub fn parse(s: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            Error::invalid_with("status", format!("unknown status {s:?}"), Self::ALL.map(|x| x.as_str()))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                Error::invalid_with(
+                    "status",
+                    format!("unknown status {s:?}"),
+                    Self::ALL.map(|x| x.as_str()),
+                )
+            })
     }
 
     /// Whether `self -> to` is a lifecycle move.
@@ -76,7 +89,10 @@ impl TicketStatus {
         if self.can_move_to(to) {
             Ok(())
         } else {
-            Err(Error::InvalidTransition { from: self.to_string(), to: to.to_string() })
+            Err(Error::InvalidTransition {
+                from: self.to_string(),
+                to: to.to_string(),
+            })
         }
     }
 
@@ -103,7 +119,9 @@ impl fmt::Display for TicketStatus {
 }
 
 /// Ticket priority (also picks the SLA targets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// Lowest.
@@ -133,9 +151,16 @@ impl Priority {
 
     /// Parses a wire name.
     pub fn parse(s: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            Error::invalid_with("priority", format!("unknown priority {s:?}"), Self::ALL.map(|x| x.as_str()))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                Error::invalid_with(
+                    "priority",
+                    format!("unknown priority {s:?}"),
+                    Self::ALL.map(|x| x.as_str()),
+                )
+            })
     }
 }
 
@@ -159,7 +184,10 @@ impl Money {
     pub fn new(minor: i64, currency: &str) -> Result<Money> {
         let c = currency.trim().to_ascii_uppercase();
         if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(Error::invalid("currency", format!("{currency:?} is not an ISO 4217 code")));
+            return Err(Error::invalid(
+                "currency",
+                format!("{currency:?} is not an ISO 4217 code"),
+            ));
         }
         Ok(Money { minor, currency: c })
     }
@@ -204,13 +232,23 @@ impl Rating {
     /// Validates the score (1-5) and trims the feedback.
     pub fn new(score: u8, feedback: Option<String>, at: DateTime<Utc>) -> Result<Rating> {
         if !(1..=5).contains(&score) {
-            return Err(Error::invalid_with("rating", format!("score {score} is outside 1-5"), ["1", "2", "3", "4", "5"]));
+            return Err(Error::invalid_with(
+                "rating",
+                format!("score {score} is outside 1-5"),
+                ["1", "2", "3", "4", "5"],
+            ));
         }
-        let feedback = feedback.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty());
+        let feedback = feedback
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty());
         if feedback.as_ref().is_some_and(|f| f.chars().count() > 2000) {
             return Err(Error::invalid("feedback", "longer than 2000 characters"));
         }
-        Ok(Rating { score, feedback, rated_at: at })
+        Ok(Rating {
+            score,
+            feedback,
+            rated_at: at,
+        })
     }
 }
 
@@ -315,10 +353,15 @@ mod tests {
     fn allowed_moves_follow_the_table() {
         use TicketStatus::*;
         let allowed = [
-            (New, Open), (New, Pending), (New, Resolved),
-            (Open, Pending), (Open, Resolved),
-            (Pending, Open), (Pending, Resolved),
-            (Resolved, Closed), (Resolved, Open),
+            (New, Open),
+            (New, Pending),
+            (New, Resolved),
+            (Open, Pending),
+            (Open, Resolved),
+            (Pending, Open),
+            (Pending, Resolved),
+            (Resolved, Closed),
+            (Resolved, Open),
             (Closed, Open),
         ];
         for a in TicketStatus::ALL {
@@ -330,7 +373,9 @@ mod tests {
 
     #[test]
     fn refused_move_names_both_states() {
-        let e = TicketStatus::Open.check_move(TicketStatus::Closed).unwrap_err();
+        let e = TicketStatus::Open
+            .check_move(TicketStatus::Closed)
+            .unwrap_err();
         assert_eq!(e.to_string(), "invalid transition from open to closed");
     }
 
@@ -339,12 +384,24 @@ mod tests {
         let now = DateTime::<Utc>::UNIX_EPOCH;
         assert!(Rating::new(0, None, now).is_err());
         assert!(Rating::new(6, None, now).is_err());
-        assert_eq!(Rating::new(5, Some("  ótimo ".into()), now).unwrap().feedback.as_deref(), Some("ótimo"));
+        assert_eq!(
+            Rating::new(5, Some("  ótimo ".into()), now)
+                .unwrap()
+                .feedback
+                .as_deref(),
+            Some("ótimo")
+        );
     }
 
     #[test]
     fn money_from_decimal_rounds_to_minor_units() {
-        assert_eq!(Money::from_decimal(1500.0, "brl").unwrap(), Money { minor: 150000, currency: "BRL".into() });
+        assert_eq!(
+            Money::from_decimal(1500.0, "brl").unwrap(),
+            Money {
+                minor: 150000,
+                currency: "BRL".into()
+            }
+        );
         assert_eq!(Money::from_decimal(0.1 + 0.2, "BRL").unwrap().minor, 30);
         assert!(Money::new(1, "R$").is_err());
         assert!(Money::from_decimal(f64::NAN, "BRL").is_err());

@@ -56,9 +56,16 @@ impl ClickId {
     pub fn new(kind: ClickIdKind, value: &str) -> Result<ClickId> {
         let v = value.trim();
         if v.is_empty() || v.len() > 512 {
-            return Err(Error::invalid(format!("{kind:?}").to_lowercase(), "empty or longer than 512 characters"));
+            return Err(Error::invalid(
+                format!("{kind:?}").to_lowercase(),
+                "empty or longer than 512 characters",
+            ));
         }
-        Ok(ClickId { kind, value: v.to_owned(), platform: kind.platform() })
+        Ok(ClickId {
+            kind,
+            value: v.to_owned(),
+            platform: kind.platform(),
+        })
     }
 }
 
@@ -85,7 +92,11 @@ impl SourceType {
         match s.trim().to_ascii_lowercase().as_str() {
             "paid" => Ok(Self::Paid),
             "organic" => Ok(Self::Organic),
-            _ => Err(Error::invalid_with("sourceType", format!("unknown source {s:?}"), ["paid", "organic"])),
+            _ => Err(Error::invalid_with(
+                "sourceType",
+                format!("unknown source {s:?}"),
+                ["paid", "organic"],
+            )),
         }
     }
 }
@@ -116,12 +127,19 @@ pub struct Tracking {
 impl Tracking {
     /// Effective source type (explicit, else derived from click ids).
     pub fn effective_source(&self) -> SourceType {
-        self.source_type.unwrap_or(if self.click_ids.is_empty() { SourceType::Organic } else { SourceType::Paid })
+        self.source_type.unwrap_or(if self.click_ids.is_empty() {
+            SourceType::Organic
+        } else {
+            SourceType::Paid
+        })
     }
 
     /// The value of a click id kind, if present.
     pub fn click_id(&self, kind: ClickIdKind) -> Option<&str> {
-        self.click_ids.iter().find(|c| c.kind == kind).map(|c| c.value.as_str())
+        self.click_ids
+            .iter()
+            .find(|c| c.kind == kind)
+            .map(|c| c.value.as_str())
     }
 
     /// Trims fields, drops empty ones and de-duplicates click ids by kind (last wins).
@@ -135,7 +153,10 @@ impl Tracking {
             &mut self.ad_headline,
             &mut self.ad_source_url,
         ] {
-            *f = f.take().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            *f = f
+                .take()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty());
         }
         let mut out: Vec<ClickId> = Vec::new();
         for c in self.click_ids.drain(..).rev() {

@@ -1,6 +1,9 @@
 //! Inbound traffic: customer messages and delivery statuses from channels.
 
-use super::tickets::{TicketDraft, auto_assign_in, change_status_in, find_or_create_contact, find_or_create_conversation, insert_new_ticket};
+use super::tickets::{
+    TicketDraft, auto_assign_in, change_status_in, find_or_create_contact,
+    find_or_create_conversation, insert_new_ticket,
+};
 use super::*;
 use crate::channel::{InboundMessage, InboundStatus, OutboundMessage, Recipient};
 use crate::domain::canned::render;
@@ -55,9 +58,17 @@ impl Helpdesk {
             .store
             .find_channel_account(msg.channel, &msg.account_external_id)
             .await?
-            .ok_or_else(|| Error::not_found("channel_account", format!("{} {}", msg.channel.as_str(), msg.account_external_id)))?;
+            .ok_or_else(|| {
+                Error::not_found(
+                    "channel_account",
+                    format!("{} {}", msg.channel.as_str(), msg.account_external_id),
+                )
+            })?;
         if msg.external_id.trim().is_empty() {
-            return Err(Error::invalid("external_id", "inbound messages need the channel's message id"));
+            return Err(Error::invalid(
+                "external_id",
+                "inbound messages need the channel's message id",
+            ));
         }
         let (out, pending) = retrying!(self, self.ingest_once(&account, &msg))?;
         if !pending.is_empty() {
@@ -66,20 +77,53 @@ impl Helpdesk {
         Ok(out)
     }
 
-    async fn ingest_once(&self, account: &crate::domain::party::ChannelAccount, msg: &InboundMessage) -> Result<(Ingested, Vec<Pending>)> {
+    async fn ingest_once(
+        &self,
+        account: &crate::domain::party::ChannelAccount,
+        msg: &InboundMessage,
+    ) -> Result<(Ingested, Vec<Pending>)> {
         let now = self.now();
         let org = account.org_id;
         let mut tx = self.store.begin(org).await?;
-        if let Some(m) = tx.message_by_external_id(account.id, &msg.external_id).await? {
+        if let Some(m) = tx
+            .message_by_external_id(account.id, &msg.external_id)
+            .await?
+        {
             return Ok((
-                Ingested { org_id: org, ticket_id: m.ticket_id, message_id: m.id, duplicate: true, created_ticket: false, assigned_to: None, auto_replies: Vec::new() },
+                Ingested {
+                    org_id: org,
+                    ticket_id: m.ticket_id,
+                    message_id: m.id,
+                    duplicate: true,
+                    created_ticket: false,
+                    assigned_to: None,
+                    auto_replies: Vec::new(),
+                },
                 Vec::new(),
             ));
         }
         let organization = tx.organization().await?;
         // Channel senders are international numbers, written with or without '+'.
-        let phone = msg.from.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()).map(|p| if p.starts_with('+') { p.to_owned() } else { format!("+{p}") });
-        let lead = LeadInput { name: msg.from.name.clone(), phone, email: msg.from.email.clone(), document: None, whatsapp_id: msg.from.whatsapp_id.clone() };
+        let phone = msg
+            .from
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                if p.starts_with('+') {
+                    p.to_owned()
+                } else {
+                    format!("+{p}")
+                }
+            });
+        let lead = LeadInput {
+            name: msg.from.name.clone(),
+            phone,
+            email: msg.from.email.clone(),
+            document: None,
+            whatsapp_id: msg.from.whatsapp_id.clone(),
+        };
         let contact = find_or_create_contact(&mut *tx, &organization, &lead, now).await?;
         let mut conv = find_or_create_conversation(&mut *tx, &contact, account, now).await?;
         let actor = Actor::System;
@@ -87,13 +131,18 @@ impl Helpdesk {
         let (mut ticket, created) = match tx.live_ticket(conv.id).await? {
             Some(t) => {
                 let t = match t.status {
-                    TicketStatus::Pending | TicketStatus::Resolved => change_status_in(&mut *tx, &t, TicketStatus::Open, &actor, now).await?,
+                    TicketStatus::Pending | TicketStatus::Resolved => {
+                        change_status_in(&mut *tx, &t, TicketStatus::Open, &actor, now).await?
+                    }
                     _ => t,
                 };
                 (t, false)
             }
             None => {
-                let queue_id = account.default_queue_id.or(tx.queues().await?.first().map(|q| q.id));
+                let queue_id =
+                    account
+                        .default_queue_id
+                        .or(tx.queues().await?.first().map(|q| q.id));
                 let draft = TicketDraft {
                     queue_id,
                     stage_id: None,
@@ -105,7 +154,10 @@ impl Helpdesk {
                     required_skills: Vec::new(),
                     creator: Creator::System,
                 };
-                (insert_new_ticket(&mut *tx, &conv, draft, &actor, now).await?, true)
+                (
+                    insert_new_ticket(&mut *tx, &conv, draft, &actor, now).await?,
+                    true,
+                )
             }
         };
 
@@ -131,7 +183,15 @@ impl Helpdesk {
         let before = ticket.clone();
         ticket.last_customer_message_at = ticket.last_customer_message_at.max(Some(msg.sent_at));
         save_ticket(&mut *tx, &before, &mut ticket, now).await?;
-        emit(&mut *tx, EventKind::MessageAdded, Some(ticket.id), &actor, json!({"message_id": m.id, "direction": "inbound", "kind": m.content.kind_name()}), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::MessageAdded,
+            Some(ticket.id),
+            &actor,
+            json!({"message_id": m.id, "direction": "inbound", "kind": m.content.kind_name()}),
+            now,
+        )
+        .await?;
 
         let mut assigned_to = None;
         let mut pending = Vec::new();
@@ -151,14 +211,19 @@ impl Helpdesk {
                 let mut texts = Vec::new();
                 if open {
                     texts.extend(ar.greeting.clone());
-                    if assigned_to.is_none() && queue.distribution != crate::domain::team::Distribution::Manual {
+                    if assigned_to.is_none()
+                        && queue.distribution != crate::domain::team::Distribution::Manual
+                    {
                         texts.extend(ar.no_agent.clone());
                     }
                 } else {
                     texts.extend(ar.out_of_hours.clone());
                 }
                 let mut vars = BTreeMap::new();
-                vars.insert("customer_name".to_owned(), contact.name.clone().unwrap_or_default());
+                vars.insert(
+                    "customer_name".to_owned(),
+                    contact.name.clone().unwrap_or_default(),
+                );
                 vars.insert("ticket_number".to_owned(), ticket.number.to_string());
                 vars.insert("queue_name".to_owned(), queue.name.clone());
                 for text in texts {
@@ -185,14 +250,32 @@ impl Helpdesk {
                     pending.push(Pending {
                         message_id: reply.id,
                         account: account.clone(),
-                        to: Recipient { phone: contact.phone.clone(), whatsapp_id: contact.whatsapp_id.clone(), email: contact.email.clone() },
-                        outbound: OutboundMessage { content: reply.content.clone(), reply_to_external_id: None },
+                        to: Recipient {
+                            phone: contact.phone.clone(),
+                            whatsapp_id: contact.whatsapp_id.clone(),
+                            email: contact.email.clone(),
+                        },
+                        outbound: OutboundMessage {
+                            content: reply.content.clone(),
+                            reply_to_external_id: None,
+                        },
                     });
                 }
             }
         }
         tx.commit().await?;
-        Ok((Ingested { org_id: org, ticket_id: ticket.id, message_id: m.id, duplicate: false, created_ticket: created, assigned_to, auto_replies }, pending))
+        Ok((
+            Ingested {
+                org_id: org,
+                ticket_id: ticket.id,
+                message_id: m.id,
+                duplicate: false,
+                created_ticket: created,
+                assigned_to,
+                auto_replies,
+            },
+            pending,
+        ))
     }
 
     /// Applies a delivery status to an outbound message. Statuses only move forward
@@ -204,17 +287,31 @@ impl Helpdesk {
             .store
             .find_channel_account(st.channel, &st.account_external_id)
             .await?
-            .ok_or_else(|| Error::not_found("channel_account", format!("{} {}", st.channel.as_str(), st.account_external_id)))?;
+            .ok_or_else(|| {
+                Error::not_found(
+                    "channel_account",
+                    format!("{} {}", st.channel.as_str(), st.account_external_id),
+                )
+            })?;
         retrying!(self, self.apply_status_once(&account, &st))
     }
 
-    async fn apply_status_once(&self, account: &crate::domain::party::ChannelAccount, st: &InboundStatus) -> Result<StatusOutcome> {
+    async fn apply_status_once(
+        &self,
+        account: &crate::domain::party::ChannelAccount,
+        st: &InboundStatus,
+    ) -> Result<StatusOutcome> {
         let now = self.now();
         let mut tx = self.store.begin(account.org_id).await?;
-        let Some(mut m) = tx.message_by_external_id(account.id, &st.external_id).await? else {
+        let Some(mut m) = tx
+            .message_by_external_id(account.id, &st.external_id)
+            .await?
+        else {
             return Ok(StatusOutcome::UnknownMessage);
         };
-        if m.direction != Direction::Outbound || !m.status.is_none_or(|s| s.can_advance_to(st.status)) {
+        if m.direction != Direction::Outbound
+            || !m.status.is_none_or(|s| s.can_advance_to(st.status))
+        {
             return Ok(StatusOutcome::Ignored);
         }
         m.status = Some(st.status);

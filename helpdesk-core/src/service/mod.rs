@@ -59,8 +59,17 @@ pub struct Helpdesk {
 
 impl Helpdesk {
     /// A service over `store`, sending through `channel`, reading time from `clock`.
-    pub fn new(store: Arc<dyn Store>, channel: Arc<dyn Channel>, clock: Arc<dyn Clock>) -> Helpdesk {
-        Helpdesk { store, channel, clock, max_attempts: DEFAULT_ATTEMPTS }
+    pub fn new(
+        store: Arc<dyn Store>,
+        channel: Arc<dyn Channel>,
+        clock: Arc<dyn Clock>,
+    ) -> Helpdesk {
+        Helpdesk {
+            store,
+            channel,
+            clock,
+            max_attempts: DEFAULT_ATTEMPTS,
+        }
     }
 
     /// The store.
@@ -91,7 +100,12 @@ impl Helpdesk {
         out
     }
 
-    async fn record_delivery(&self, org: OrgId, id: MessageId, result: &Result<crate::channel::SendReceipt>) -> Result<Message> {
+    async fn record_delivery(
+        &self,
+        org: OrgId,
+        id: MessageId,
+        result: &Result<crate::channel::SendReceipt>,
+    ) -> Result<Message> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let mut m = tx.message(id).await?;
@@ -119,7 +133,15 @@ impl Helpdesk {
             m.status_at = Some(now);
             m.delivery_error = err.clone();
             if status == DeliveryStatus::Failed {
-                emit(&mut *tx, EventKind::MessageStatusChanged, Some(m.ticket_id), &Actor::System, json!({"message_id": m.id, "status": "failed", "reason": err.map(|e| e.title)}), now).await?;
+                emit(
+                    &mut *tx,
+                    EventKind::MessageStatusChanged,
+                    Some(m.ticket_id),
+                    &Actor::System,
+                    json!({"message_id": m.id, "status": "failed", "reason": err.map(|e| e.title)}),
+                    now,
+                )
+                .await?;
             }
         }
         tx.update_message(&m).await?;
@@ -141,37 +163,91 @@ pub(crate) async fn principal(tx: &mut dyn StoreTx, actor: &Actor) -> Result<Pri
     match actor {
         Actor::Agent { id } => {
             let agent = tx.agent(*id).await.map_err(|e| match e {
-                Error::NotFound { .. } => Error::Forbidden { actor: actor.to_string(), action: "act in this organization".into() },
+                Error::NotFound { .. } => Error::Forbidden {
+                    actor: actor.to_string(),
+                    action: "act in this organization".into(),
+                },
                 e => e,
             })?;
             let queues = tx.agent_queues(*id).await?;
-            Ok(Principal { actor: actor.clone(), agent: Some(agent), queues })
+            Ok(Principal {
+                actor: actor.clone(),
+                agent: Some(agent),
+                queues,
+            })
         }
-        _ => Ok(Principal { actor: actor.clone(), agent: None, queues: Vec::new() }),
+        _ => Ok(Principal {
+            actor: actor.clone(),
+            agent: None,
+            queues: Vec::new(),
+        }),
     }
 }
 
 /// The permission-relevant facts of a ticket.
 pub(crate) fn scope(t: &Ticket) -> TicketScope {
-    TicketScope { queue_id: t.queue_id, assignee_id: t.assignee_id, contact_id: t.contact_id }
+    TicketScope {
+        queue_id: t.queue_id,
+        assignee_id: t.assignee_id,
+        contact_id: t.contact_id,
+    }
 }
 
 /// Appends an event to the outbox.
-pub(crate) async fn emit(tx: &mut dyn StoreTx, kind: EventKind, ticket: Option<TicketId>, actor: &Actor, payload: Value, now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn emit(
+    tx: &mut dyn StoreTx,
+    kind: EventKind,
+    ticket: Option<TicketId>,
+    actor: &Actor,
+    payload: Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let org_id = tx.org_id();
-    tx.insert_event(&Event { id: EventId::new(), org_id, kind, ticket_id: ticket, actor: actor.clone(), payload, occurred_at: now }).await
+    tx.insert_event(&Event {
+        id: EventId::new(),
+        org_id,
+        kind,
+        ticket_id: ticket,
+        actor: actor.clone(),
+        payload,
+        occurred_at: now,
+    })
+    .await
 }
 
 /// Appends an audit entry.
-pub(crate) async fn audit(tx: &mut dyn StoreTx, ticket: Option<TicketId>, actor: &Actor, action: &str, details: Value, now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn audit(
+    tx: &mut dyn StoreTx,
+    ticket: Option<TicketId>,
+    actor: &Actor,
+    action: &str,
+    details: Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let org_id = tx.org_id();
-    tx.insert_audit(&AuditEntry { id: AuditId::new(), org_id, ticket_id: ticket, actor: actor.clone(), action: action.to_owned(), details, at: now }).await
+    tx.insert_audit(&AuditEntry {
+        id: AuditId::new(),
+        org_id,
+        ticket_id: ticket,
+        actor: actor.clone(),
+        action: action.to_owned(),
+        details,
+        at: now,
+    })
+    .await
 }
 
 /// Keeps agents' open-ticket counts right across a ticket change: the old assignee loses the
 /// ticket if it counted, the new one gains it if it counts. A gain beyond capacity is refused.
-pub(crate) async fn adjust_load(tx: &mut dyn StoreTx, before: &Ticket, after: &Ticket, now: DateTime<Utc>) -> Result<()> {
-    let was = before.assignee_id.filter(|_| before.status.counts_as_load());
+pub(crate) async fn adjust_load(
+    tx: &mut dyn StoreTx,
+    before: &Ticket,
+    after: &Ticket,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let was = before
+        .assignee_id
+        .filter(|_| before.status.counts_as_load());
     let is = after.assignee_id.filter(|_| after.status.counts_as_load());
     if was == is {
         return Ok(());
@@ -187,7 +263,10 @@ pub(crate) async fn adjust_load(tx: &mut dyn StoreTx, before: &Ticket, after: &T
         if !agent.has_capacity() {
             return Err(Error::invalid(
                 "assigneeId",
-                format!("agent {} is at capacity ({}/{})", agent.name, agent.open_tickets, agent.capacity),
+                format!(
+                    "agent {} is at capacity ({}/{})",
+                    agent.name, agent.open_tickets, agent.capacity
+                ),
             ));
         }
         agent.open_tickets += 1;
@@ -213,9 +292,18 @@ pub(crate) enum CycleChange {
 }
 
 /// Records a cycle change.
-pub(crate) async fn cycle(tx: &mut dyn StoreTx, t: &Ticket, change: CycleChange, now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn cycle(
+    tx: &mut dyn StoreTx,
+    t: &Ticket,
+    change: CycleChange,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let cycles = tx.cycles(t.id).await?;
-    let open = cycles.iter().rev().find(|c| c.finished_at.is_none()).cloned();
+    let open = cycles
+        .iter()
+        .rev()
+        .find(|c| c.finished_at.is_none())
+        .cloned();
     let new = |agent: Option<AgentId>| AssignmentCycle {
         id: CycleId::new(),
         org_id: t.org_id,
@@ -269,7 +357,12 @@ pub(crate) async fn cycle(tx: &mut dyn StoreTx, t: &Ticket, change: CycleChange,
 }
 
 /// Stores a changed ticket (bumping its version) and keeps loads right.
-pub(crate) async fn save_ticket(tx: &mut dyn StoreTx, before: &Ticket, after: &mut Ticket, now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn save_ticket(
+    tx: &mut dyn StoreTx,
+    before: &Ticket,
+    after: &mut Ticket,
+    now: DateTime<Utc>,
+) -> Result<()> {
     adjust_load(tx, before, after, now).await?;
     after.updated_at = now;
     after.version = before.version + 1;

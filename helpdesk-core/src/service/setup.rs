@@ -19,7 +19,9 @@ pub(crate) const AUTO_REPLY_VARS: [&str; 3] = ["customer_name", "ticket_number",
 impl Helpdesk {
     async fn admin_tx(&self, org: OrgId, actor: &Actor) -> Result<Box<dyn StoreTx>> {
         let mut tx = self.store.begin(org).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Configure, None)?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Configure, None)?;
         Ok(tx)
     }
 
@@ -45,7 +47,12 @@ impl Helpdesk {
     }
 
     /// Registers an inbox. Its external id must be unique per kind across tenants.
-    pub async fn add_channel_account(&self, org: OrgId, actor: &Actor, new: NewChannelAccount) -> Result<ChannelAccount> {
+    pub async fn add_channel_account(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        new: NewChannelAccount,
+    ) -> Result<ChannelAccount> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         let external_id = new.external_id.trim().to_owned();
@@ -65,7 +72,15 @@ impl Helpdesk {
             created_at: now,
         };
         tx.insert_channel_account(&a).await?;
-        audit(&mut *tx, None, actor, "channel_account.create", json!({"id": a.id, "kind": a.kind}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "channel_account.create",
+            json!({"id": a.id, "kind": a.kind}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(a)
     }
@@ -77,7 +92,10 @@ impl Helpdesk {
         if let Some(spec) = &new.business_hours {
             Calendar::new(spec.clone())?;
         }
-        let known: BTreeMap<String, String> = AUTO_REPLY_VARS.iter().map(|v| ((*v).to_owned(), String::new())).collect();
+        let known: BTreeMap<String, String> = AUTO_REPLY_VARS
+            .iter()
+            .map(|v| ((*v).to_owned(), String::new()))
+            .collect();
         for (field, text) in [
             ("auto_replies.greeting", &new.auto_replies.greeting),
             ("auto_replies.out_of_hours", &new.auto_replies.out_of_hours),
@@ -86,10 +104,17 @@ impl Helpdesk {
             if let Some(t) = text {
                 let r = render(t, &known);
                 if !r.unknown.is_empty() {
-                    return Err(Error::invalid_with(field, format!("unknown variables {:?}", r.unknown), AUTO_REPLY_VARS));
+                    return Err(Error::invalid_with(
+                        field,
+                        format!("unknown variables {:?}", r.unknown),
+                        AUTO_REPLY_VARS,
+                    ));
                 }
                 if t.trim().is_empty() {
-                    return Err(Error::invalid(field, "empty auto-reply; leave it unset instead"));
+                    return Err(Error::invalid(
+                        field,
+                        "empty auto-reply; leave it unset instead",
+                    ));
                 }
             }
         }
@@ -98,7 +123,11 @@ impl Helpdesk {
             id: QueueId::new(),
             org_id: org,
             name: validate_name("name", &new.name)?,
-            color: new.color.as_deref().map(|c| validate_color("color", c)).transpose()?,
+            color: new
+                .color
+                .as_deref()
+                .map(|c| validate_color("color", c))
+                .transpose()?,
             business_hours: new.business_hours,
             auto_replies: new.auto_replies,
             distribution: new.distribution,
@@ -108,7 +137,15 @@ impl Helpdesk {
             version: 1,
         };
         tx.insert_queue(&q).await?;
-        audit(&mut *tx, None, actor, "queue.create", json!({"id": q.id, "name": q.name}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "queue.create",
+            json!({"id": q.id, "name": q.name}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(q)
     }
@@ -140,7 +177,15 @@ impl Helpdesk {
             version: 1,
         };
         tx.insert_agent(&a).await?;
-        audit(&mut *tx, None, actor, "agent.create", json!({"id": a.id, "role": a.role}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "agent.create",
+            json!({"id": a.id, "role": a.role}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(a)
     }
@@ -151,42 +196,91 @@ impl Helpdesk {
     }
 
     /// Adds an agent to a queue (or updates their skills there).
-    pub async fn add_queue_member(&self, org: OrgId, actor: &Actor, queue: QueueId, agent: AgentId, skills: Vec<String>) -> Result<QueueMember> {
+    pub async fn add_queue_member(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        queue: QueueId,
+        agent: AgentId,
+        skills: Vec<String>,
+    ) -> Result<QueueMember> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         tx.queue(queue).await?;
         tx.agent(agent).await?;
-        let existing = tx.queue_members(queue).await?.into_iter().find(|m| m.agent_id == agent);
+        let existing = tx
+            .queue_members(queue)
+            .await?
+            .into_iter()
+            .find(|m| m.agent_id == agent);
         let m = QueueMember {
             queue_id: queue,
             agent_id: agent,
             org_id: org,
-            skills: skills.iter().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect(),
+            skills: skills
+                .iter()
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
             last_rotation: existing.as_ref().map_or(0, |e| e.last_rotation),
             joined_at: existing.map_or(now, |e| e.joined_at),
         };
         tx.put_queue_member(&m).await?;
-        audit(&mut *tx, None, actor, "queue.member.add", json!({"queue_id": queue, "agent_id": agent}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "queue.member.add",
+            json!({"queue_id": queue, "agent_id": agent}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(m)
     }
 
     /// Removes an agent from a queue.
-    pub async fn remove_queue_member(&self, org: OrgId, actor: &Actor, queue: QueueId, agent: AgentId) -> Result<()> {
+    pub async fn remove_queue_member(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        queue: QueueId,
+        agent: AgentId,
+    ) -> Result<()> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         tx.queue(queue).await?;
         tx.remove_queue_member(queue, agent).await?;
-        audit(&mut *tx, None, actor, "queue.member.remove", json!({"queue_id": queue, "agent_id": agent}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "queue.member.remove",
+            json!({"queue_id": queue, "agent_id": agent}),
+            now,
+        )
+        .await?;
         tx.commit().await
     }
 
     /// Sets an agent's presence. Agents set their own; admins anyone's.
-    pub async fn set_presence(&self, org: OrgId, actor: &Actor, agent: AgentId, presence: Presence) -> Result<Agent> {
+    pub async fn set_presence(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        agent: AgentId,
+        presence: Presence,
+    ) -> Result<Agent> {
         retrying!(self, self.set_presence_once(org, actor, agent, presence))
     }
 
-    async fn set_presence_once(&self, org: OrgId, actor: &Actor, agent: AgentId, presence: Presence) -> Result<Agent> {
+    async fn set_presence_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        agent: AgentId,
+        presence: Presence,
+    ) -> Result<Agent> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let p = principal(&mut *tx, actor).await?;
@@ -197,7 +291,15 @@ impl Helpdesk {
         a.presence = presence;
         a.version += 1;
         tx.update_agent(&a).await?;
-        audit(&mut *tx, None, actor, "agent.presence", json!({"agent_id": agent, "presence": presence}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "agent.presence",
+            json!({"agent_id": agent, "presence": presence}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(a)
     }
@@ -211,12 +313,34 @@ impl Helpdesk {
     }
 
     /// Adds a stage.
-    pub async fn create_stage(&self, org: OrgId, actor: &Actor, name: &str, color: &str, position: i32) -> Result<Stage> {
+    pub async fn create_stage(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        name: &str,
+        color: &str,
+        position: i32,
+    ) -> Result<Stage> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
-        let s = Stage { id: StageId::new(), org_id: org, name: validate_name("name", name)?, color: validate_color("color", color)?, position, created_at: now };
+        let s = Stage {
+            id: StageId::new(),
+            org_id: org,
+            name: validate_name("name", name)?,
+            color: validate_color("color", color)?,
+            position,
+            created_at: now,
+        };
         tx.insert_stage(&s).await?;
-        audit(&mut *tx, None, actor, "stage.create", json!({"id": s.id}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "stage.create",
+            json!({"id": s.id}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -227,7 +351,15 @@ impl Helpdesk {
     }
 
     /// Adds a category.
-    pub async fn create_category(&self, org: OrgId, actor: &Actor, name: &str, description: Option<String>, color: Option<&str>, parent_id: Option<CategoryId>) -> Result<Category> {
+    pub async fn create_category(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        name: &str,
+        description: Option<String>,
+        color: Option<&str>,
+        parent_id: Option<CategoryId>,
+    ) -> Result<Category> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         if let Some(p) = parent_id
@@ -235,15 +367,38 @@ impl Helpdesk {
         {
             return Err(Error::not_found("category", p));
         }
-        let c = Category { id: CategoryId::new(), org_id: org, name: validate_name("name", name)?, description, color: color.map(|c| validate_color("color", c)).transpose()?, parent_id };
+        let c = Category {
+            id: CategoryId::new(),
+            org_id: org,
+            name: validate_name("name", name)?,
+            description,
+            color: color.map(|c| validate_color("color", c)).transpose()?,
+            parent_id,
+        };
         tx.insert_category(&c).await?;
-        audit(&mut *tx, None, actor, "category.create", json!({"id": c.id}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "category.create",
+            json!({"id": c.id}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(c)
     }
 
     /// Adds a canned response.
-    pub async fn create_canned_response(&self, org: OrgId, actor: &Actor, shortcut: &str, title: &str, body: &str, category: Option<String>) -> Result<CannedResponse> {
+    pub async fn create_canned_response(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        shortcut: &str,
+        title: &str,
+        body: &str,
+        category: Option<String>,
+    ) -> Result<CannedResponse> {
         let now = self.now();
         if body.trim().is_empty() {
             return Err(Error::invalid("body", "empty"));
@@ -259,7 +414,15 @@ impl Helpdesk {
             created_at: now,
         };
         tx.insert_canned(&c).await?;
-        audit(&mut *tx, None, actor, "canned_response.create", json!({"id": c.id, "shortcut": c.shortcut}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "canned_response.create",
+            json!({"id": c.id, "shortcut": c.shortcut}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -270,16 +433,34 @@ impl Helpdesk {
     }
 
     /// Deletes a canned response.
-    pub async fn delete_canned_response(&self, org: OrgId, actor: &Actor, id: CannedResponseId) -> Result<()> {
+    pub async fn delete_canned_response(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: CannedResponseId,
+    ) -> Result<()> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         tx.delete_canned(id).await?;
-        audit(&mut *tx, None, actor, "canned_response.delete", json!({"id": id}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "canned_response.delete",
+            json!({"id": id}),
+            now,
+        )
+        .await?;
         tx.commit().await
     }
 
     /// Replaces the organization's setor × motivo catalogue.
-    pub async fn set_catalogue(&self, org: OrgId, actor: &Actor, catalogue: Catalogue) -> Result<Organization> {
+    pub async fn set_catalogue(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        catalogue: Catalogue,
+    ) -> Result<Organization> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         for s in catalogue.setores() {
@@ -290,13 +471,27 @@ impl Helpdesk {
         let mut o = tx.organization().await?;
         o.catalogue = catalogue;
         tx.update_organization(&o).await?;
-        audit(&mut *tx, None, actor, "catalogue.replace", json!({"setores": o.catalogue.setor_names()}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "catalogue.replace",
+            json!({"setores": o.catalogue.setor_names()}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(o)
     }
 
     /// Routes tickets classified under `setor` to `queue` (or stops routing it).
-    pub async fn map_setor_to_queue(&self, org: OrgId, actor: &Actor, setor: &str, queue: Option<QueueId>) -> Result<Organization> {
+    pub async fn map_setor_to_queue(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        setor: &str,
+        queue: Option<QueueId>,
+    ) -> Result<Organization> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         if let Some(q) = queue {
@@ -305,7 +500,15 @@ impl Helpdesk {
         let mut o = tx.organization().await?;
         o.catalogue.set_queue(setor, queue)?;
         tx.update_organization(&o).await?;
-        audit(&mut *tx, None, actor, "catalogue.map_queue", json!({"setor": setor, "queue_id": queue}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "catalogue.map_queue",
+            json!({"setor": setor, "queue_id": queue}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(o)
     }
@@ -317,7 +520,13 @@ impl Helpdesk {
 
     /// Updates a contact (name, e-mail, CPF/CNPJ, VIP, attributes). Agents may; customers and
     /// bots may not.
-    pub async fn update_contact(&self, org: OrgId, actor: &Actor, id: ContactId, patch: ContactPatch) -> Result<Contact> {
+    pub async fn update_contact(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: ContactId,
+        patch: ContactPatch,
+    ) -> Result<Contact> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let p = principal(&mut *tx, actor).await?;
@@ -348,7 +557,15 @@ impl Helpdesk {
         }
         c.updated_at = now;
         tx.update_contact(&c).await?;
-        audit(&mut *tx, None, actor, "contact.update", json!({"contact_id": id}), now).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "contact.update",
+            json!({"contact_id": id}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -361,14 +578,24 @@ impl Helpdesk {
 }
 
 /// Stages of the organization, creating the defaults first when there are none.
-pub(crate) async fn ensure_stages_in(tx: &mut dyn StoreTx, now: DateTime<Utc>) -> Result<Vec<Stage>> {
+pub(crate) async fn ensure_stages_in(
+    tx: &mut dyn StoreTx,
+    now: DateTime<Utc>,
+) -> Result<Vec<Stage>> {
     let stages = tx.stages().await?;
     if !stages.is_empty() {
         return Ok(stages);
     }
     let org_id = tx.org_id();
     for (i, (name, color)) in DEFAULT_STAGES.iter().enumerate() {
-        let s = Stage { id: StageId::new(), org_id, name: (*name).to_owned(), color: (*color).to_owned(), position: i as i32, created_at: now };
+        let s = Stage {
+            id: StageId::new(),
+            org_id,
+            name: (*name).to_owned(),
+            color: (*color).to_owned(),
+            position: i as i32,
+            created_at: now,
+        };
         tx.insert_stage(&s).await?;
     }
     tx.stages().await

@@ -8,7 +8,9 @@ use crate::channel::{OutboundMessage, Recipient};
 use crate::domain::canned::{normalize_shortcut, render};
 use crate::domain::document::Document;
 use crate::domain::message::{Author, Direction, MessageContent};
-use crate::domain::party::{ChannelAccount, Contact, ContactKey, Conversation, Organization, normalize_email};
+use crate::domain::party::{
+    ChannelAccount, Contact, ContactKey, Conversation, Organization, normalize_email,
+};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::records::Sale;
 use crate::domain::ticket::{Creator, Money, Rating, TicketStatus};
@@ -19,21 +21,60 @@ use std::collections::BTreeMap;
 
 fn refield(e: Error, field: &str) -> Error {
     match e {
-        Error::Invalid { reason, allowed, .. } => Error::Invalid { field: field.to_owned(), reason, allowed },
+        Error::Invalid {
+            reason, allowed, ..
+        } => Error::Invalid {
+            field: field.to_owned(),
+            reason,
+            allowed,
+        },
         e => e,
     }
 }
 
 /// Finds the contact by WhatsApp id, then phone (ninth-digit aware), then e-mail; creates it
 /// when unknown; fills fields it lacked.
-pub(crate) async fn find_or_create_contact(tx: &mut dyn StoreTx, org: &Organization, lead: &LeadInput, now: DateTime<Utc>) -> Result<Contact> {
-    let phone = lead.phone.as_deref().map(|p| PhoneNumber::parse(p, org.region())).transpose().map_err(|e| refield(e, "lead.phone"))?;
-    let email = lead.email.as_deref().map(normalize_email).transpose().map_err(|e| refield(e, "lead.email"))?;
-    let document = lead.document.as_deref().map(Document::parse).transpose().map_err(|e| refield(e, "lead.document"))?;
-    let wa = lead.whatsapp_id.as_deref().map(str::trim).filter(|w| !w.is_empty()).map(str::to_owned);
-    let name = lead.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(|n| n.chars().take(120).collect::<String>());
+pub(crate) async fn find_or_create_contact(
+    tx: &mut dyn StoreTx,
+    org: &Organization,
+    lead: &LeadInput,
+    now: DateTime<Utc>,
+) -> Result<Contact> {
+    let phone = lead
+        .phone
+        .as_deref()
+        .map(|p| PhoneNumber::parse(p, org.region()))
+        .transpose()
+        .map_err(|e| refield(e, "lead.phone"))?;
+    let email = lead
+        .email
+        .as_deref()
+        .map(normalize_email)
+        .transpose()
+        .map_err(|e| refield(e, "lead.email"))?;
+    let document = lead
+        .document
+        .as_deref()
+        .map(Document::parse)
+        .transpose()
+        .map_err(|e| refield(e, "lead.document"))?;
+    let wa = lead
+        .whatsapp_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned);
+    let name = lead
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(120).collect::<String>());
     if phone.is_none() && email.is_none() && wa.is_none() {
-        return Err(Error::invalid("lead", "a phone, an e-mail or a WhatsApp id is needed"));
+        return Err(Error::invalid(
+            "lead",
+            "a phone, an e-mail or a WhatsApp id is needed",
+        ));
     }
     let mut found = None;
     if let Some(w) = &wa {
@@ -94,11 +135,23 @@ pub(crate) async fn find_or_create_contact(tx: &mut dyn StoreTx, org: &Organizat
 }
 
 /// The conversation of a contact on an inbox, created when missing.
-pub(crate) async fn find_or_create_conversation(tx: &mut dyn StoreTx, contact: &Contact, account: &ChannelAccount, now: DateTime<Utc>) -> Result<Conversation> {
+pub(crate) async fn find_or_create_conversation(
+    tx: &mut dyn StoreTx,
+    contact: &Contact,
+    account: &ChannelAccount,
+    now: DateTime<Utc>,
+) -> Result<Conversation> {
     if let Some(c) = tx.find_conversation(contact.id, account.id).await? {
         return Ok(c);
     }
-    let c = Conversation { id: ConversationId::new(), org_id: contact.org_id, contact_id: contact.id, channel_account_id: account.id, last_inbound_at: None, created_at: now };
+    let c = Conversation {
+        id: ConversationId::new(),
+        org_id: contact.org_id,
+        contact_id: contact.id,
+        channel_account_id: account.id,
+        last_inbound_at: None,
+        created_at: now,
+    };
     tx.insert_conversation(&c).await?;
     Ok(c)
 }
@@ -117,9 +170,18 @@ pub(crate) struct TicketDraft {
 }
 
 /// Inserts a new ticket (number, first stage by default, queued cycle, event, audit).
-pub(crate) async fn insert_new_ticket(tx: &mut dyn StoreTx, conv: &Conversation, d: TicketDraft, actor: &Actor, now: DateTime<Utc>) -> Result<Ticket> {
+pub(crate) async fn insert_new_ticket(
+    tx: &mut dyn StoreTx,
+    conv: &Conversation,
+    d: TicketDraft,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Ticket> {
     if let Some(existing) = tx.live_ticket(conv.id).await? {
-        return Err(Error::AlreadyExists { entity: "ticket", id: existing.display_number() });
+        return Err(Error::AlreadyExists {
+            entity: "ticket",
+            id: existing.display_number(),
+        });
     }
     let stages = ensure_stages_in(tx, now).await?;
     let stage_id = match d.stage_id {
@@ -172,41 +234,91 @@ pub(crate) async fn insert_new_ticket(tx: &mut dyn StoreTx, conv: &Conversation,
     tx.insert_ticket(&t).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
     emit(tx, EventKind::TicketCreated, Some(t.id), actor, json!({"number": t.number, "queue_id": t.queue_id, "source": t.tracking.effective_source()}), now).await?;
-    audit(tx, Some(t.id), actor, "ticket.create", json!({"number": t.number}), now).await?;
+    audit(
+        tx,
+        Some(t.id),
+        actor,
+        "ticket.create",
+        json!({"number": t.number}),
+        now,
+    )
+    .await?;
     Ok(t)
 }
 
 /// Assigns `before` to `agent`: membership, activity and capacity checked; load, cycle,
 /// event and audit recorded.
-pub(crate) async fn assign_in(tx: &mut dyn StoreTx, before: &Ticket, agent_id: AgentId, actor: &Actor, now: DateTime<Utc>) -> Result<Ticket> {
+pub(crate) async fn assign_in(
+    tx: &mut dyn StoreTx,
+    before: &Ticket,
+    agent_id: AgentId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Ticket> {
     if before.assignee_id == Some(agent_id) {
         return Ok(before.clone());
     }
     if !before.status.counts_as_load() {
-        return Err(Error::invalid("status", format!("a {} ticket cannot be assigned; reopen it first", before.status)));
+        return Err(Error::invalid(
+            "status",
+            format!(
+                "a {} ticket cannot be assigned; reopen it first",
+                before.status
+            ),
+        ));
     }
     let agent = tx.agent(agent_id).await?;
     if !agent.active {
         return Err(Error::invalid("assigneeId", "the agent is deactivated"));
     }
     if let Some(q) = before.queue_id
-        && !tx.queue_members(q).await?.iter().any(|m| m.agent_id == agent_id)
+        && !tx
+            .queue_members(q)
+            .await?
+            .iter()
+            .any(|m| m.agent_id == agent_id)
     {
-        return Err(Error::invalid("assigneeId", "the agent is not a member of the ticket's queue"));
+        return Err(Error::invalid(
+            "assigneeId",
+            "the agent is not a member of the ticket's queue",
+        ));
     }
     let mut t = before.clone();
     t.assignee_id = Some(agent_id);
     t.waiting_since = None;
     save_ticket(tx, before, &mut t, now).await?;
     cycle(tx, &t, CycleChange::Started(agent_id), now).await?;
-    emit(tx, EventKind::TicketAssigned, Some(t.id), actor, json!({"from": before.assignee_id, "to": agent_id}), now).await?;
-    audit(tx, Some(t.id), actor, "ticket.assign", json!({"from": before.assignee_id, "to": agent_id}), now).await?;
+    emit(
+        tx,
+        EventKind::TicketAssigned,
+        Some(t.id),
+        actor,
+        json!({"from": before.assignee_id, "to": agent_id}),
+        now,
+    )
+    .await?;
+    audit(
+        tx,
+        Some(t.id),
+        actor,
+        "ticket.assign",
+        json!({"from": before.assignee_id, "to": agent_id}),
+        now,
+    )
+    .await?;
     Ok(t)
 }
 
 /// Picks an agent with the queue's strategy and assigns. `None` when nobody can take it.
-pub(crate) async fn auto_assign_in(tx: &mut dyn StoreTx, before: &Ticket, actor: &Actor, now: DateTime<Utc>) -> Result<Option<Ticket>> {
-    let Some(qid) = before.queue_id else { return Ok(None) };
+pub(crate) async fn auto_assign_in(
+    tx: &mut dyn StoreTx,
+    before: &Ticket,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<Ticket>> {
+    let Some(qid) = before.queue_id else {
+        return Ok(None);
+    };
     if before.assignee_id.is_some() || !before.status.counts_as_load() {
         return Ok(None);
     }
@@ -228,25 +340,40 @@ pub(crate) async fn auto_assign_in(tx: &mut dyn StoreTx, before: &Ticket, actor:
             skills: m.skills.clone(),
         });
     }
-    let Some(pick) = routing::choose(queue.distribution, &cands, &before.required_skills) else { return Ok(None) };
+    let Some(pick) = routing::choose(queue.distribution, &cands, &before.required_skills) else {
+        return Ok(None);
+    };
     // Advance the rotation only together with the assignment (same transaction).
     queue.rotation += 1;
     queue.version += 1;
     tx.update_queue(&queue).await?;
     if let Some(m) = members.into_iter().find(|m| m.agent_id == pick) {
-        tx.put_queue_member(&crate::domain::team::QueueMember { last_rotation: queue.rotation, ..m }).await?;
+        tx.put_queue_member(&crate::domain::team::QueueMember {
+            last_rotation: queue.rotation,
+            ..m
+        })
+        .await?;
     }
     assign_in(tx, before, pick, actor, now).await.map(Some)
 }
 
 /// Moves `before` to queue `to`: unassigned, waiting, new cycle, event, audit.
-pub(crate) async fn transfer_in(tx: &mut dyn StoreTx, before: &Ticket, to: QueueId, actor: &Actor, now: DateTime<Utc>) -> Result<Ticket> {
+pub(crate) async fn transfer_in(
+    tx: &mut dyn StoreTx,
+    before: &Ticket,
+    to: QueueId,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Ticket> {
     tx.queue(to).await?;
     if before.queue_id == Some(to) {
         return Ok(before.clone());
     }
     if before.status == TicketStatus::Closed {
-        return Err(Error::invalid("status", "a closed ticket cannot be transferred; reopen it first"));
+        return Err(Error::invalid(
+            "status",
+            "a closed ticket cannot be transferred; reopen it first",
+        ));
     }
     let mut t = before.clone();
     t.queue_id = Some(to);
@@ -254,22 +381,48 @@ pub(crate) async fn transfer_in(tx: &mut dyn StoreTx, before: &Ticket, to: Queue
     t.waiting_since = Some(now);
     save_ticket(tx, before, &mut t, now).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
-    emit(tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"queue": {"from": before.queue_id, "to": to}, "unassigned": before.assignee_id}), now).await?;
-    audit(tx, Some(t.id), actor, "ticket.transfer", json!({"from": before.queue_id, "to": to}), now).await?;
+    emit(
+        tx,
+        EventKind::TicketUpdated,
+        Some(t.id),
+        actor,
+        json!({"queue": {"from": before.queue_id, "to": to}, "unassigned": before.assignee_id}),
+        now,
+    )
+    .await?;
+    audit(
+        tx,
+        Some(t.id),
+        actor,
+        "ticket.transfer",
+        json!({"from": before.queue_id, "to": to}),
+        now,
+    )
+    .await?;
     Ok(t)
 }
 
 /// Moves a ticket's status with its side effects.
-pub(crate) async fn change_status_in(tx: &mut dyn StoreTx, before: &Ticket, to: TicketStatus, actor: &Actor, now: DateTime<Utc>) -> Result<Ticket> {
+pub(crate) async fn change_status_in(
+    tx: &mut dyn StoreTx,
+    before: &Ticket,
+    to: TicketStatus,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Ticket> {
     let mut t = before.clone();
     let from = t.move_to(to, now)?;
-    let reopening = to == TicketStatus::Open && matches!(from, TicketStatus::Resolved | TicketStatus::Closed);
+    let reopening =
+        to == TicketStatus::Open && matches!(from, TicketStatus::Resolved | TicketStatus::Closed);
     if reopening {
         if from == TicketStatus::Closed
             && let Some(other) = tx.live_ticket(t.conversation_id).await?
             && other.id != t.id
         {
-            return Err(Error::AlreadyExists { entity: "ticket", id: other.display_number() });
+            return Err(Error::AlreadyExists {
+                entity: "ticket",
+                id: other.display_number(),
+            });
         }
         // Reopening never pushes the assignee over capacity: the ticket waits in its queue.
         if let Some(a) = t.assignee_id
@@ -281,7 +434,9 @@ pub(crate) async fn change_status_in(tx: &mut dyn StoreTx, before: &Ticket, to: 
     }
     save_ticket(tx, before, &mut t, now).await?;
     match to {
-        TicketStatus::Resolved | TicketStatus::Closed => cycle(tx, &t, CycleChange::Finished, now).await?,
+        TicketStatus::Resolved | TicketStatus::Closed => {
+            cycle(tx, &t, CycleChange::Finished, now).await?
+        }
         _ if reopening => cycle(tx, &t, CycleChange::Queued, now).await?,
         _ => {}
     }
@@ -290,8 +445,24 @@ pub(crate) async fn change_status_in(tx: &mut dyn StoreTx, before: &Ticket, to: 
         TicketStatus::Closed => EventKind::TicketClosed,
         _ => EventKind::TicketStatusChanged,
     };
-    emit(tx, kind, Some(t.id), actor, json!({"from": from, "to": to}), now).await?;
-    audit(tx, Some(t.id), actor, "ticket.status", json!({"from": from, "to": to}), now).await?;
+    emit(
+        tx,
+        kind,
+        Some(t.id),
+        actor,
+        json!({"from": from, "to": to}),
+        now,
+    )
+    .await?;
+    audit(
+        tx,
+        Some(t.id),
+        actor,
+        "ticket.status",
+        json!({"from": from, "to": to}),
+        now,
+    )
+    .await?;
     Ok(t)
 }
 
@@ -304,20 +475,40 @@ impl Helpdesk {
         retrying!(self, self.create_ticket_once(org, actor, &new))
     }
 
-    async fn create_ticket_once(&self, org: OrgId, actor: &Actor, new: &NewTicket) -> Result<Ticket> {
+    async fn create_ticket_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        new: &NewTicket,
+    ) -> Result<Ticket> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let p = principal(&mut *tx, actor).await?;
         p.authorize(Action::CreateTicket, None)?;
         let organization = tx.organization().await?;
-        let subject = new.subject.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let subject = new
+            .subject
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
         if subject.as_ref().is_some_and(|s| s.chars().count() > 250) {
             return Err(Error::invalid("subject", "longer than 250 characters"));
         }
         let contact = find_or_create_contact(&mut *tx, &organization, &new.lead, now).await?;
         let account = match new.channel_account_id {
             Some(id) => tx.channel_account(id).await?,
-            None => tx.channel_accounts().await?.into_iter().next().ok_or_else(|| Error::invalid("channel_account_id", "the organization has no channel account"))?,
+            None => tx
+                .channel_accounts()
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "channel_account_id",
+                        "the organization has no channel account",
+                    )
+                })?,
         };
         let conv = find_or_create_conversation(&mut *tx, &contact, &account, now).await?;
         let draft = TicketDraft {
@@ -328,7 +519,12 @@ impl Helpdesk {
             deal_value: new.deal_value.clone(),
             tracking: new.tracking.clone(),
             category_id: new.category_id,
-            required_skills: new.required_skills.iter().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect(),
+            required_skills: new
+                .required_skills
+                .iter()
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
             creator: match actor {
                 Actor::Agent { id } => Creator::User(*id),
                 _ => Creator::System,
@@ -349,33 +545,62 @@ impl Helpdesk {
     pub async fn ticket(&self, org: OrgId, actor: &Actor, id: TicketId) -> Result<Ticket> {
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(id).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::View, Some(&scope(&t)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::View, Some(&scope(&t)))?;
         Ok(t)
     }
 
     /// A ticket by number, if the actor may see it.
     pub async fn ticket_by_number(&self, org: OrgId, actor: &Actor, number: u64) -> Result<Ticket> {
         let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket_by_number(number).await?.ok_or_else(|| Error::not_found("ticket", format!("#{number}")))?;
-        principal(&mut *tx, actor).await?.authorize(Action::View, Some(&scope(&t)))?;
+        let t = tx
+            .ticket_by_number(number)
+            .await?
+            .ok_or_else(|| Error::not_found("ticket", format!("#{number}")))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::View, Some(&scope(&t)))?;
         Ok(t)
     }
 
     /// Sends a reply to the customer. The message is stored before it is sent; its returned
     /// status says how the send went (`sent`, or `failed` with the reason).
-    pub async fn reply(&self, org: OrgId, actor: &Actor, ticket: TicketId, content: MessageContent) -> Result<Message> {
+    pub async fn reply(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        content: MessageContent,
+    ) -> Result<Message> {
         content.validate_outbound()?;
         let (m, pending) = retrying!(self, self.reply_once(org, actor, ticket, &content))?;
-        Ok(self.deliver(org, vec![pending]).await.into_iter().next().unwrap_or(m))
+        Ok(self
+            .deliver(org, vec![pending])
+            .await
+            .into_iter()
+            .next()
+            .unwrap_or(m))
     }
 
-    async fn reply_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, content: &MessageContent) -> Result<(Message, Pending)> {
+    async fn reply_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        content: &MessageContent,
+    ) -> Result<(Message, Pending)> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Reply, Some(&scope(&before)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Reply, Some(&scope(&before)))?;
         if before.status == TicketStatus::Closed {
-            return Err(Error::invalid("status", "a closed ticket takes no replies; reopen it first"));
+            return Err(Error::invalid(
+                "status",
+                "a closed ticket takes no replies; reopen it first",
+            ));
         }
         let account = tx.channel_account(before.channel_account_id).await?;
         let contact = tx.contact(before.contact_id).await?;
@@ -415,23 +640,58 @@ impl Helpdesk {
                 save_ticket(&mut *tx, &before, &mut t, now).await?;
             }
         }
-        emit(&mut *tx, EventKind::MessageAdded, Some(t.id), actor, json!({"message_id": m.id, "direction": "outbound"}), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::MessageAdded,
+            Some(t.id),
+            actor,
+            json!({"message_id": m.id, "direction": "outbound"}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        let to = Recipient { phone: contact.phone, whatsapp_id: contact.whatsapp_id, email: contact.email };
-        let outbound = OutboundMessage { content: m.content.clone(), reply_to_external_id: None };
-        Ok((m.clone(), Pending { message_id: m.id, account, to, outbound }))
+        let to = Recipient {
+            phone: contact.phone,
+            whatsapp_id: contact.whatsapp_id,
+            email: contact.email,
+        };
+        let outbound = OutboundMessage {
+            content: m.content.clone(),
+            reply_to_external_id: None,
+        };
+        Ok((
+            m.clone(),
+            Pending {
+                message_id: m.id,
+                account,
+                to,
+                outbound,
+            },
+        ))
     }
 
     /// Replies with a canned response found by shortcut (`/thanks` or `thanks`), filling
     /// `{{customer_name}}`, `{{ticket_number}}`, `{{agent_name}}` and `extra`. A variable
     /// without a value is an error naming it; nothing is sent.
-    pub async fn reply_canned(&self, org: OrgId, actor: &Actor, ticket: TicketId, shortcut: &str, extra: BTreeMap<String, String>) -> Result<Message> {
+    pub async fn reply_canned(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        shortcut: &str,
+        extra: BTreeMap<String, String>,
+    ) -> Result<Message> {
         let text = {
             let mut tx = self.store.begin(org).await?;
             let t = tx.ticket(ticket).await?;
-            principal(&mut *tx, actor).await?.authorize(Action::Reply, Some(&scope(&t)))?;
+            principal(&mut *tx, actor)
+                .await?
+                .authorize(Action::Reply, Some(&scope(&t)))?;
             let sc = normalize_shortcut(shortcut)?;
-            let canned = tx.canned_by_shortcut(&sc).await?.ok_or_else(|| Error::not_found("canned_response", format!("/{sc}")))?;
+            let canned = tx
+                .canned_by_shortcut(&sc)
+                .await?
+                .ok_or_else(|| Error::not_found("canned_response", format!("/{sc}")))?;
             let contact = tx.contact(t.contact_id).await?;
             let mut vars = BTreeMap::new();
             if let Some(n) = contact.name {
@@ -450,25 +710,44 @@ impl Helpdesk {
             vars.extend(extra);
             let r = render(&canned.body, &vars);
             if !r.unknown.is_empty() {
-                return Err(Error::invalid_with("variables", format!("no value for {:?}", r.unknown), r.unknown));
+                return Err(Error::invalid_with(
+                    "variables",
+                    format!("no value for {:?}", r.unknown),
+                    r.unknown,
+                ));
             }
             r.text
         };
-        self.reply(org, actor, ticket, MessageContent::text(text)).await
+        self.reply(org, actor, ticket, MessageContent::text(text))
+            .await
     }
 
     /// Adds an internal note (never sent to the customer).
-    pub async fn add_note(&self, org: OrgId, actor: &Actor, ticket: TicketId, text: &str) -> Result<Message> {
+    pub async fn add_note(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        text: &str,
+    ) -> Result<Message> {
         let content = MessageContent::text(text);
         content.validate_outbound()?;
         retrying!(self, self.add_note_once(org, actor, ticket, &content))
     }
 
-    async fn add_note_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, content: &MessageContent) -> Result<Message> {
+    async fn add_note_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        content: &MessageContent,
+    ) -> Result<Message> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Note, Some(&scope(&t)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Note, Some(&scope(&t)))?;
         let author = match actor {
             Actor::Agent { id } => Author::Agent(*id),
             Actor::Bot { name, .. } => Author::Bot(name.clone()),
@@ -491,21 +770,43 @@ impl Helpdesk {
             status_at: None,
         };
         tx.insert_message(&m).await?;
-        emit(&mut *tx, EventKind::MessageAdded, Some(t.id), actor, json!({"message_id": m.id, "direction": "note"}), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::MessageAdded,
+            Some(t.id),
+            actor,
+            json!({"message_id": m.id, "direction": "note"}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(m)
     }
 
     /// Assigns a ticket to an agent (a member of its queue, with room).
-    pub async fn assign(&self, org: OrgId, actor: &Actor, ticket: TicketId, agent: AgentId) -> Result<Ticket> {
+    pub async fn assign(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        agent: AgentId,
+    ) -> Result<Ticket> {
         retrying!(self, self.assign_once(org, actor, ticket, agent))
     }
 
-    async fn assign_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, agent: AgentId) -> Result<Ticket> {
+    async fn assign_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        agent: AgentId,
+    ) -> Result<Ticket> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Assign { to: agent }, Some(&scope(&t)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Assign { to: agent }, Some(&scope(&t)))?;
         let t = assign_in(&mut *tx, &t, agent, actor, now).await?;
         tx.commit().await?;
         Ok(t)
@@ -516,7 +817,12 @@ impl Helpdesk {
         retrying!(self, self.auto_assign_once(org, actor, ticket))
     }
 
-    async fn auto_assign_once(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
+    async fn auto_assign_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+    ) -> Result<Ticket> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(ticket).await?;
@@ -524,7 +830,10 @@ impl Helpdesk {
         // Any agent of the queue may ask the queue to distribute: the queue picks, not them.
         p.authorize(Action::View, Some(&scope(&t)))?;
         if matches!(actor, Actor::Customer { .. }) {
-            return Err(Error::Forbidden { actor: actor.to_string(), action: "assign tickets".into() });
+            return Err(Error::Forbidden {
+                actor: actor.to_string(),
+                action: "assign tickets".into(),
+            });
         }
         let out = match auto_assign_in(&mut *tx, &t, actor, now).await? {
             Some(a) => a,
@@ -545,7 +854,12 @@ impl Helpdesk {
                 let mut order = Vec::with_capacity(waiting.len());
                 for t in &waiting {
                     let vip = tx.contact(t.contact_id).await?.vip;
-                    order.push(routing::Waiting { ticket_id: t.id, priority: t.priority, vip, since: t.waiting_since.unwrap_or(t.created_at) });
+                    order.push(routing::Waiting {
+                        ticket_id: t.id,
+                        priority: t.priority,
+                        vip,
+                        since: t.waiting_since.unwrap_or(t.created_at),
+                    });
                 }
                 routing::order_waiting(&mut order);
                 order.first().map(|w| w.ticket_id)
@@ -569,7 +883,9 @@ impl Helpdesk {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Unassign, Some(&scope(&before)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Unassign, Some(&scope(&before)))?;
         if before.assignee_id.is_none() {
             return Ok(before);
         }
@@ -578,23 +894,53 @@ impl Helpdesk {
         t.waiting_since = t.status.counts_as_load().then_some(now);
         save_ticket(&mut *tx, &before, &mut t, now).await?;
         cycle(&mut *tx, &t, CycleChange::Queued, now).await?;
-        emit(&mut *tx, EventKind::TicketAssigned, Some(t.id), actor, json!({"from": before.assignee_id, "to": null}), now).await?;
-        audit(&mut *tx, Some(t.id), actor, "ticket.unassign", json!({"from": before.assignee_id}), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::TicketAssigned,
+            Some(t.id),
+            actor,
+            json!({"from": before.assignee_id, "to": null}),
+            now,
+        )
+        .await?;
+        audit(
+            &mut *tx,
+            Some(t.id),
+            actor,
+            "ticket.unassign",
+            json!({"from": before.assignee_id}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
     }
 
     /// Transfers a ticket to another queue (setor): unassigned, then offered to that queue's
     /// agents by its strategy.
-    pub async fn transfer(&self, org: OrgId, actor: &Actor, ticket: TicketId, to: QueueId) -> Result<Ticket> {
+    pub async fn transfer(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        to: QueueId,
+    ) -> Result<Ticket> {
         retrying!(self, self.transfer_once(org, actor, ticket, to))
     }
 
-    async fn transfer_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, to: QueueId) -> Result<Ticket> {
+    async fn transfer_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        to: QueueId,
+    ) -> Result<Ticket> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Transfer { to }, Some(&scope(&before)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Transfer { to }, Some(&scope(&before)))?;
         let mut t = transfer_in(&mut *tx, &before, to, actor, now).await?;
         if let Some(a) = auto_assign_in(&mut *tx, &t, &Actor::System, now).await? {
             t = a;
@@ -605,35 +951,53 @@ impl Helpdesk {
 
     /// Moves a ticket to `Pending` (clocks pause).
     pub async fn set_pending(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
-        self.change_status(org, actor, ticket, TicketStatus::Pending).await
+        self.change_status(org, actor, ticket, TicketStatus::Pending)
+            .await
     }
 
     /// Resolves a ticket.
     pub async fn resolve(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
-        self.change_status(org, actor, ticket, TicketStatus::Resolved).await
+        self.change_status(org, actor, ticket, TicketStatus::Resolved)
+            .await
     }
 
     /// Closes a resolved ticket.
     pub async fn close(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
-        self.change_status(org, actor, ticket, TicketStatus::Closed).await
+        self.change_status(org, actor, ticket, TicketStatus::Closed)
+            .await
     }
 
     /// Reopens a resolved or closed ticket (a closed one only if its conversation has no other
     /// live ticket).
     pub async fn reopen(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
-        self.change_status(org, actor, ticket, TicketStatus::Open).await
+        self.change_status(org, actor, ticket, TicketStatus::Open)
+            .await
     }
 
     /// Moves a ticket's status along the lifecycle.
-    pub async fn change_status(&self, org: OrgId, actor: &Actor, ticket: TicketId, to: TicketStatus) -> Result<Ticket> {
+    pub async fn change_status(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        to: TicketStatus,
+    ) -> Result<Ticket> {
         retrying!(self, self.change_status_once(org, actor, ticket, to))
     }
 
-    async fn change_status_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, to: TicketStatus) -> Result<Ticket> {
+    async fn change_status_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        to: TicketStatus,
+    ) -> Result<Ticket> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::ChangeStatus, Some(&scope(&before)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::ChangeStatus, Some(&scope(&before)))?;
         let t = change_status_in(&mut *tx, &before, to, actor, now).await?;
         tx.commit().await?;
         Ok(t)
@@ -641,14 +1005,29 @@ impl Helpdesk {
 
     /// Merges `source` into `target` (same contact, both live): messages move, the source is
     /// closed and points at the target.
-    pub async fn merge(&self, org: OrgId, actor: &Actor, source: TicketId, target: TicketId) -> Result<Ticket> {
+    pub async fn merge(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        source: TicketId,
+        target: TicketId,
+    ) -> Result<Ticket> {
         retrying!(self, self.merge_once(org, actor, source, target))
     }
 
-    async fn merge_once(&self, org: OrgId, actor: &Actor, source: TicketId, target: TicketId) -> Result<Ticket> {
+    async fn merge_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        source: TicketId,
+        target: TicketId,
+    ) -> Result<Ticket> {
         let now = self.now();
         if source == target {
-            return Err(Error::invalid("target", "a ticket cannot be merged into itself"));
+            return Err(Error::invalid(
+                "target",
+                "a ticket cannot be merged into itself",
+            ));
         }
         let mut tx = self.store.begin(org).await?;
         let s0 = tx.ticket(source).await?;
@@ -657,10 +1036,16 @@ impl Helpdesk {
         p.authorize(Action::Merge, Some(&scope(&s0)))?;
         p.authorize(Action::Merge, Some(&scope(&t0)))?;
         if s0.contact_id != t0.contact_id {
-            return Err(Error::invalid("target", "tickets of different contacts cannot be merged"));
+            return Err(Error::invalid(
+                "target",
+                "tickets of different contacts cannot be merged",
+            ));
         }
         if !s0.status.can_merge_from() || !t0.status.is_live() {
-            return Err(Error::invalid("status", "both tickets must be live (not closed)"));
+            return Err(Error::invalid(
+                "status",
+                "both tickets must be live (not closed)",
+            ));
         }
         let mut moved = 0u64;
         for mut m in tx.messages(s0.id).await? {
@@ -677,79 +1062,196 @@ impl Helpdesk {
         let mut t = t0.clone();
         t.last_customer_message_at = t.last_customer_message_at.max(s0.last_customer_message_at);
         save_ticket(&mut *tx, &t0, &mut t, now).await?;
-        emit(&mut *tx, EventKind::TicketClosed, Some(s.id), actor, json!({"from": s0.status, "to": "closed", "merged_into": t.id}), now).await?;
-        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"merged_from": s.id, "messages_moved": moved}), now).await?;
-        audit(&mut *tx, Some(s.id), actor, "ticket.merge.source", json!({"into": t.id, "messages_moved": moved}), now).await?;
-        audit(&mut *tx, Some(t.id), actor, "ticket.merge.target", json!({"from": s.id, "messages_moved": moved}), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::TicketClosed,
+            Some(s.id),
+            actor,
+            json!({"from": s0.status, "to": "closed", "merged_into": t.id}),
+            now,
+        )
+        .await?;
+        emit(
+            &mut *tx,
+            EventKind::TicketUpdated,
+            Some(t.id),
+            actor,
+            json!({"merged_from": s.id, "messages_moved": moved}),
+            now,
+        )
+        .await?;
+        audit(
+            &mut *tx,
+            Some(s.id),
+            actor,
+            "ticket.merge.source",
+            json!({"into": t.id, "messages_moved": moved}),
+            now,
+        )
+        .await?;
+        audit(
+            &mut *tx,
+            Some(t.id),
+            actor,
+            "ticket.merge.target",
+            json!({"from": s.id, "messages_moved": moved}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
     }
 
     /// Records the customer's rating (1-5) of a resolved or closed ticket.
-    pub async fn rate(&self, org: OrgId, actor: &Actor, ticket: TicketId, score: u8, feedback: Option<String>) -> Result<Ticket> {
+    pub async fn rate(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        score: u8,
+        feedback: Option<String>,
+    ) -> Result<Ticket> {
         let rating = Rating::new(score, feedback, self.now())?;
         retrying!(self, self.rate_once(org, actor, ticket, &rating))
     }
 
-    async fn rate_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, rating: &Rating) -> Result<Ticket> {
+    async fn rate_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        rating: &Rating,
+    ) -> Result<Ticket> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Rate, Some(&scope(&before)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Rate, Some(&scope(&before)))?;
         if !matches!(before.status, TicketStatus::Resolved | TicketStatus::Closed) {
-            return Err(Error::invalid("status", "only resolved or closed tickets can be rated"));
+            return Err(Error::invalid(
+                "status",
+                "only resolved or closed tickets can be rated",
+            ));
         }
         let mut t = before.clone();
         t.rating = Some(rating.clone());
         save_ticket(&mut *tx, &before, &mut t, now).await?;
         cycle(&mut *tx, &t, CycleChange::Rated(rating.score), now).await?;
-        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"rating": rating.score}), now).await?;
-        audit(&mut *tx, Some(t.id), actor, "ticket.rate", json!({"score": rating.score}), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::TicketUpdated,
+            Some(t.id),
+            actor,
+            json!({"rating": rating.score}),
+            now,
+        )
+        .await?;
+        audit(
+            &mut *tx,
+            Some(t.id),
+            actor,
+            "ticket.rate",
+            json!({"score": rating.score}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
     }
 
     /// Classifies a ticket (setor × motivo, validated against the tenant's catalogue, case and
     /// accents ignored). When the setor maps to a queue, the ticket moves there.
-    pub async fn classify(&self, org: OrgId, actor: &Actor, ticket: TicketId, setor: &str, motivo: &str) -> Result<Ticket> {
+    pub async fn classify(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        setor: &str,
+        motivo: &str,
+    ) -> Result<Ticket> {
         retrying!(self, self.classify_once(org, actor, ticket, setor, motivo))
     }
 
-    async fn classify_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, setor: &str, motivo: &str) -> Result<Ticket> {
+    async fn classify_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        setor: &str,
+        motivo: &str,
+    ) -> Result<Ticket> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Classify, Some(&scope(&before)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Classify, Some(&scope(&before)))?;
         let organization = tx.organization().await?;
         let c = organization.catalogue.classify(setor, motivo)?;
-        let target_queue = organization.catalogue.setor(&c.setor).and_then(|s| s.queue_id);
+        let target_queue = organization
+            .catalogue
+            .setor(&c.setor)
+            .and_then(|s| s.queue_id);
         let mut t = before.clone();
         t.classification = Some(c.clone());
         save_ticket(&mut *tx, &before, &mut t, now).await?;
-        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"classification": {"setor": c.setor, "motivo": c.motivo}}), now).await?;
-        audit(&mut *tx, Some(t.id), actor, "ticket.classify", json!({"setor": c.setor, "motivo": c.motivo}), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::TicketUpdated,
+            Some(t.id),
+            actor,
+            json!({"classification": {"setor": c.setor, "motivo": c.motivo}}),
+            now,
+        )
+        .await?;
+        audit(
+            &mut *tx,
+            Some(t.id),
+            actor,
+            "ticket.classify",
+            json!({"setor": c.setor, "motivo": c.motivo}),
+            now,
+        )
+        .await?;
         if let Some(q) = target_queue
             && t.queue_id != Some(q)
             && t.status.is_live()
         {
             // The catalogue's mapping is configuration: the move is the system's, on behalf of the classifier.
             let moved = transfer_in(&mut *tx, &t, q, &Actor::System, now).await?;
-            t = auto_assign_in(&mut *tx, &moved, &Actor::System, now).await?.unwrap_or(moved);
+            t = auto_assign_in(&mut *tx, &moved, &Actor::System, now)
+                .await?
+                .unwrap_or(moved);
         }
         tx.commit().await?;
         Ok(t)
     }
 
     /// Changes stage, priority, deal value, subject, category, protocol or required skills.
-    pub async fn update_ticket(&self, org: OrgId, actor: &Actor, ticket: TicketId, patch: TicketPatch) -> Result<Ticket> {
+    pub async fn update_ticket(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        patch: TicketPatch,
+    ) -> Result<Ticket> {
         retrying!(self, self.update_ticket_once(org, actor, ticket, &patch))
     }
 
-    async fn update_ticket_once(&self, org: OrgId, actor: &Actor, ticket: TicketId, patch: &TicketPatch) -> Result<Ticket> {
+    async fn update_ticket_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        patch: &TicketPatch,
+    ) -> Result<Ticket> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Update, Some(&scope(&before)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Update, Some(&scope(&before)))?;
         let mut t = before.clone();
         let mut changed = serde_json::Map::new();
         if let Some(s) = patch.stage_id {
@@ -768,7 +1270,11 @@ impl Helpdesk {
             changed.insert("deal_value".into(), json!(v));
         }
         if let Some(s) = &patch.subject {
-            let s = s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+            let s = s
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
             if s.as_ref().is_some_and(|s| s.chars().count() > 250) {
                 return Err(Error::invalid("subject", "longer than 250 characters"));
             }
@@ -787,13 +1293,20 @@ impl Helpdesk {
         if let Some(p) = &patch.external_protocol {
             let p = p.trim();
             if p.is_empty() || p.len() > 64 {
-                return Err(Error::invalid("external_protocol", "must be 1 to 64 characters"));
+                return Err(Error::invalid(
+                    "external_protocol",
+                    "must be 1 to 64 characters",
+                ));
             }
             t.external_protocol = Some(p.to_owned());
             changed.insert("external_protocol".into(), json!(p));
         }
         if let Some(s) = &patch.required_skills {
-            t.required_skills = s.iter().map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).collect();
+            t.required_skills = s
+                .iter()
+                .map(|x| x.trim().to_lowercase())
+                .filter(|x| !x.is_empty())
+                .collect();
             changed.insert("required_skills".into(), json!(t.required_skills));
         }
         if changed.is_empty() {
@@ -801,25 +1314,65 @@ impl Helpdesk {
         }
         save_ticket(&mut *tx, &before, &mut t, now).await?;
         let details = Value::Object(changed);
-        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, details.clone(), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::TicketUpdated,
+            Some(t.id),
+            actor,
+            details.clone(),
+            now,
+        )
+        .await?;
         audit(&mut *tx, Some(t.id), actor, "ticket.update", details, now).await?;
         tx.commit().await?;
         Ok(t)
     }
 
     /// Records a sale generated from a ticket.
-    pub async fn record_sale(&self, org: OrgId, actor: &Actor, ticket: TicketId, amount: Money, description: Option<String>) -> Result<Sale> {
+    pub async fn record_sale(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+        amount: Money,
+        description: Option<String>,
+    ) -> Result<Sale> {
         if amount.minor <= 0 {
             return Err(Error::invalid("amount", "must be positive"));
         }
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::Update, Some(&scope(&t)))?;
-        let s = Sale { id: SaleId::new(), org_id: org, ticket_id: t.id, amount, description, created_at: now };
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::Update, Some(&scope(&t)))?;
+        let s = Sale {
+            id: SaleId::new(),
+            org_id: org,
+            ticket_id: t.id,
+            amount,
+            description,
+            created_at: now,
+        };
         tx.insert_sale(&s).await?;
-        emit(&mut *tx, EventKind::TicketUpdated, Some(t.id), actor, json!({"sale_id": s.id}), now).await?;
-        audit(&mut *tx, Some(t.id), actor, "ticket.sale", json!({"sale_id": s.id}), now).await?;
+        emit(
+            &mut *tx,
+            EventKind::TicketUpdated,
+            Some(t.id),
+            actor,
+            json!({"sale_id": s.id}),
+            now,
+        )
+        .await?;
+        audit(
+            &mut *tx,
+            Some(t.id),
+            actor,
+            "ticket.sale",
+            json!({"sale_id": s.id}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }

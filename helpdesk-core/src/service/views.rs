@@ -10,7 +10,12 @@ use crate::store::query::{Cursor, TicketPage, TicketQuery, Visibility};
 impl Helpdesk {
     /// Lists tickets the actor may see, newest first, with the PRD's filters, a keyset
     /// cursor and facets.
-    pub async fn list_tickets(&self, org: OrgId, actor: &Actor, req: ListTickets) -> Result<TicketPage> {
+    pub async fn list_tickets(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        req: ListTickets,
+    ) -> Result<TicketPage> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let p = principal(&mut *tx, actor).await?;
@@ -19,16 +24,33 @@ impl Helpdesk {
             Actor::System => Visibility::default(),
             Actor::Bot { .. } => {
                 p.authorize(Action::View, None).or_else(|e| match actor {
-                    Actor::Bot { permissions, .. } if permissions.0.contains(&crate::actor::BotAction::View) => Ok(()),
+                    Actor::Bot { permissions, .. }
+                        if permissions.0.contains(&crate::actor::BotAction::View) =>
+                    {
+                        Ok(())
+                    }
                     _ => Err(e),
                 })?;
                 Visibility::default()
             }
-            Actor::Customer { id } => Visibility { contact: Some(*id), ..Visibility::default() },
+            Actor::Customer { id } => Visibility {
+                contact: Some(*id),
+                ..Visibility::default()
+            },
             Actor::Agent { id } => match p.agent.as_ref().map(|a| a.role) {
                 Some(Role::Admin) => Visibility::default(),
-                Some(role) => Visibility { queues: Some(p.queues.clone()), assignee: Some(*id), include_unqueued: role == Role::Supervisor, contact: None },
-                None => return Err(Error::Forbidden { actor: actor.to_string(), action: "list tickets".into() }),
+                Some(role) => Visibility {
+                    queues: Some(p.queues.clone()),
+                    assignee: Some(*id),
+                    include_unqueued: role == Role::Supervisor,
+                    contact: None,
+                },
+                None => {
+                    return Err(Error::Forbidden {
+                        actor: actor.to_string(),
+                        action: "list tickets".into(),
+                    });
+                }
             },
         };
         let q = TicketQuery {
@@ -76,16 +98,27 @@ impl Helpdesk {
                     },
                 )
                 .await?;
-            out.push(BoardColumn { stage, tickets: page.items, total: page.total });
+            out.push(BoardColumn {
+                stage,
+                tickets: page.items,
+                total: page.total,
+            });
         }
         Ok(out)
     }
 
     /// A ticket's messages, oldest first. Customers do not see internal notes.
-    pub async fn messages(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Vec<Message>> {
+    pub async fn messages(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+    ) -> Result<Vec<Message>> {
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::View, Some(&scope(&t)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::View, Some(&scope(&t)))?;
         let mut v = tx.messages(ticket).await?;
         if matches!(actor, Actor::Customer { .. }) {
             v.retain(|m| m.direction != Direction::Note);
@@ -94,27 +127,51 @@ impl Helpdesk {
     }
 
     /// Who changed what on a ticket, oldest first.
-    pub async fn audit_trail(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_trail(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+    ) -> Result<Vec<AuditEntry>> {
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(ticket).await?;
         let p = principal(&mut *tx, actor).await?;
         p.authorize(Action::View, Some(&scope(&t)))?;
         if matches!(actor, Actor::Customer { .. }) {
-            return Err(Error::Forbidden { actor: actor.to_string(), action: "read the audit trail".into() });
+            return Err(Error::Forbidden {
+                actor: actor.to_string(),
+                action: "read the audit trail".into(),
+            });
         }
         tx.audit_trail(ticket).await
     }
 
     /// A ticket's attendance cycles (queued, started, finished, rating), oldest first.
-    pub async fn assignment_cycles(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Vec<AssignmentCycle>> {
+    pub async fn assignment_cycles(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        ticket: TicketId,
+    ) -> Result<Vec<AssignmentCycle>> {
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor).await?.authorize(Action::View, Some(&scope(&t)))?;
+        principal(&mut *tx, actor)
+            .await?
+            .authorize(Action::View, Some(&scope(&t)))?;
         tx.cycles(ticket).await
     }
 
     /// Outbox events after `after`, in commit order.
-    pub async fn events(&self, org: OrgId, after: Option<EventId>, limit: u32) -> Result<Vec<crate::domain::records::Event>> {
-        self.store.begin(org).await?.events(after, limit.clamp(1, 1000)).await
+    pub async fn events(
+        &self,
+        org: OrgId,
+        after: Option<EventId>,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::records::Event>> {
+        self.store
+            .begin(org)
+            .await?
+            .events(after, limit.clamp(1, 1000))
+            .await
     }
 }

@@ -130,10 +130,16 @@ fn subtract(ivs: &[Interval], cut: &Interval) -> Vec<Interval> {
             continue;
         }
         if cut.start > i.start {
-            out.push(Interval { start: i.start, end: cut.start });
+            out.push(Interval {
+                start: i.start,
+                end: cut.start,
+            });
         }
         if cut.end < i.end {
-            out.push(Interval { start: cut.end, end: i.end });
+            out.push(Interval {
+                start: cut.end,
+                end: i.end,
+            });
         }
     }
     out
@@ -146,7 +152,9 @@ impl Calendar {
         let week: [DayPlan; 7] = std::array::from_fn(|i| DayPlan::new(&spec.week[i]));
         let week_total: i64 = week.iter().map(|p| i64::from(p.total)).sum();
         if week_total == 0 && spec.special_days.iter().all(|s| s.intervals.is_empty()) {
-            return Err(Error::NoBusinessTime("in any week: the schedule has no open interval".into()));
+            return Err(Error::NoBusinessTime(
+                "in any week: the schedule has no open interval".into(),
+            ));
         }
         let mut week_prefix = [0i64; 15];
         for i in 0..14 {
@@ -187,7 +195,8 @@ impl Calendar {
 
     /// Always open (24 × 7, no holidays).
     pub fn always_open() -> Calendar {
-        Calendar::new(CalendarSpec::always_open()).unwrap_or_else(|_| unreachable!("24x7 has hours"))
+        Calendar::new(CalendarSpec::always_open())
+            .unwrap_or_else(|_| unreachable!("24x7 has hours"))
     }
 
     /// The spec this calendar was compiled from.
@@ -216,12 +225,22 @@ impl Calendar {
         let inner = &*self.inner;
         let first = days_from_civil(y, 1, 1);
         let next = days_from_civil(y + 1, 1, 1);
-        let mut days: Vec<i64> = inner.holidays.iter().filter_map(|h| h.date_in(y)).map(date_day).collect();
+        let mut days: Vec<i64> = inner
+            .holidays
+            .iter()
+            .filter_map(|h| h.date_in(y))
+            .map(date_day)
+            .collect();
         days.extend(inner.breaks.range(first..next).map(|(d, _)| *d));
         days.extend(inner.specials.range(first..next).map(|(d, _)| *d));
         days.sort_unstable();
         days.dedup();
-        let holidays: Vec<i64> = inner.holidays.iter().filter_map(|h| h.date_in(y)).map(date_day).collect();
+        let holidays: Vec<i64> = inner
+            .holidays
+            .iter()
+            .filter_map(|h| h.date_in(y))
+            .map(date_day)
+            .collect();
         let mut ex_plans = Vec::with_capacity(days.len());
         let mut ex_prefix = Vec::with_capacity(days.len() + 1);
         ex_prefix.push(0);
@@ -233,14 +252,21 @@ impl Calendar {
                     Some(s) => s.clone(),
                     None => inner.spec.week[weekday_index(d)].clone(),
                 };
-                let cut = inner.breaks.get(&d).map_or(base.clone(), |bs| bs.iter().fold(base, |acc, b| subtract(&acc, b)));
+                let cut = inner.breaks.get(&d).map_or(base.clone(), |bs| {
+                    bs.iter().fold(base, |acc, b| subtract(&acc, b))
+                });
                 DayPlan::new(&cut)
             };
             let delta = i64::from(plan.total) - i64::from(inner.week[weekday_index(d)].total);
             ex_prefix.push(ex_prefix.last().copied().unwrap_or(0) + delta);
             ex_plans.push(plan);
         }
-        YearData { ex_days: days, ex_plans, ex_prefix, transitions: self.find_transitions(first * DAY, next * DAY) }
+        YearData {
+            ex_days: days,
+            ex_plans,
+            ex_prefix,
+            transitions: self.find_transitions(first * DAY, next * DAY),
+        }
     }
 
     fn find_transitions(&self, start: i64, end: i64) -> Vec<i64> {
@@ -256,7 +282,11 @@ impl Calendar {
             let (mut lo, mut hi) = (cur, p);
             while hi - lo > 1 {
                 let mid = lo + (hi - lo) / 2;
-                if self.offset(mid) == prev { lo = mid } else { hi = mid }
+                if self.offset(mid) == prev {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
             }
             if hi < end {
                 out.push(hi);
@@ -269,13 +299,26 @@ impl Calendar {
 
     /// UTC offset (seconds east) at instant `u`.
     fn offset(&self, u: i64) -> i64 {
-        let ndt = DateTime::<Utc>::from_timestamp(u, 0).map(|d| d.naive_utc()).unwrap_or_default();
-        i64::from(self.inner.spec.timezone.offset_from_utc_datetime(&ndt).fix().local_minus_utc())
+        let ndt = DateTime::<Utc>::from_timestamp(u, 0)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default();
+        i64::from(
+            self.inner
+                .spec
+                .timezone
+                .offset_from_utc_datetime(&ndt)
+                .fix()
+                .local_minus_utc(),
+        )
     }
 
     fn check(&self, u: i64) -> Result<()> {
         let d = u.div_euclid(DAY);
-        if d < self.inner.min_day + 1 || d > self.inner.max_day - 1 { Err(out_of_range()) } else { Ok(()) }
+        if d < self.inner.min_day + 1 || d > self.inner.max_day - 1 {
+            Err(out_of_range())
+        } else {
+            Ok(())
+        }
     }
 
     /// First instant after `u` where the offset may change: the next transition or the next
@@ -284,7 +327,11 @@ impl Calendar {
         let y = year_of_day(u.div_euclid(DAY));
         let yd = self.year_data(y)?;
         let i = yd.transitions.partition_point(|t| *t <= u);
-        Ok(yd.transitions.get(i).copied().unwrap_or(days_from_civil(y + 1, 1, 1) * DAY))
+        Ok(yd
+            .transitions
+            .get(i)
+            .copied()
+            .unwrap_or(days_from_civil(y + 1, 1, 1) * DAY))
     }
 
     /// Start of the constant-offset segment holding `u`.
@@ -292,7 +339,11 @@ impl Calendar {
         let y = year_of_day(u.div_euclid(DAY));
         let yd = self.year_data(y)?;
         let i = yd.transitions.partition_point(|t| *t <= u);
-        Ok(if i == 0 { days_from_civil(y, 1, 1) * DAY } else { yd.transitions[i - 1] })
+        Ok(if i == 0 {
+            days_from_civil(y, 1, 1) * DAY
+        } else {
+            yd.transitions[i - 1]
+        })
     }
 
     fn plan(&self, d: i64) -> Result<&DayPlan> {
@@ -312,7 +363,8 @@ impl Calendar {
         let n = d2 - d1;
         let wd = weekday_index(d1);
         let rem = (n % 7) as usize;
-        let mut sum = (n / 7) * inner.week_total + inner.week_prefix[wd + rem] - inner.week_prefix[wd];
+        let mut sum =
+            (n / 7) * inner.week_total + inner.week_prefix[wd + rem] - inner.week_prefix[wd];
         for y in year_of_day(d1)..=year_of_day(d2 - 1) {
             let yd = self.year_data(y)?;
             let i = yd.ex_days.partition_point(|x| *x < d1);
@@ -328,7 +380,12 @@ impl Calendar {
             return Ok(0);
         }
         let part = |d: i64, s: u32, e: u32| -> Result<i64> {
-            Ok(self.plan(d)?.ivs.iter().map(|&(a, b)| i64::from(b.min(e).saturating_sub(a.max(s)))).sum())
+            Ok(self
+                .plan(d)?
+                .ivs
+                .iter()
+                .map(|&(a, b)| i64::from(b.min(e).saturating_sub(a.max(s))))
+                .sum())
         };
         let (d1, s1) = (la.div_euclid(DAY), la.rem_euclid(DAY) as u32);
         let (d2, s2) = (lb.div_euclid(DAY), lb.rem_euclid(DAY) as u32);
@@ -477,7 +534,11 @@ impl Calendar {
         self.check(t)?;
         let l = t + self.offset(t);
         let s = l.rem_euclid(DAY) as u32;
-        Ok(self.plan(l.div_euclid(DAY))?.ivs.iter().any(|&(a, b)| a <= s && s < b))
+        Ok(self
+            .plan(l.div_euclid(DAY))?
+            .ivs
+            .iter()
+            .any(|&(a, b)| a <= s && s < b))
     }
 
     /// Business seconds in `[a, b)` (unix seconds); 0 when `b <= a`.
@@ -581,7 +642,10 @@ fn to_dt(s: i64) -> Result<DateTime<Utc>> {
 }
 
 fn out_of_range() -> Error {
-    Error::invalid("instant", format!("outside the supported years {MIN_YEAR}-{MAX_YEAR}"))
+    Error::invalid(
+        "instant",
+        format!("outside the supported years {MIN_YEAR}-{MAX_YEAR}"),
+    )
 }
 
 fn no_time_until() -> Error {
@@ -609,12 +673,24 @@ mod tests {
 
     #[test]
     fn civil_day_conversions_agree_with_chrono() {
-        for (y, m, d) in [(1970, 1, 1), (2000, 2, 29), (1900, 3, 1), (2299, 12, 31), (2024, 12, 31)] {
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (2000, 2, 29),
+            (1900, 3, 1),
+            (2299, 12, 31),
+            (2024, 12, 31),
+        ] {
             let n = days_from_civil(y, m, d);
             let c = NaiveDate::from_ymd_opt(y, m, d).unwrap();
-            assert_eq!(n, (c - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days());
+            assert_eq!(
+                n,
+                (c - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days()
+            );
             assert_eq!(year_of_day(n), y);
-            assert_eq!(weekday_index(n), c.weekday().num_days_from_monday() as usize);
+            assert_eq!(
+                weekday_index(n),
+                c.weekday().num_days_from_monday() as usize
+            );
         }
     }
 
@@ -623,30 +699,58 @@ mod tests {
         // Friday 2024-03-08 16:30 EST; DST starts Sunday 2024-03-10. Friday closes at 17:00,
         // so 30 min on Friday and 90 min on Monday: 10:30 EDT = 14:30Z.
         let c = ny();
-        assert_eq!(c.due(t("2024-03-08T21:30:00Z"), 7200).unwrap(), t("2024-03-11T14:30:00Z"));
-        assert_eq!(c.elapsed(t("2024-03-08T21:30:00Z"), t("2024-03-11T14:30:00Z")).unwrap(), 7200);
+        assert_eq!(
+            c.due(t("2024-03-08T21:30:00Z"), 7200).unwrap(),
+            t("2024-03-11T14:30:00Z")
+        );
+        assert_eq!(
+            c.elapsed(t("2024-03-08T21:30:00Z"), t("2024-03-11T14:30:00Z"))
+                .unwrap(),
+            7200
+        );
     }
 
     #[test]
     fn exact_fit_ends_at_the_interval_end_and_zero_is_the_start() {
         let c = ny();
         // Monday 2024-03-04 09:00 EST = 14:00Z; 9 hours is the whole day -> 18:00 EST = 23:00Z.
-        assert_eq!(c.due(t("2024-03-04T14:00:00Z"), 9 * 3600).unwrap(), t("2024-03-04T23:00:00Z"));
+        assert_eq!(
+            c.due(t("2024-03-04T14:00:00Z"), 9 * 3600).unwrap(),
+            t("2024-03-04T23:00:00Z")
+        );
         // n = 0 returns the start even when closed.
-        assert_eq!(c.due(t("2024-03-03T05:00:00Z"), 0).unwrap(), t("2024-03-03T05:00:00Z"));
-        assert_eq!(c.due_before(t("2024-03-03T05:00:00Z"), 0).unwrap(), t("2024-03-03T05:00:00Z"));
+        assert_eq!(
+            c.due(t("2024-03-03T05:00:00Z"), 0).unwrap(),
+            t("2024-03-03T05:00:00Z")
+        );
+        assert_eq!(
+            c.due_before(t("2024-03-03T05:00:00Z"), 0).unwrap(),
+            t("2024-03-03T05:00:00Z")
+        );
         // Backward exact fit: 9 hours before Monday 18:00 is Monday 09:00.
-        assert_eq!(c.due_before(t("2024-03-04T23:00:00Z"), 9 * 3600).unwrap(), t("2024-03-04T14:00:00Z"));
+        assert_eq!(
+            c.due_before(t("2024-03-04T23:00:00Z"), 9 * 3600).unwrap(),
+            t("2024-03-04T14:00:00Z")
+        );
     }
 
     #[test]
     fn holidays_are_skipped_and_next_open_finds_the_opening() {
         let c = ny();
         // Tuesday 2024-12-24 17:00 EST + 2h: 1h on the 24th, 25th is a holiday, 1h on the 26th.
-        assert_eq!(c.due(t("2024-12-24T22:00:00Z"), 7200).unwrap(), t("2024-12-26T15:00:00Z"));
+        assert_eq!(
+            c.due(t("2024-12-24T22:00:00Z"), 7200).unwrap(),
+            t("2024-12-26T15:00:00Z")
+        );
         assert!(!c.is_open(t("2024-12-25T15:00:00Z")).unwrap());
-        assert_eq!(c.next_open(t("2024-12-25T15:00:00Z")).unwrap(), t("2024-12-26T14:00:00Z"));
-        assert_eq!(c.next_open(t("2024-12-26T15:00:00Z")).unwrap(), t("2024-12-26T15:00:00Z"));
+        assert_eq!(
+            c.next_open(t("2024-12-25T15:00:00Z")).unwrap(),
+            t("2024-12-26T14:00:00Z")
+        );
+        assert_eq!(
+            c.next_open(t("2024-12-26T15:00:00Z")).unwrap(),
+            t("2024-12-26T15:00:00Z")
+        );
     }
 
     #[test]
@@ -670,21 +774,41 @@ mod tests {
 
     #[test]
     fn only_special_days_open_works_without_a_week() {
-        let c = Calendar::from_json_str(r#"{"timezone": "UTC", "special_days": [
-            {"date": "2030-05-01", "start": "10:00", "end": "11:00"}]}"#).unwrap();
-        assert_eq!(c.due(t("2024-01-01T00:00:00Z"), 1800).unwrap(), t("2030-05-01T10:30:00Z"));
-        assert_eq!(c.due_before(t("2040-01-01T00:00:00Z"), 1800).unwrap(), t("2030-05-01T10:30:00Z"));
+        let c = Calendar::from_json_str(
+            r#"{"timezone": "UTC", "special_days": [
+            {"date": "2030-05-01", "start": "10:00", "end": "11:00"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.due(t("2024-01-01T00:00:00Z"), 1800).unwrap(),
+            t("2030-05-01T10:30:00Z")
+        );
+        assert_eq!(
+            c.due_before(t("2040-01-01T00:00:00Z"), 1800).unwrap(),
+            t("2030-05-01T10:30:00Z")
+        );
         assert!(c.due(t("2031-01-01T00:00:00Z"), 1).is_err());
     }
 
     #[test]
     fn fall_back_hour_counts_twice_and_spring_gap_does_not_exist() {
         // Open 01:00-03:00 every day in New York.
-        let c = Calendar::from_json_str(r#"{"timezone": "America/New_York", "schedule": {
-            "sunday": {"start": "01:00", "end": "03:00"}}}"#).unwrap();
+        let c = Calendar::from_json_str(
+            r#"{"timezone": "America/New_York", "schedule": {
+            "sunday": {"start": "01:00", "end": "03:00"}}}"#,
+        )
+        .unwrap();
         // 2024-11-03 (fall back at 02:00 EDT -> 01:00 EST): 01:00-02:00 happens twice, plus 02:00-03:00 EST.
-        assert_eq!(c.elapsed(t("2024-11-03T00:00:00Z"), t("2024-11-04T00:00:00Z")).unwrap(), 3 * 3600);
+        assert_eq!(
+            c.elapsed(t("2024-11-03T00:00:00Z"), t("2024-11-04T00:00:00Z"))
+                .unwrap(),
+            3 * 3600
+        );
         // 2024-03-10 (spring forward 02:00 -> 03:00): only 01:00-02:00 exists.
-        assert_eq!(c.elapsed(t("2024-03-10T00:00:00Z"), t("2024-03-11T00:00:00Z")).unwrap(), 3600);
+        assert_eq!(
+            c.elapsed(t("2024-03-10T00:00:00Z"), t("2024-03-11T00:00:00Z"))
+                .unwrap(),
+            3600
+        );
     }
 }

@@ -40,7 +40,14 @@ impl Interval {
     /// Builds an interval, refusing `end <= start` and ends past `24:00`.
     pub fn new(start: LocalSecs, end: LocalSecs) -> Result<Interval> {
         if end > 86_400 || start >= end {
-            return Err(Error::invalid("interval", format!("{} to {} is empty or past 24:00", fmt_secs(start), fmt_secs(end))));
+            return Err(Error::invalid(
+                "interval",
+                format!(
+                    "{} to {} is empty or past 24:00",
+                    fmt_secs(start),
+                    fmt_secs(end)
+                ),
+            ));
         }
         Ok(Interval { start, end })
     }
@@ -50,7 +57,10 @@ impl Interval {
         let s = parse_time(start, "start", false)?;
         let e = parse_time(end, "end", true)?;
         if e <= s {
-            return Err(Error::invalid("end", format!("end {end} is not after start {start}")));
+            return Err(Error::invalid(
+                "end",
+                format!("end {end} is not after start {start}"),
+            ));
         }
         Ok(Interval { start: s, end: e })
     }
@@ -58,16 +68,36 @@ impl Interval {
 
 /// Formats seconds since midnight as `HH:MM` (or `HH:MM:SS` when seconds are set).
 pub fn fmt_secs(s: LocalSecs) -> String {
-    if s % 60 == 0 { format!("{:02}:{:02}", s / 3600, s / 60 % 60) } else { format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) }
+    if s % 60 == 0 {
+        format!("{:02}:{:02}", s / 3600, s / 60 % 60)
+    } else {
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    }
 }
 
 fn parse_time(v: &str, field: &str, allow_24: bool) -> Result<LocalSecs> {
-    let bad = || Error::invalid(field, format!("{v:?} is not a time HH:MM or HH:MM:SS{}", if allow_24 { " (24:00 allowed)" } else { "" }));
+    let bad = || {
+        Error::invalid(
+            field,
+            format!(
+                "{v:?} is not a time HH:MM or HH:MM:SS{}",
+                if allow_24 { " (24:00 allowed)" } else { "" }
+            ),
+        )
+    };
     let parts: Vec<&str> = v.trim().split(':').collect();
-    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if !(2..=3).contains(&parts.len())
+        || parts
+            .iter()
+            .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(bad());
     }
-    let n = |i: usize| parts.get(i).map_or(Ok(0), |p| p.parse::<u32>().map_err(|_| bad()));
+    let n = |i: usize| {
+        parts
+            .get(i)
+            .map_or(Ok(0), |p| p.parse::<u32>().map_err(|_| bad()))
+    };
     let (h, m, s) = (n(0)?, n(1)?, n(2)?);
     if h == 24 && m == 0 && s == 0 && allow_24 {
         return Ok(86_400);
@@ -128,16 +158,26 @@ impl Holiday {
         match self.rule {
             HolidayRule::Date(d) => (d.year() == year).then_some(d),
             HolidayRule::Fixed { month, day } => NaiveDate::from_ymd_opt(year, month, day),
-            HolidayRule::Easter { offset } => {
-                easter(year).and_then(|e| e.checked_add_signed(chrono::Duration::days(i64::from(offset)))).filter(|d| d.year() == year)
-            }
-            HolidayRule::NthWeekday { month, weekday, nth } => {
+            HolidayRule::Easter { offset } => easter(year)
+                .and_then(|e| e.checked_add_signed(chrono::Duration::days(i64::from(offset))))
+                .filter(|d| d.year() == year),
+            HolidayRule::NthWeekday {
+                month,
+                weekday,
+                nth,
+            } => {
                 if nth > 0 {
                     NaiveDate::from_weekday_of_month_opt(year, month, weekday, nth as u8)
                 } else {
-                    let first_next = if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) }?;
+                    let first_next = if month == 12 {
+                        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+                    } else {
+                        NaiveDate::from_ymd_opt(year, month + 1, 1)
+                    }?;
                     let last = first_next.pred_opt()?;
-                    let back = (last.weekday().num_days_from_monday() + 7 - weekday.num_days_from_monday()) % 7;
+                    let back = (last.weekday().num_days_from_monday() + 7
+                        - weekday.num_days_from_monday())
+                        % 7;
                     last.checked_sub_signed(chrono::Duration::days(i64::from(back)))
                 }
             }
@@ -168,12 +208,23 @@ pub fn easter(year: i32) -> Option<NaiveDate> {
 /// Christi are federal *pontos facultativos*, closed at nearly every desk, so they are in.
 /// Consciência Negra (20 Nov) is national from 2024.
 pub fn brazil_national_holidays() -> Vec<Holiday> {
-    let h = |rule, name: &str| Holiday { rule, name: Some(name.to_owned()), from_year: None, until_year: None };
+    let h = |rule, name: &str| Holiday {
+        rule,
+        name: Some(name.to_owned()),
+        from_year: None,
+        until_year: None,
+    };
     let fixed = |month, day, name: &str| h(HolidayRule::Fixed { month, day }, name);
     let mut v = vec![
         fixed(1, 1, "Confraternização Universal"),
-        h(HolidayRule::Easter { offset: -48 }, "Carnaval (segunda-feira)"),
-        h(HolidayRule::Easter { offset: -47 }, "Carnaval (terça-feira)"),
+        h(
+            HolidayRule::Easter { offset: -48 },
+            "Carnaval (segunda-feira)",
+        ),
+        h(
+            HolidayRule::Easter { offset: -47 },
+            "Carnaval (terça-feira)",
+        ),
         h(HolidayRule::Easter { offset: -2 }, "Sexta-feira Santa"),
         fixed(4, 21, "Tiradentes"),
         fixed(5, 1, "Dia do Trabalho"),
@@ -226,7 +277,15 @@ pub struct CalendarSpec {
     pub special_days: Vec<SpecialDay>,
 }
 
-const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+const DAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 /// Sorts intervals and merges overlapping or touching ones.
 pub fn merge_intervals(mut v: Vec<Interval>) -> Vec<Interval> {
@@ -244,7 +303,10 @@ pub fn merge_intervals(mut v: Vec<Interval>) -> Vec<Interval> {
 impl CalendarSpec {
     /// Open 24 hours, 7 days, in UTC.
     pub fn always_open() -> CalendarSpec {
-        let all = vec![Interval { start: 0, end: 86_400 }];
+        let all = vec![Interval {
+            start: 0,
+            end: 86_400,
+        }];
         CalendarSpec {
             timezone: Tz::UTC,
             week: std::array::from_fn(|_| all.clone()),
@@ -262,34 +324,74 @@ impl CalendarSpec {
         for d in week.iter_mut().take(5) {
             d.push(i);
         }
-        Ok(CalendarSpec { timezone, week, holidays: Vec::new(), presets: Vec::new(), breaks: Vec::new(), special_days: Vec::new() })
+        Ok(CalendarSpec {
+            timezone,
+            week,
+            holidays: Vec::new(),
+            presets: Vec::new(),
+            breaks: Vec::new(),
+            special_days: Vec::new(),
+        })
     }
 
     /// Parses the JSON text form.
     pub fn from_json_str(s: &str) -> Result<CalendarSpec> {
-        let v: Value = serde_json::from_str(s).map_err(|e| Error::invalid("calendar", e.to_string()))?;
+        let v: Value =
+            serde_json::from_str(s).map_err(|e| Error::invalid("calendar", e.to_string()))?;
         Self::from_json(&v)
     }
 
     /// Parses the JSON value form, naming the offending field on error.
     pub fn from_json(v: &Value) -> Result<CalendarSpec> {
-        let obj = v.as_object().ok_or_else(|| Error::invalid("calendar", "expected an object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::invalid("calendar", "expected an object"))?;
         for k in obj.keys() {
-            if !["timezone", "schedule", "holidays", "holiday_presets", "breaks", "special_days"].contains(&k.as_str()) {
-                return Err(Error::invalid_with(k.clone(), "unknown calendar field", ["timezone", "schedule", "holidays", "holiday_presets", "breaks", "special_days"]));
+            if ![
+                "timezone",
+                "schedule",
+                "holidays",
+                "holiday_presets",
+                "breaks",
+                "special_days",
+            ]
+            .contains(&k.as_str())
+            {
+                return Err(Error::invalid_with(
+                    k.clone(),
+                    "unknown calendar field",
+                    [
+                        "timezone",
+                        "schedule",
+                        "holidays",
+                        "holiday_presets",
+                        "breaks",
+                        "special_days",
+                    ],
+                ));
             }
         }
-        let tz_name = obj.get("timezone").and_then(Value::as_str).ok_or_else(|| Error::invalid("timezone", "required, an IANA zone name such as America/Sao_Paulo"))?;
-        let timezone: Tz = tz_name.parse().map_err(|_| Error::invalid("timezone", format!("unknown time zone {tz_name:?}")))?;
+        let tz_name = obj.get("timezone").and_then(Value::as_str).ok_or_else(|| {
+            Error::invalid(
+                "timezone",
+                "required, an IANA zone name such as America/Sao_Paulo",
+            )
+        })?;
+        let timezone: Tz = tz_name
+            .parse()
+            .map_err(|_| Error::invalid("timezone", format!("unknown time zone {tz_name:?}")))?;
 
         let mut week: [Vec<Interval>; 7] = Default::default();
         match obj.get("schedule") {
             None | Some(Value::Null) => {}
             Some(Value::Object(days)) => {
                 for (k, dv) in days {
-                    let idx = DAYS.iter().position(|d| d.eq_ignore_ascii_case(k)).ok_or_else(|| {
-                        Error::invalid_with(format!("schedule.{k}"), "unknown day", DAYS)
-                    })?;
+                    let idx = DAYS
+                        .iter()
+                        .position(|d| d.eq_ignore_ascii_case(k))
+                        .ok_or_else(|| {
+                            Error::invalid_with(format!("schedule.{k}"), "unknown day", DAYS)
+                        })?;
                     week[idx] = merge_intervals(parse_day(dv, &format!("schedule.{k}"))?);
                 }
             }
@@ -302,14 +404,24 @@ impl CalendarSpec {
         }
         let mut presets = Vec::new();
         for (i, p) in array(obj, "holiday_presets")?.iter().enumerate() {
-            let name = p.as_str().ok_or_else(|| Error::invalid(format!("holiday_presets[{i}]"), "expected a string"))?;
-            preset(name).map_err(|_| Error::invalid_with(format!("holiday_presets[{i}]"), format!("unknown preset {name:?}"), ["BR"]))?;
+            let name = p.as_str().ok_or_else(|| {
+                Error::invalid(format!("holiday_presets[{i}]"), "expected a string")
+            })?;
+            preset(name).map_err(|_| {
+                Error::invalid_with(
+                    format!("holiday_presets[{i}]"),
+                    format!("unknown preset {name:?}"),
+                    ["BR"],
+                )
+            })?;
             presets.push(name.to_ascii_uppercase());
         }
         let mut breaks = Vec::new();
         for (i, b) in array(obj, "breaks")?.iter().enumerate() {
             let f = format!("breaks[{i}]");
-            let o = b.as_object().ok_or_else(|| Error::invalid(&f, "expected {date, start, end}"))?;
+            let o = b
+                .as_object()
+                .ok_or_else(|| Error::invalid(&f, "expected {date, start, end}"))?;
             let date = parse_date(o.get("date"), &format!("{f}.date"))?;
             let interval = parse_interval(b, &f)?;
             breaks.push(Break { date, interval });
@@ -317,7 +429,9 @@ impl CalendarSpec {
         let mut special_days = Vec::new();
         for (i, s) in array(obj, "special_days")?.iter().enumerate() {
             let f = format!("special_days[{i}]");
-            let o = s.as_object().ok_or_else(|| Error::invalid(&f, "expected {date, start, end} or {date, hours}"))?;
+            let o = s.as_object().ok_or_else(|| {
+                Error::invalid(&f, "expected {date, start, end} or {date, hours}")
+            })?;
             let date = parse_date(o.get("date"), &format!("{f}.date"))?;
             let intervals = if let Some(h) = o.get("hours") {
                 parse_day(h, &format!("{f}.hours"))?
@@ -326,9 +440,19 @@ impl CalendarSpec {
             } else {
                 vec![parse_interval(s, &f)?]
             };
-            special_days.push(SpecialDay { date, intervals: merge_intervals(intervals) });
+            special_days.push(SpecialDay {
+                date,
+                intervals: merge_intervals(intervals),
+            });
         }
-        Ok(CalendarSpec { timezone, week, holidays, presets, breaks, special_days })
+        Ok(CalendarSpec {
+            timezone,
+            week,
+            holidays,
+            presets,
+            breaks,
+            special_days,
+        })
     }
 
     /// Holidays with presets expanded.
@@ -390,7 +514,11 @@ impl CalendarSpec {
 pub fn preset(name: &str) -> Result<Vec<Holiday>> {
     match name.trim().to_ascii_uppercase().as_str() {
         "BR" => Ok(brazil_national_holidays()),
-        _ => Err(Error::invalid_with("holiday_presets", format!("unknown preset {name:?}"), ["BR"])),
+        _ => Err(Error::invalid_with(
+            "holiday_presets",
+            format!("unknown preset {name:?}"),
+            ["BR"],
+        )),
     }
 }
 
@@ -403,18 +531,32 @@ fn array<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a [Value]> {
 }
 
 fn parse_date(v: Option<&Value>, field: &str) -> Result<NaiveDate> {
-    let s = v.and_then(Value::as_str).ok_or_else(|| Error::invalid(field, "expected a date YYYY-MM-DD"))?;
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| Error::invalid(field, format!("{s:?} is not a date YYYY-MM-DD")))
+    let s = v
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid(field, "expected a date YYYY-MM-DD"))?;
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::invalid(field, format!("{s:?} is not a date YYYY-MM-DD")))
 }
 
 fn parse_interval(v: &Value, field: &str) -> Result<Interval> {
-    let o = v.as_object().ok_or_else(|| Error::invalid(field, "expected {\"start\": \"HH:MM\", \"end\": \"HH:MM\"}"))?;
-    let s = o.get("start").and_then(Value::as_str).ok_or_else(|| Error::invalid(format!("{field}.start"), "expected \"HH:MM\""))?;
-    let e = o.get("end").and_then(Value::as_str).ok_or_else(|| Error::invalid(format!("{field}.end"), "expected \"HH:MM\""))?;
+    let o = v.as_object().ok_or_else(|| {
+        Error::invalid(field, "expected {\"start\": \"HH:MM\", \"end\": \"HH:MM\"}")
+    })?;
+    let s = o
+        .get("start")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid(format!("{field}.start"), "expected \"HH:MM\""))?;
+    let e = o
+        .get("end")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid(format!("{field}.end"), "expected \"HH:MM\""))?;
     let start = parse_time(s, &format!("{field}.start"), false)?;
     let end = parse_time(e, &format!("{field}.end"), true)?;
     if end <= start {
-        return Err(Error::invalid(format!("{field}.end"), format!("end {e} is not after start {s}; split overnight hours over two days")));
+        return Err(Error::invalid(
+            format!("{field}.end"),
+            format!("end {e} is not after start {s}; split overnight hours over two days"),
+        ));
     }
     Ok(Interval { start, end })
 }
@@ -423,8 +565,15 @@ fn parse_day(v: &Value, field: &str) -> Result<Vec<Interval>> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::Object(_) => Ok(vec![parse_interval(v, field)?]),
-        Value::Array(items) => items.iter().enumerate().map(|(i, x)| parse_interval(x, &format!("{field}[{i}]"))).collect(),
-        _ => Err(Error::invalid(field, "expected {start, end}, a list of them, or null")),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| parse_interval(x, &format!("{field}[{i}]")))
+            .collect(),
+        _ => Err(Error::invalid(
+            field,
+            "expected {start, end}, a list of them, or null",
+        )),
     }
 }
 
@@ -437,46 +586,100 @@ fn parse_weekday(s: &str, field: &str) -> Result<Weekday> {
 
 fn parse_holiday(v: &Value, field: &str) -> Result<Holiday> {
     if let Some(s) = v.as_str() {
-        return Ok(Holiday { rule: HolidayRule::Date(parse_date(Some(v), field).map_err(|_| Error::invalid(field, format!("{s:?} is not a date YYYY-MM-DD")))?), name: None, from_year: None, until_year: None });
+        return Ok(Holiday {
+            rule: HolidayRule::Date(
+                parse_date(Some(v), field).map_err(|_| {
+                    Error::invalid(field, format!("{s:?} is not a date YYYY-MM-DD"))
+                })?,
+            ),
+            name: None,
+            from_year: None,
+            until_year: None,
+        });
     }
-    let o = v.as_object().ok_or_else(|| Error::invalid(field, "expected a date string or a rule object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| Error::invalid(field, "expected a date string or a rule object"))?;
     let int = |k: &str| -> Result<Option<i64>> {
         match o.get(k) {
             None | Some(Value::Null) => Ok(None),
-            Some(x) => x.as_i64().map(Some).ok_or_else(|| Error::invalid(format!("{field}.{k}"), "expected an integer")),
+            Some(x) => x
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| Error::invalid(format!("{field}.{k}"), "expected an integer")),
         }
     };
     let month = int("month")?;
     let check_month = |m: i64| -> Result<u32> {
-        if (1..=12).contains(&m) { Ok(m as u32) } else { Err(Error::invalid(format!("{field}.month"), format!("{m} is not a month 1-12"))) }
+        if (1..=12).contains(&m) {
+            Ok(m as u32)
+        } else {
+            Err(Error::invalid(
+                format!("{field}.month"),
+                format!("{m} is not a month 1-12"),
+            ))
+        }
     };
     let rule = if o.contains_key("date") {
         HolidayRule::Date(parse_date(o.get("date"), &format!("{field}.date"))?)
     } else if let Some(off) = int("easter")? {
         if off.abs() > 200 {
-            return Err(Error::invalid(format!("{field}.easter"), "offset beyond 200 days"));
+            return Err(Error::invalid(
+                format!("{field}.easter"),
+                "offset beyond 200 days",
+            ));
         }
         HolidayRule::Easter { offset: off as i32 }
     } else if let Some(wd) = o.get("weekday") {
-        let m = check_month(month.ok_or_else(|| Error::invalid(format!("{field}.month"), "required with weekday"))?)?;
+        let m =
+            check_month(month.ok_or_else(|| {
+                Error::invalid(format!("{field}.month"), "required with weekday")
+            })?)?;
         let weekday = parse_weekday(wd.as_str().unwrap_or(""), &format!("{field}.weekday"))?;
-        let nth = int("nth")?.ok_or_else(|| Error::invalid(format!("{field}.nth"), "required with weekday: 1-5, or -1 for the last"))?;
+        let nth = int("nth")?.ok_or_else(|| {
+            Error::invalid(
+                format!("{field}.nth"),
+                "required with weekday: 1-5, or -1 for the last",
+            )
+        })?;
         if !(1..=5).contains(&nth) && nth != -1 {
-            return Err(Error::invalid(format!("{field}.nth"), format!("{nth} is not 1-5 or -1")));
+            return Err(Error::invalid(
+                format!("{field}.nth"),
+                format!("{nth} is not 1-5 or -1"),
+            ));
         }
-        HolidayRule::NthWeekday { month: m, weekday, nth: nth as i8 }
+        HolidayRule::NthWeekday {
+            month: m,
+            weekday,
+            nth: nth as i8,
+        }
     } else if let Some(m) = month {
         let m = check_month(m)?;
-        let d = int("day")?.ok_or_else(|| Error::invalid(format!("{field}.day"), "required with month"))?;
+        let d = int("day")?
+            .ok_or_else(|| Error::invalid(format!("{field}.day"), "required with month"))?;
         if !(1..=31).contains(&d) || NaiveDate::from_ymd_opt(2024, m, d as u32).is_none() {
-            return Err(Error::invalid(format!("{field}.day"), format!("{d} is not a day of month {m}")));
+            return Err(Error::invalid(
+                format!("{field}.day"),
+                format!("{d} is not a day of month {m}"),
+            ));
         }
-        HolidayRule::Fixed { month: m, day: d as u32 }
+        HolidayRule::Fixed {
+            month: m,
+            day: d as u32,
+        }
     } else {
-        return Err(Error::invalid(field, "expected one of date, {month, day}, {easter}, {month, weekday, nth}"));
+        return Err(Error::invalid(
+            field,
+            "expected one of date, {month, day}, {easter}, {month, weekday, nth}",
+        ));
     };
     let year = |k: &str| -> Result<Option<i32>> { Ok(int(k)?.map(|y| y as i32)) };
-    Ok(Holiday { rule, name: o.get("name").and_then(Value::as_str).map(str::to_owned), from_year: year("from_year")?, until_year: year("until_year")? })
+    Ok(Holiday {
+        rule,
+        name: o.get("name").and_then(Value::as_str).map(str::to_owned),
+        from_year: year("from_year")?,
+        until_year: year("until_year")?,
+    })
 }
 
 impl Serialize for CalendarSpec {
@@ -503,8 +706,20 @@ mod tests {
             "schedule": {"monday": {"start": "09:00", "end": "18:00"}, "friday": {"start": "09:00", "end": "17:00"}},
             "holidays": ["2024-12-25", "2024-01-01"]
         }"#).unwrap();
-        assert_eq!(s.week[0], vec![Interval { start: 9 * 3600, end: 18 * 3600 }]);
-        assert_eq!(s.week[4], vec![Interval { start: 9 * 3600, end: 17 * 3600 }]);
+        assert_eq!(
+            s.week[0],
+            vec![Interval {
+                start: 9 * 3600,
+                end: 18 * 3600
+            }]
+        );
+        assert_eq!(
+            s.week[4],
+            vec![Interval {
+                start: 9 * 3600,
+                end: 17 * 3600
+            }]
+        );
         assert!(s.week[1].is_empty());
         assert_eq!(s.holidays.len(), 2);
     }
@@ -513,22 +728,55 @@ mod tests {
     fn lists_per_day_merge_overlaps_and_allow_24_00() {
         let s = CalendarSpec::from_json_str(r#"{"timezone": "UTC", "schedule": {"sunday": [
             {"start": "13:00", "end": "24:00"}, {"start": "08:00", "end": "12:00"}, {"start": "11:00", "end": "13:00"}]}}"#).unwrap();
-        assert_eq!(s.week[6], vec![Interval { start: 8 * 3600, end: 86_400 }]);
+        assert_eq!(
+            s.week[6],
+            vec![Interval {
+                start: 8 * 3600,
+                end: 86_400
+            }]
+        );
     }
 
     #[test]
     fn invalid_input_names_the_field() {
         let cases = [
             (r#"{"timezone": "Mars/Olympus"}"#, "timezone"),
-            (r#"{"timezone": "UTC", "schedule": {"monday": {"start": "25:00", "end": "26:00"}}}"#, "schedule.monday.start"),
-            (r#"{"timezone": "UTC", "schedule": {"monday": {"start": "18:00", "end": "09:00"}}}"#, "schedule.monday.end"),
-            (r#"{"timezone": "UTC", "schedule": {"monday": [{"start": "09:00", "end": "9"}]}}"#, "schedule.monday[0].end"),
-            (r#"{"timezone": "UTC", "schedule": {"funday": []}}"#, "schedule.funday"),
-            (r#"{"timezone": "UTC", "holidays": ["2024-13-01"]}"#, "holidays[0]"),
-            (r#"{"timezone": "UTC", "holidays": [{"month": 2, "day": 30}]}"#, "holidays[0].day"),
-            (r#"{"timezone": "UTC", "breaks": [{"date": "2024-01-01", "start": "12:00"}]}"#, "breaks[0].end"),
-            (r#"{"timezone": "UTC", "special_days": [{"date": "x", "start": "09:00", "end": "10:00"}]}"#, "special_days[0].date"),
-            (r#"{"timezone": "UTC", "holiday_presets": ["XX"]}"#, "holiday_presets[0]"),
+            (
+                r#"{"timezone": "UTC", "schedule": {"monday": {"start": "25:00", "end": "26:00"}}}"#,
+                "schedule.monday.start",
+            ),
+            (
+                r#"{"timezone": "UTC", "schedule": {"monday": {"start": "18:00", "end": "09:00"}}}"#,
+                "schedule.monday.end",
+            ),
+            (
+                r#"{"timezone": "UTC", "schedule": {"monday": [{"start": "09:00", "end": "9"}]}}"#,
+                "schedule.monday[0].end",
+            ),
+            (
+                r#"{"timezone": "UTC", "schedule": {"funday": []}}"#,
+                "schedule.funday",
+            ),
+            (
+                r#"{"timezone": "UTC", "holidays": ["2024-13-01"]}"#,
+                "holidays[0]",
+            ),
+            (
+                r#"{"timezone": "UTC", "holidays": [{"month": 2, "day": 30}]}"#,
+                "holidays[0].day",
+            ),
+            (
+                r#"{"timezone": "UTC", "breaks": [{"date": "2024-01-01", "start": "12:00"}]}"#,
+                "breaks[0].end",
+            ),
+            (
+                r#"{"timezone": "UTC", "special_days": [{"date": "x", "start": "09:00", "end": "10:00"}]}"#,
+                "special_days[0].date",
+            ),
+            (
+                r#"{"timezone": "UTC", "holiday_presets": ["XX"]}"#,
+                "holiday_presets[0]",
+            ),
             (r#"{"schedule": {}}"#, "timezone"),
         ];
         for (json, field) in cases {
@@ -539,23 +787,64 @@ mod tests {
 
     #[test]
     fn easter_dates_are_right() {
-        for (y, m, d) in [(2024, 3, 31), (2025, 4, 20), (2026, 4, 5), (2000, 4, 23), (2019, 4, 21), (1961, 4, 2)] {
+        for (y, m, d) in [
+            (2024, 3, 31),
+            (2025, 4, 20),
+            (2026, 4, 5),
+            (2000, 4, 23),
+            (2019, 4, 21),
+            (1961, 4, 2),
+        ] {
             assert_eq!(easter(y), NaiveDate::from_ymd_opt(y, m, d));
         }
     }
 
     #[test]
     fn holiday_rules_give_the_right_dates() {
-        let carnaval = Holiday { rule: HolidayRule::Easter { offset: -47 }, name: None, from_year: None, until_year: None };
+        let carnaval = Holiday {
+            rule: HolidayRule::Easter { offset: -47 },
+            name: None,
+            from_year: None,
+            until_year: None,
+        };
         assert_eq!(carnaval.date_in(2025), NaiveDate::from_ymd_opt(2025, 3, 4));
-        let thanksgiving = Holiday { rule: HolidayRule::NthWeekday { month: 11, weekday: Weekday::Thu, nth: 4 }, name: None, from_year: None, until_year: None };
-        assert_eq!(thanksgiving.date_in(2024), NaiveDate::from_ymd_opt(2024, 11, 28));
-        let memorial = Holiday { rule: HolidayRule::NthWeekday { month: 5, weekday: Weekday::Mon, nth: -1 }, name: None, from_year: None, until_year: None };
+        let thanksgiving = Holiday {
+            rule: HolidayRule::NthWeekday {
+                month: 11,
+                weekday: Weekday::Thu,
+                nth: 4,
+            },
+            name: None,
+            from_year: None,
+            until_year: None,
+        };
+        assert_eq!(
+            thanksgiving.date_in(2024),
+            NaiveDate::from_ymd_opt(2024, 11, 28)
+        );
+        let memorial = Holiday {
+            rule: HolidayRule::NthWeekday {
+                month: 5,
+                weekday: Weekday::Mon,
+                nth: -1,
+            },
+            name: None,
+            from_year: None,
+            until_year: None,
+        };
         assert_eq!(memorial.date_in(2024), NaiveDate::from_ymd_opt(2024, 5, 27));
-        let cn = brazil_national_holidays().into_iter().find(|h| h.from_year.is_some()).unwrap();
+        let cn = brazil_national_holidays()
+            .into_iter()
+            .find(|h| h.from_year.is_some())
+            .unwrap();
         assert_eq!(cn.date_in(2023), None);
         assert_eq!(cn.date_in(2024), NaiveDate::from_ymd_opt(2024, 11, 20));
-        let leap = Holiday { rule: HolidayRule::Fixed { month: 2, day: 29 }, name: None, from_year: None, until_year: None };
+        let leap = Holiday {
+            rule: HolidayRule::Fixed { month: 2, day: 29 },
+            name: None,
+            from_year: None,
+            until_year: None,
+        };
         assert_eq!(leap.date_in(2023), None);
     }
 

@@ -7,7 +7,7 @@
 //! The concurrency guarantees come from the primitives' constraints, not from the caller
 //! checking first:
 //!
-//! * `insert_*` methods return [`Error::Conflict`] when a uniqueness rule is violated
+//! * `insert_*` methods return [`Error::Conflict`](crate::Error::Conflict) when a uniqueness rule is violated
 //!   (same channel message id, second live ticket in a conversation, same contact phone key…);
 //! * `update_*` methods of versioned rows (tickets, queues, agents) return `Conflict` when the
 //!   stored version is not `row.version - 1` (someone else changed it first);
@@ -19,19 +19,21 @@
 //! messages are stored once, and side effects fire once.
 //!
 //! Every read and write of a transaction is scoped to its organization: an id of another
-//! tenant behaves exactly like an unknown id ([`Error::NotFound`] or `None`).
+//! tenant behaves exactly like an unknown id ([`Error::NotFound`](crate::Error::NotFound) or `None`).
 
 pub mod query;
 
+use crate::Result;
 use crate::domain::board::{Category, Stage};
 use crate::domain::canned::CannedResponse;
 use crate::domain::message::Message;
-use crate::domain::party::{ChannelAccount, ChannelKind, Contact, ContactKey, Conversation, Organization};
+use crate::domain::party::{
+    ChannelAccount, ChannelKind, Contact, ContactKey, Conversation, Organization,
+};
 use crate::domain::records::{AssignmentCycle, AuditEntry, Event, Sale};
 use crate::domain::team::{Agent, Queue, QueueMember};
 use crate::domain::ticket::Ticket;
 use crate::ids::*;
-use crate::Result;
 use async_trait::async_trait;
 use query::{TicketPage, TicketQuery};
 
@@ -61,7 +63,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Routes inbound traffic: the channel account with this kind and external id, in
     /// whatever tenant it belongs to. `None` when unknown.
-    async fn find_channel_account(&self, kind: ChannelKind, external_id: &str) -> Result<Option<ChannelAccount>>;
+    async fn find_channel_account(
+        &self,
+        kind: ChannelKind,
+        external_id: &str,
+    ) -> Result<Option<ChannelAccount>>;
 }
 
 /// One transaction in one organization. Dropping it without `commit` rolls it back.
@@ -105,7 +111,11 @@ pub trait StoreTx: Send {
     /// A conversation by id.
     async fn conversation(&mut self, id: ConversationId) -> Result<Conversation>;
     /// The conversation of a contact on an inbox.
-    async fn find_conversation(&mut self, contact: ContactId, account: ChannelAccountId) -> Result<Option<Conversation>>;
+    async fn find_conversation(
+        &mut self,
+        contact: ContactId,
+        account: ChannelAccountId,
+    ) -> Result<Option<Conversation>>;
     /// Inserts; `Conflict` when (contact, account) exists.
     async fn insert_conversation(&mut self, c: &Conversation) -> Result<()>;
     /// Replaces.
@@ -132,13 +142,21 @@ pub trait StoreTx: Send {
     /// Live, unassigned tickets of a queue (any order; the service orders them).
     async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>>;
     /// Live tickets with an SLA instant at or before `until` (for the SLA scan), at most `limit`.
-    async fn tickets_due_for_sla(&mut self, until: chrono::DateTime<chrono::Utc>, limit: u32) -> Result<Vec<Ticket>>;
+    async fn tickets_due_for_sla(
+        &mut self,
+        until: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>>;
 
     // --- messages ---
     /// A message by id.
     async fn message(&mut self, id: MessageId) -> Result<Message>;
     /// A message by channel message id on an inbox.
-    async fn message_by_external_id(&mut self, account: ChannelAccountId, external_id: &str) -> Result<Option<Message>>;
+    async fn message_by_external_id(
+        &mut self,
+        account: ChannelAccountId,
+        external_id: &str,
+    ) -> Result<Option<Message>>;
     /// Inserts; `Conflict` when (account, external id) exists.
     async fn insert_message(&mut self, m: &Message) -> Result<()>;
     /// Replaces (delivery status, external id after sending, ticket after merge).

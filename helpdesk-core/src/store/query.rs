@@ -75,7 +75,13 @@ impl DateRangePreset {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(s.trim()))
             .map(|(_, p)| *p)
-            .ok_or_else(|| Error::invalid_with("dateRange", format!("unknown preset {s:?}"), Self::ALL.map(|(n, _)| n)))
+            .ok_or_else(|| {
+                Error::invalid_with(
+                    "dateRange",
+                    format!("unknown preset {s:?}"),
+                    Self::ALL.map(|(n, _)| n),
+                )
+            })
     }
 
     /// The UTC range of this preset at `now`, with days cut in `tz`.
@@ -92,12 +98,17 @@ impl DateRangePreset {
             Self::Last90Days => (today - Duration::days(89), tomorrow),
             Self::ThisMonth => (first_of_month, tomorrow),
             Self::LastMonth => {
-                let prev = (first_of_month - Duration::days(1)).with_day(1).unwrap_or(first_of_month);
+                let prev = (first_of_month - Duration::days(1))
+                    .with_day(1)
+                    .unwrap_or(first_of_month);
                 (prev, first_of_month)
             }
             Self::ThisYear => (today.with_ordinal(1).unwrap_or(today), tomorrow),
         };
-        DateRange { from: start(from), to: start(to) }
+        DateRange {
+            from: start(from),
+            to: start(to),
+        }
     }
 }
 
@@ -106,7 +117,10 @@ impl DateRangePreset {
 pub fn local_midnight(d: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
     for h in 0..3 {
-        if let Some(t) = tz.from_local_datetime(&(naive + Duration::hours(h))).earliest() {
+        if let Some(t) = tz
+            .from_local_datetime(&(naive + Duration::hours(h)))
+            .earliest()
+        {
             return t.with_timezone(&Utc);
         }
     }
@@ -147,12 +161,20 @@ pub struct Cursor {
 impl Cursor {
     /// The cursor after `t`.
     pub fn after(t: &Ticket) -> Cursor {
-        Cursor { created_at: t.created_at, id: t.id }
+        Cursor {
+            created_at: t.created_at,
+            id: t.id,
+        }
     }
 
     /// Opaque text form.
     pub fn encode(&self) -> String {
-        let raw = format!("{}:{}:{}", self.created_at.timestamp(), self.created_at.timestamp_subsec_nanos(), self.id);
+        let raw = format!(
+            "{}:{}:{}",
+            self.created_at.timestamp(),
+            self.created_at.timestamp_subsec_nanos(),
+            self.id
+        );
         raw.bytes().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -162,7 +184,11 @@ impl Cursor {
         if s.len() % 2 != 0 || s.len() > 256 {
             return Err(bad());
         }
-        let bytes: Vec<u8> = (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16)).collect::<std::result::Result<_, _>>().map_err(|_| bad())?;
+        let bytes: Vec<u8> = (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| bad())?;
         let raw = String::from_utf8(bytes).map_err(|_| bad())?;
         let mut it = raw.splitn(3, ':');
         let secs: i64 = it.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
@@ -261,10 +287,19 @@ impl TicketQuery {
             self.limit = DEFAULT_PAGE_SIZE;
         }
         if self.limit > MAX_PAGE_SIZE {
-            return Err(Error::invalid("pageSize", format!("at most {MAX_PAGE_SIZE}")));
+            return Err(Error::invalid(
+                "pageSize",
+                format!("at most {MAX_PAGE_SIZE}"),
+            ));
         }
-        self.q = self.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
-        self.origin = self.origin.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+        self.q = self
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty());
+        self.origin = self
+            .origin
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty());
         if let Some(r) = &self.created
             && r.to < r.from
         {
@@ -292,7 +327,10 @@ impl TicketQuery {
     /// Whether the free text matches.
     pub fn matches_q(q: &str, s: &TicketSummary) -> bool {
         let num = q.trim_start_matches('#');
-        if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) && num.parse::<u64>().ok() == Some(s.ticket.number) {
+        if !num.is_empty()
+            && num.bytes().all(|b| b.is_ascii_digit())
+            && num.parse::<u64>().ok() == Some(s.ticket.number)
+        {
             return true;
         }
         let fq = fold(q);
@@ -300,22 +338,39 @@ impl TicketQuery {
         if name_hit(&s.lead_name) || name_hit(&s.assignee_name) {
             return true;
         }
-        if s.lead_email.as_deref().is_some_and(|e| e.contains(&q.to_lowercase())) {
+        if s.lead_email
+            .as_deref()
+            .is_some_and(|e| e.contains(&q.to_lowercase()))
+        {
             return true;
         }
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-        let phone_like = digits.len() >= 3 && q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        phone_like && s.lead_phone.as_ref().is_some_and(|p| p.digits().contains(&digits))
+        let phone_like = digits.len() >= 3
+            && q.chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        phone_like
+            && s.lead_phone
+                .as_ref()
+                .is_some_and(|p| p.digits().contains(&digits))
     }
 
     /// The reference semantics of every filter but the cursor.
     pub fn matches(&self, s: &TicketSummary) -> bool {
         let t = &s.ticket;
         self.visible(t)
-            && self.created.is_none_or(|r| r.from <= t.created_at && t.created_at < r.to)
+            && self
+                .created
+                .is_none_or(|r| r.from <= t.created_at && t.created_at < r.to)
             && self.stage_id.is_none_or(|x| t.stage_id == Some(x))
-            && self.origin.as_ref().is_none_or(|o| t.tracking.utm_source.as_ref().is_some_and(|u| u.eq_ignore_ascii_case(o)))
-            && self.source.is_none_or(|x| t.tracking.effective_source() == x)
+            && self.origin.as_ref().is_none_or(|o| {
+                t.tracking
+                    .utm_source
+                    .as_ref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(o))
+            })
+            && self
+                .source
+                .is_none_or(|x| t.tracking.effective_source() == x)
             && self.has_sales.is_none_or(|h| (s.sales_count > 0) == h)
             && (self.statuses.is_empty() || self.statuses.contains(&t.status))
             && self.priority.is_none_or(|p| t.priority == p)
@@ -331,7 +386,8 @@ impl TicketQuery {
 
     /// Whether `t` comes after the cursor in listing order.
     pub fn after_cursor(&self, t: &Ticket) -> bool {
-        self.cursor.is_none_or(|c| (t.created_at, t.id) < (c.created_at, c.id))
+        self.cursor
+            .is_none_or(|c| (t.created_at, t.id) < (c.created_at, c.id))
     }
 }
 
@@ -341,7 +397,10 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor { created_at: DateTime::<Utc>::from_timestamp(1_700_000_000, 123).unwrap(), id: TicketId::new() };
+        let c = Cursor {
+            created_at: DateTime::<Utc>::from_timestamp(1_700_000_000, 123).unwrap(),
+            id: TicketId::new(),
+        };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         for bad in ["", "zz", "abc", "00", &"41".repeat(10)] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
@@ -352,14 +411,19 @@ mod tests {
     fn presets_cut_days_in_the_org_zone() {
         let tz: Tz = "America/Sao_Paulo".parse().unwrap();
         // 2026-01-15 01:00Z is still the 14th in São Paulo (UTC-3).
-        let now = DateTime::parse_from_rfc3339("2026-01-15T01:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-01-15T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let today = DateRangePreset::Today.resolve(now, tz);
         assert_eq!(today.from.to_rfc3339(), "2026-01-14T03:00:00+00:00");
         assert_eq!(today.to.to_rfc3339(), "2026-01-15T03:00:00+00:00");
         let last = DateRangePreset::LastMonth.resolve(now, tz);
         assert_eq!(last.from.to_rfc3339(), "2025-12-01T03:00:00+00:00");
         assert_eq!(last.to.to_rfc3339(), "2026-01-01T03:00:00+00:00");
-        assert_eq!(DateRangePreset::parse("7D").unwrap(), DateRangePreset::Last7Days);
+        assert_eq!(
+            DateRangePreset::parse("7D").unwrap(),
+            DateRangePreset::Last7Days
+        );
         assert!(DateRangePreset::parse("fortnight").is_err());
     }
 }

@@ -1,8 +1,10 @@
 //! A channel that records what it was asked to send, and can be told to fail.
 
-use crate::channel::{Channel, ChannelFailure, OutboundMessage, Recipient, SendReceipt, channel_error};
-use crate::domain::party::ChannelAccount;
 use crate::Result;
+use crate::channel::{
+    Channel, ChannelFailure, OutboundMessage, Recipient, SendReceipt, channel_error,
+};
+use crate::domain::party::ChannelAccount;
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -36,7 +38,10 @@ impl RecordingChannel {
 
     /// Makes the next sends fail, in order, with these failures.
     pub fn fail_next(&self, failures: impl IntoIterator<Item = ChannelFailure>) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).extend(failures);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(failures);
     }
 
     /// Everything sent so far.
@@ -47,8 +52,18 @@ impl RecordingChannel {
 
 #[async_trait]
 impl Channel for RecordingChannel {
-    async fn send(&self, account: &ChannelAccount, to: &Recipient, message: &OutboundMessage) -> Result<SendReceipt> {
-        if let Some(f) = self.failures.lock().unwrap_or_else(|p| p.into_inner()).pop_front() {
+    async fn send(
+        &self,
+        account: &ChannelAccount,
+        to: &Recipient,
+        message: &OutboundMessage,
+    ) -> Result<SendReceipt> {
+        if let Some(f) = self
+            .failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+        {
             return Err(channel_error(f, format!("scripted failure {f:?}")));
         }
         let id = {
@@ -56,12 +71,15 @@ impl Channel for RecordingChannel {
             *c += 1;
             format!("rec-{c}")
         };
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(SentMessage {
-            account: account.clone(),
-            to: to.clone(),
-            message: message.clone(),
-            external_id: id.clone(),
-        });
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(SentMessage {
+                account: account.clone(),
+                to: to.clone(),
+                message: message.clone(),
+                external_id: id.clone(),
+            });
         Ok(SendReceipt { external_id: id })
     }
 }

@@ -14,7 +14,9 @@ use crate::actor::Actor;
 use crate::channel::{InboundMessage, InboundSender, InboundStatus};
 use crate::clock::ManualClock;
 use crate::domain::message::{DeliveryStatus, Direction, MessageContent};
-use crate::domain::party::{ChannelAccount, ChannelKind, Contact, ContactKey, Conversation, Organization};
+use crate::domain::party::{
+    ChannelAccount, ChannelKind, Contact, ContactKey, Conversation, Organization,
+};
 use crate::domain::phone::{PhoneNumber, PhoneRegion};
 use crate::domain::records::EventKind;
 use crate::domain::team::{Agent, AutoReplies, Distribution, Presence, Queue, Role};
@@ -53,7 +55,12 @@ impl Fixture {
         Fixture::with(store, agents, capacity, 1).await
     }
 
-    pub async fn with(store: Arc<dyn Store>, agents: usize, capacity: u32, first_number: u64) -> Fixture {
+    pub async fn with(
+        store: Arc<dyn Store>,
+        agents: usize,
+        capacity: u32,
+        first_number: u64,
+    ) -> Fixture {
         let channel = Arc::new(RecordingChannel::new());
         let clock = Arc::new(ManualClock::new(t0()));
         let hd = Helpdesk::new(store, channel.clone(), clock.clone());
@@ -62,7 +69,17 @@ impl Fixture {
         let org = hd.create_organization(new_org).await.unwrap();
         let sys = Actor::System;
         let admin_agent = hd
-            .create_agent(org.id, &sys, NewAgent { name: "Admin".into(), email: "admin@example.com".into(), role: Role::Admin, capacity: 1, presence: Presence::Offline })
+            .create_agent(
+                org.id,
+                &sys,
+                NewAgent {
+                    name: "Admin".into(),
+                    email: "admin@example.com".into(),
+                    role: Role::Admin,
+                    capacity: 1,
+                    presence: Presence::Offline,
+                },
+            )
             .await
             .unwrap();
         let admin = Actor::agent(admin_agent.id);
@@ -72,7 +89,10 @@ impl Fixture {
                 &admin,
                 NewQueue {
                     name: "Suporte".into(),
-                    auto_replies: AutoReplies { greeting: Some("Olá {{customer_name}}, ticket #{{ticket_number}}".into()), ..AutoReplies::default() },
+                    auto_replies: AutoReplies {
+                        greeting: Some("Olá {{customer_name}}, ticket #{{ticket_number}}".into()),
+                        ..AutoReplies::default()
+                    },
                     distribution: Distribution::RoundRobin,
                     ..NewQueue::default()
                 },
@@ -80,19 +100,49 @@ impl Fixture {
             .await
             .unwrap();
         let account = hd
-            .add_channel_account(org.id, &admin, NewChannelAccount { kind: ChannelKind::Whatsapp, external_id: format!("pn-{}", uuid::Uuid::now_v7()), name: "WhatsApp".into(), default_queue_id: Some(queue.id) })
+            .add_channel_account(
+                org.id,
+                &admin,
+                NewChannelAccount {
+                    kind: ChannelKind::Whatsapp,
+                    external_id: format!("pn-{}", uuid::Uuid::now_v7()),
+                    name: "WhatsApp".into(),
+                    default_queue_id: Some(queue.id),
+                },
+            )
             .await
             .unwrap();
         let mut list = Vec::new();
         for i in 0..agents {
             let a = hd
-                .create_agent(org.id, &admin, NewAgent { name: format!("Agent {i}"), email: format!("agent{i}@example.com"), role: Role::Agent, capacity, presence: Presence::Online })
+                .create_agent(
+                    org.id,
+                    &admin,
+                    NewAgent {
+                        name: format!("Agent {i}"),
+                        email: format!("agent{i}@example.com"),
+                        role: Role::Agent,
+                        capacity,
+                        presence: Presence::Online,
+                    },
+                )
                 .await
                 .unwrap();
-            hd.add_queue_member(org.id, &admin, queue.id, a.id, vec![]).await.unwrap();
+            hd.add_queue_member(org.id, &admin, queue.id, a.id, vec![])
+                .await
+                .unwrap();
             list.push(a);
         }
-        Fixture { hd, channel, clock, org, admin, account, queue, agents: list }
+        Fixture {
+            hd,
+            channel,
+            clock,
+            org,
+            admin,
+            account,
+            queue,
+            agents: list,
+        }
     }
 
     pub fn inbound(&self, external_id: &str, phone: &str, text: &str) -> InboundMessage {
@@ -100,7 +150,12 @@ impl Fixture {
             channel: ChannelKind::Whatsapp,
             account_external_id: self.account.external_id.clone(),
             external_id: external_id.to_owned(),
-            from: InboundSender { phone: Some(phone.to_owned()), whatsapp_id: None, email: None, name: Some("Cliente".into()) },
+            from: InboundSender {
+                phone: Some(phone.to_owned()),
+                whatsapp_id: None,
+                email: None,
+                name: Some("Cliente".into()),
+            },
             content: MessageContent::text(text),
             sent_at: t0(),
             reply_to_external_id: None,
@@ -109,14 +164,30 @@ impl Fixture {
     }
 
     pub fn lead(&self, i: usize) -> LeadInput {
-        LeadInput { name: Some(format!("Lead {i}")), phone: Some(format!("+55119{i:08}")), ..LeadInput::default() }
+        LeadInput {
+            name: Some(format!("Lead {i}")),
+            phone: Some(format!("+55119{i:08}")),
+            ..LeadInput::default()
+        }
     }
 
     pub async fn all_tickets(&self) -> Vec<crate::store::query::TicketSummary> {
         let mut out = Vec::new();
         let mut cursor = None;
         loop {
-            let page = self.hd.list_tickets(self.org.id, &Actor::System, ListTickets { cursor, page_size: Some(100), ..ListTickets::default() }).await.unwrap();
+            let page = self
+                .hd
+                .list_tickets(
+                    self.org.id,
+                    &Actor::System,
+                    ListTickets {
+                        cursor,
+                        page_size: Some(100),
+                        ..ListTickets::default()
+                    },
+                )
+                .await
+                .unwrap();
             out.extend(page.items);
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
@@ -149,22 +220,55 @@ pub async fn same_inbound_message_delivered_50_times_at_once_is_stored_once(stor
     assert_eq!(fresh, 1, "exactly one delivery stores the message");
     assert_eq!(tickets.len(), 1, "every delivery reports the same ticket");
     let ticket = *tickets.iter().next().unwrap();
-    let msgs = f.hd.messages(f.org.id, &Actor::System, ticket).await.unwrap();
-    assert_eq!(msgs.iter().filter(|m| m.direction == Direction::Inbound).count(), 1, "one inbound message stored");
+    let msgs =
+        f.hd.messages(f.org.id, &Actor::System, ticket)
+            .await
+            .unwrap();
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m.direction == Direction::Inbound)
+            .count(),
+        1,
+        "one inbound message stored"
+    );
     assert_eq!(f.channel.sent().len(), 1, "the greeting is sent once");
     let ev = f.events().await;
-    assert_eq!(ev.iter().filter(|e| e.kind == EventKind::TicketCreated).count(), 1, "ticket.created once");
-    assert_eq!(ev.iter().filter(|e| e.kind == EventKind::MessageAdded && e.payload["direction"] == "inbound").count(), 1, "message.added once");
-    assert_eq!(ev.iter().filter(|e| e.kind == EventKind::TicketAssigned).count(), 1, "assigned once");
+    assert_eq!(
+        ev.iter()
+            .filter(|e| e.kind == EventKind::TicketCreated)
+            .count(),
+        1,
+        "ticket.created once"
+    );
+    assert_eq!(
+        ev.iter()
+            .filter(|e| e.kind == EventKind::MessageAdded && e.payload["direction"] == "inbound")
+            .count(),
+        1,
+        "message.added once"
+    );
+    assert_eq!(
+        ev.iter()
+            .filter(|e| e.kind == EventKind::TicketAssigned)
+            .count(),
+        1,
+        "assigned once"
+    );
 }
 
-pub async fn fifty_messages_from_a_new_contact_at_once_make_one_contact_and_one_ticket(store: Arc<dyn Store>) {
+pub async fn fifty_messages_from_a_new_contact_at_once_make_one_contact_and_one_ticket(
+    store: Arc<dyn Store>,
+) {
     let f = Fixture::new(store, 2, 10).await;
     let mut tasks = Vec::new();
     for i in 0..50 {
         let hd = f.hd.clone();
         // Half the deliveries spell the number without the ninth digit, as old WhatsApp ids do.
-        let phone = if i % 2 == 0 { "5511987654321" } else { "551187654321" };
+        let phone = if i % 2 == 0 {
+            "5511987654321"
+        } else {
+            "551187654321"
+        };
         let m = f.inbound(&format!("wamid.{i}"), phone, &format!("mensagem {i}"));
         tasks.push(tokio::spawn(async move { hd.ingest(m).await }));
     }
@@ -181,12 +285,29 @@ pub async fn fifty_messages_from_a_new_contact_at_once_make_one_contact_and_one_
     let all = f.all_tickets().await;
     assert_eq!(all.len(), 1, "one ticket in the tenant");
     let phone = PhoneNumber::parse("+5511987654321", PhoneRegion::BR).unwrap();
-    let contact = f.hd.find_contact(f.org.id, &ContactKey::Phone(phone)).await.unwrap().expect("contact exists");
+    let contact =
+        f.hd.find_contact(f.org.id, &ContactKey::Phone(phone))
+            .await
+            .unwrap()
+            .expect("contact exists");
     let short = PhoneNumber::parse("+551187654321", PhoneRegion::BR).unwrap();
-    let again = f.hd.find_contact(f.org.id, &ContactKey::Phone(short)).await.unwrap().expect("found by the 8-digit spelling");
+    let again =
+        f.hd.find_contact(f.org.id, &ContactKey::Phone(short))
+            .await
+            .unwrap()
+            .expect("found by the 8-digit spelling");
     assert_eq!(contact.id, again.id, "one contact for both spellings");
-    let msgs = f.hd.messages(f.org.id, &Actor::System, *tickets.iter().next().unwrap()).await.unwrap();
-    assert_eq!(msgs.iter().filter(|m| m.direction == Direction::Inbound).count(), 50, "every message stored");
+    let msgs =
+        f.hd.messages(f.org.id, &Actor::System, *tickets.iter().next().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m.direction == Direction::Inbound)
+            .count(),
+        50,
+        "every message stored"
+    );
 }
 
 pub async fn round_robin_over_1000_tickets_from_8_tasks_is_exact(store: Arc<dyn Store>) {
@@ -196,7 +317,16 @@ pub async fn round_robin_over_1000_tickets_from_8_tasks_is_exact(store: Arc<dyn 
         let f = f.clone();
         tasks.push(tokio::spawn(async move {
             for i in (w..1000).step_by(8) {
-                f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(i), ..NewTicket::default() }).await.expect("create ticket");
+                f.hd.create_ticket(
+                    f.org.id,
+                    &Actor::System,
+                    NewTicket {
+                        lead: f.lead(i),
+                        ..NewTicket::default()
+                    },
+                )
+                .await
+                .expect("create ticket");
             }
         }));
     }
@@ -207,13 +337,20 @@ pub async fn round_robin_over_1000_tickets_from_8_tasks_is_exact(store: Arc<dyn 
     assert_eq!(all.len(), 1000);
     let mut per: HashMap<AgentId, usize> = HashMap::new();
     for s in &all {
-        *per.entry(s.ticket.assignee_id.expect("every ticket assigned")).or_default() += 1;
+        *per.entry(s.ticket.assignee_id.expect("every ticket assigned"))
+            .or_default() += 1;
     }
     let agents = f.hd.agents(f.org.id).await.unwrap();
     for a in agents.iter().filter(|a| a.role == Role::Agent) {
         let n = per.get(&a.id).copied().unwrap_or(0);
-        assert!((199..=201).contains(&n), "agent got {n} tickets, expected 200 ± 1");
-        assert_eq!(a.open_tickets as usize, n, "open-ticket count kept with the assignments");
+        assert!(
+            (199..=201).contains(&n),
+            "agent got {n} tickets, expected 200 ± 1"
+        );
+        assert_eq!(
+            a.open_tickets as usize, n,
+            "open-ticket count kept with the assignments"
+        );
         assert!(a.open_tickets <= a.capacity, "never over capacity");
     }
 }
@@ -223,18 +360,58 @@ pub async fn assignment_never_exceeds_capacity(store: Arc<dyn Store>) {
     let mut tasks = Vec::new();
     for i in 0..10usize {
         let f = f.clone();
-        tasks.push(tokio::spawn(async move { f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(i), ..NewTicket::default() }).await }));
+        tasks.push(tokio::spawn(async move {
+            f.hd.create_ticket(
+                f.org.id,
+                &Actor::System,
+                NewTicket {
+                    lead: f.lead(i),
+                    ..NewTicket::default()
+                },
+            )
+            .await
+        }));
     }
     for t in tasks {
         t.await.unwrap().expect("create ticket");
     }
     let all = f.all_tickets().await;
-    assert_eq!(all.iter().filter(|s| s.ticket.assignee_id.is_some()).count(), 6, "3 agents × capacity 2");
-    assert_eq!(all.iter().filter(|s| s.ticket.assignee_id.is_none()).count(), 4, "the rest wait");
-    let waiting = all.iter().find(|s| s.ticket.assignee_id.is_none()).unwrap().ticket.id;
-    let e = f.hd.assign(f.org.id, &f.admin, waiting, f.agents[0].id).await.unwrap_err();
-    assert_eq!(e.field(), Some("assigneeId"), "manual assignment over capacity is refused: {e}");
-    for a in f.hd.agents(f.org.id).await.unwrap().iter().filter(|a| a.role == Role::Agent) {
+    assert_eq!(
+        all.iter()
+            .filter(|s| s.ticket.assignee_id.is_some())
+            .count(),
+        6,
+        "3 agents × capacity 2"
+    );
+    assert_eq!(
+        all.iter()
+            .filter(|s| s.ticket.assignee_id.is_none())
+            .count(),
+        4,
+        "the rest wait"
+    );
+    let waiting = all
+        .iter()
+        .find(|s| s.ticket.assignee_id.is_none())
+        .unwrap()
+        .ticket
+        .id;
+    let e =
+        f.hd.assign(f.org.id, &f.admin, waiting, f.agents[0].id)
+            .await
+            .unwrap_err();
+    assert_eq!(
+        e.field(),
+        Some("assigneeId"),
+        "manual assignment over capacity is refused: {e}"
+    );
+    for a in
+        f.hd.agents(f.org.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|a| a.role == Role::Agent)
+    {
         assert_eq!(a.open_tickets, 2);
     }
 }
@@ -247,7 +424,16 @@ pub async fn ticket_numbers_are_unique_increasing_and_gap_free_per_tenant(store:
         for f in [a.clone(), b.clone()] {
             tasks.push(tokio::spawn(async move {
                 for i in (w..100).step_by(8) {
-                    f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(i), ..NewTicket::default() }).await.expect("create");
+                    f.hd.create_ticket(
+                        f.org.id,
+                        &Actor::System,
+                        NewTicket {
+                            lead: f.lead(i),
+                            ..NewTicket::default()
+                        },
+                    )
+                    .await
+                    .expect("create");
                 }
             }));
         }
@@ -256,46 +442,170 @@ pub async fn ticket_numbers_are_unique_increasing_and_gap_free_per_tenant(store:
     for t in tasks {
         t.await.unwrap();
     }
-    let dup = a.hd.create_ticket(a.org.id, &Actor::System, NewTicket { lead: a.lead(0), ..NewTicket::default() }).await;
-    assert!(matches!(dup, Err(Error::AlreadyExists { .. })), "second live ticket for one conversation is refused");
+    let dup =
+        a.hd.create_ticket(
+            a.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: a.lead(0),
+                ..NewTicket::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(dup, Err(Error::AlreadyExists { .. })),
+        "second live ticket for one conversation is refused"
+    );
     for (f, first) in [(&a, 1u64), (&b, 1001u64)] {
-        let mut nums: Vec<u64> = f.all_tickets().await.iter().map(|s| s.ticket.number).collect();
+        let mut nums: Vec<u64> = f
+            .all_tickets()
+            .await
+            .iter()
+            .map(|s| s.ticket.number)
+            .collect();
         nums.sort_unstable();
-        assert_eq!(nums, (first..first + 100).collect::<Vec<_>>(), "numbers are {first}..{} with no gap", first + 99);
+        assert_eq!(
+            nums,
+            (first..first + 100).collect::<Vec<_>>(),
+            "numbers are {first}..{} with no gap",
+            first + 99
+        );
     }
-    let next = a.hd.create_ticket(a.org.id, &Actor::System, NewTicket { lead: a.lead(500), ..NewTicket::default() }).await.unwrap();
+    let next =
+        a.hd.create_ticket(
+            a.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: a.lead(500),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(next.number, 101, "the refused create did not burn a number");
 }
 
 pub async fn another_tenants_ids_are_not_found(store: Arc<dyn Store>) {
     let a = Fixture::new(store.clone(), 1, 5).await;
     let b = Fixture::new(store.clone(), 1, 5).await;
-    let ing = a.hd.ingest(a.inbound("wamid.A1", "5511911112222", "oi")).await.unwrap();
+    let ing =
+        a.hd.ingest(a.inbound("wamid.A1", "5511911112222", "oi"))
+            .await
+            .unwrap();
     assert_eq!(ing.org_id, a.org.id);
-    let ticket = a.hd.ticket(a.org.id, &Actor::System, ing.ticket_id).await.unwrap();
+    let ticket =
+        a.hd.ticket(a.org.id, &Actor::System, ing.ticket_id)
+            .await
+            .unwrap();
     let mut tx = store.begin(b.org.id).await.unwrap();
-    assert!(matches!(tx.ticket(ticket.id).await, Err(Error::NotFound { .. })), "ticket");
-    assert!(matches!(tx.contact(ticket.contact_id).await, Err(Error::NotFound { .. })), "contact");
-    assert!(matches!(tx.conversation(ticket.conversation_id).await, Err(Error::NotFound { .. })), "conversation");
-    assert!(matches!(tx.queue(a.queue.id).await, Err(Error::NotFound { .. })), "queue");
-    assert!(matches!(tx.agent(a.agents[0].id).await, Err(Error::NotFound { .. })), "agent");
-    assert!(matches!(tx.message(ing.message_id).await, Err(Error::NotFound { .. })), "message");
-    assert!(matches!(tx.channel_account(a.account.id).await, Err(Error::NotFound { .. })), "channel account");
-    assert!(tx.ticket_by_number(ticket.number).await.unwrap().is_none_or(|t| t.org_id == b.org.id), "number lookup stays in tenant");
-    assert!(tx.message_by_external_id(a.account.id, "wamid.A1").await.unwrap().is_none(), "external id lookup");
-    assert!(tx.messages(ticket.id).await.unwrap().is_empty(), "messages of a foreign ticket");
-    assert!(tx.find_contact(&ContactKey::Phone(PhoneNumber::parse("+5511911112222", PhoneRegion::BR).unwrap())).await.unwrap().is_none(), "contact by phone");
-    assert!(tx.queue_members(a.queue.id).await.unwrap().is_empty(), "members");
-    assert!(tx.events(None, 1000).await.unwrap().iter().all(|e| e.org_id == b.org.id), "events");
-    let page = tx.list_tickets(&TicketQuery { limit: 100, ..TicketQuery::default() }).await.unwrap();
+    assert!(
+        matches!(tx.ticket(ticket.id).await, Err(Error::NotFound { .. })),
+        "ticket"
+    );
+    assert!(
+        matches!(
+            tx.contact(ticket.contact_id).await,
+            Err(Error::NotFound { .. })
+        ),
+        "contact"
+    );
+    assert!(
+        matches!(
+            tx.conversation(ticket.conversation_id).await,
+            Err(Error::NotFound { .. })
+        ),
+        "conversation"
+    );
+    assert!(
+        matches!(tx.queue(a.queue.id).await, Err(Error::NotFound { .. })),
+        "queue"
+    );
+    assert!(
+        matches!(tx.agent(a.agents[0].id).await, Err(Error::NotFound { .. })),
+        "agent"
+    );
+    assert!(
+        matches!(
+            tx.message(ing.message_id).await,
+            Err(Error::NotFound { .. })
+        ),
+        "message"
+    );
+    assert!(
+        matches!(
+            tx.channel_account(a.account.id).await,
+            Err(Error::NotFound { .. })
+        ),
+        "channel account"
+    );
+    assert!(
+        tx.ticket_by_number(ticket.number)
+            .await
+            .unwrap()
+            .is_none_or(|t| t.org_id == b.org.id),
+        "number lookup stays in tenant"
+    );
+    assert!(
+        tx.message_by_external_id(a.account.id, "wamid.A1")
+            .await
+            .unwrap()
+            .is_none(),
+        "external id lookup"
+    );
+    assert!(
+        tx.messages(ticket.id).await.unwrap().is_empty(),
+        "messages of a foreign ticket"
+    );
+    assert!(
+        tx.find_contact(&ContactKey::Phone(
+            PhoneNumber::parse("+5511911112222", PhoneRegion::BR).unwrap()
+        ))
+        .await
+        .unwrap()
+        .is_none(),
+        "contact by phone"
+    );
+    assert!(
+        tx.queue_members(a.queue.id).await.unwrap().is_empty(),
+        "members"
+    );
+    assert!(
+        tx.events(None, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.org_id == b.org.id),
+        "events"
+    );
+    let page = tx
+        .list_tickets(&TicketQuery {
+            limit: 100,
+            ..TicketQuery::default()
+        })
+        .await
+        .unwrap();
     assert!(page.items.is_empty(), "listing shows no foreign ticket");
     drop(tx);
     // Through the service: B's admin cannot touch A's ticket, and A's agent is unknown in B.
-    assert!(matches!(b.hd.resolve(b.org.id, &b.admin, ticket.id).await, Err(Error::NotFound { .. })));
-    assert!(matches!(b.hd.ticket(b.org.id, &Actor::agent(a.agents[0].id), ticket.id).await, Err(Error::NotFound { .. } | Error::Forbidden { .. })));
-    assert!(matches!(b.hd.assign(b.org.id, &b.admin, ticket.id, a.agents[0].id).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        b.hd.resolve(b.org.id, &b.admin, ticket.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        b.hd.ticket(b.org.id, &Actor::agent(a.agents[0].id), ticket.id)
+            .await,
+        Err(Error::NotFound { .. } | Error::Forbidden { .. })
+    ));
+    assert!(matches!(
+        b.hd.assign(b.org.id, &b.admin, ticket.id, a.agents[0].id)
+            .await,
+        Err(Error::NotFound { .. })
+    ));
     // An unknown organization is not found either.
-    assert!(matches!(store.begin(OrgId::new()).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        store.begin(OrgId::new()).await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 pub async fn dropped_transaction_leaves_no_trace(store: Arc<dyn Store>) {
@@ -321,18 +631,43 @@ pub async fn dropped_transaction_leaves_no_trace(store: Arc<dyn Store>) {
         // dropped here without commit
     }
     let mut tx = store.begin(f.org.id).await.unwrap();
-    assert!(tx.find_contact(&ContactKey::Phone(PhoneNumber::parse("+5511900000001", PhoneRegion::BR).unwrap())).await.unwrap().is_none(), "contact rolled back");
-    assert_eq!(tx.next_ticket_number().await.unwrap(), 1, "number given back");
+    assert!(
+        tx.find_contact(&ContactKey::Phone(
+            PhoneNumber::parse("+5511900000001", PhoneRegion::BR).unwrap()
+        ))
+        .await
+        .unwrap()
+        .is_none(),
+        "contact rolled back"
+    );
+    assert_eq!(
+        tx.next_ticket_number().await.unwrap(),
+        1,
+        "number given back"
+    );
 }
 
 pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<dyn Store>) {
     let f = Fixture::new(store.clone(), 1, 5).await;
-    let t = f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(1), ..NewTicket::default() }).await.unwrap();
+    let t =
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(1),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
     let mut tx = store.begin(f.org.id).await.unwrap();
     // Stale version.
     let mut stale = t.clone();
     stale.version = t.version; // not +1
-    assert!(matches!(tx.update_ticket(&stale).await, Err(Error::Conflict { .. })), "stale version refused");
+    assert!(
+        matches!(tx.update_ticket(&stale).await, Err(Error::Conflict { .. })),
+        "stale version refused"
+    );
     drop(tx);
     let mut tx = store.begin(f.org.id).await.unwrap();
     // Second live ticket in the same conversation.
@@ -340,7 +675,10 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
     let mut other = t.clone();
     other.id = TicketId::new();
     other.number = 999_999;
-    assert!(matches!(tx.insert_ticket(&other).await, Err(Error::Conflict { .. })), "second live ticket refused");
+    assert!(
+        matches!(tx.insert_ticket(&other).await, Err(Error::Conflict { .. })),
+        "second live ticket refused"
+    );
     drop(tx);
     let mut tx = store.begin(f.org.id).await.unwrap();
     // Same phone key, other spelling.
@@ -348,7 +686,10 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
         id: ContactId::new(),
         org_id: f.org.id,
         name: None,
-        phone: Some(PhoneNumber::parse("+55119000000001", PhoneRegion::BR).unwrap_or_else(|_| PhoneNumber::parse("+5511900000001", PhoneRegion::BR).unwrap())),
+        phone: Some(
+            PhoneNumber::parse("+55119000000001", PhoneRegion::BR)
+                .unwrap_or_else(|_| PhoneNumber::parse("+5511900000001", PhoneRegion::BR).unwrap()),
+        ),
         whatsapp_id: None,
         email: None,
         document: None,
@@ -358,33 +699,93 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
         updated_at: t0(),
     };
     let existing = tx.contact(conv.contact_id).await.unwrap();
-    let clash = Contact { id: ContactId::new(), phone: existing.phone.clone(), ..c };
-    assert!(matches!(tx.insert_contact(&clash).await, Err(Error::Conflict { .. })), "phone key taken");
+    let clash = Contact {
+        id: ContactId::new(),
+        phone: existing.phone.clone(),
+        ..c
+    };
+    assert!(
+        matches!(tx.insert_contact(&clash).await, Err(Error::Conflict { .. })),
+        "phone key taken"
+    );
     drop(tx);
     // Duplicate channel message id.
-    f.hd.ingest(f.inbound("wamid.X", "5511955554444", "a")).await.unwrap();
+    f.hd.ingest(f.inbound("wamid.X", "5511955554444", "a"))
+        .await
+        .unwrap();
     let mut tx = store.begin(f.org.id).await.unwrap();
-    let mut m = tx.message_by_external_id(f.account.id, "wamid.X").await.unwrap().unwrap();
+    let mut m = tx
+        .message_by_external_id(f.account.id, "wamid.X")
+        .await
+        .unwrap()
+        .unwrap();
     m.id = MessageId::new();
-    assert!(matches!(tx.insert_message(&m).await, Err(Error::Conflict { .. })), "duplicate channel message id refused");
+    assert!(
+        matches!(tx.insert_message(&m).await, Err(Error::Conflict { .. })),
+        "duplicate channel message id refused"
+    );
 }
 
 pub async fn delivery_status_never_moves_backwards(store: Arc<dyn Store>) {
     let f = Fixture::new(store, 1, 5).await;
-    let ing = f.hd.ingest(f.inbound("wamid.in", "5511944443333", "oi")).await.unwrap();
+    let ing =
+        f.hd.ingest(f.inbound("wamid.in", "5511944443333", "oi"))
+            .await
+            .unwrap();
     let agent = Actor::agent(f.agents[0].id);
-    let reply = f.hd.reply(f.org.id, &agent, ing.ticket_id, MessageContent::text("Olá!")).await.unwrap();
+    let reply =
+        f.hd.reply(
+            f.org.id,
+            &agent,
+            ing.ticket_id,
+            MessageContent::text("Olá!"),
+        )
+        .await
+        .unwrap();
     assert_eq!(reply.status, Some(DeliveryStatus::Sent));
     let ext = reply.external_id.clone().unwrap();
-    let st = |s: DeliveryStatus| InboundStatus { channel: ChannelKind::Whatsapp, account_external_id: f.account.external_id.clone(), external_id: ext.clone(), status: s, error: None, at: t0() };
-    assert_eq!(f.hd.apply_status(st(DeliveryStatus::Read)).await.unwrap(), StatusOutcome::Applied(DeliveryStatus::Read));
-    assert_eq!(f.hd.apply_status(st(DeliveryStatus::Delivered)).await.unwrap(), StatusOutcome::Ignored);
-    assert_eq!(f.hd.apply_status(st(DeliveryStatus::Sent)).await.unwrap(), StatusOutcome::Ignored);
-    assert_eq!(f.hd.apply_status(st(DeliveryStatus::Failed)).await.unwrap(), StatusOutcome::Ignored);
-    let msgs = f.hd.messages(f.org.id, &Actor::System, ing.ticket_id).await.unwrap();
-    assert_eq!(msgs.iter().find(|m| m.id == reply.id).unwrap().status, Some(DeliveryStatus::Read));
-    let unknown = InboundStatus { external_id: "wamid.nope".into(), ..st(DeliveryStatus::Read) };
-    assert_eq!(f.hd.apply_status(unknown).await.unwrap(), StatusOutcome::UnknownMessage);
+    let st = |s: DeliveryStatus| InboundStatus {
+        channel: ChannelKind::Whatsapp,
+        account_external_id: f.account.external_id.clone(),
+        external_id: ext.clone(),
+        status: s,
+        error: None,
+        at: t0(),
+    };
+    assert_eq!(
+        f.hd.apply_status(st(DeliveryStatus::Read)).await.unwrap(),
+        StatusOutcome::Applied(DeliveryStatus::Read)
+    );
+    assert_eq!(
+        f.hd.apply_status(st(DeliveryStatus::Delivered))
+            .await
+            .unwrap(),
+        StatusOutcome::Ignored
+    );
+    assert_eq!(
+        f.hd.apply_status(st(DeliveryStatus::Sent)).await.unwrap(),
+        StatusOutcome::Ignored
+    );
+    assert_eq!(
+        f.hd.apply_status(st(DeliveryStatus::Failed)).await.unwrap(),
+        StatusOutcome::Ignored
+    );
+    let msgs =
+        f.hd.messages(f.org.id, &Actor::System, ing.ticket_id)
+            .await
+            .unwrap();
+    assert_eq!(
+        msgs.iter().find(|m| m.id == reply.id).unwrap().status,
+        Some(DeliveryStatus::Read)
+    );
+    let unknown = InboundStatus {
+        external_id: "wamid.nope".into(),
+        ..st(DeliveryStatus::Read)
+    };
+    assert_eq!(
+        f.hd.apply_status(unknown).await.unwrap(),
+        StatusOutcome::UnknownMessage
+    );
 }
 
 pub async fn listing_filters_paginates_and_counts_facets(store: Arc<dyn Store>) {
@@ -394,17 +795,41 @@ pub async fn listing_filters_paginates_and_counts_facets(store: Arc<dyn Store>) 
     for i in 0..30usize {
         f.clock.set(t0() + Duration::minutes(i as i64));
         let tracking = match i % 3 {
-            0 => Tracking { utm_source: Some("google".into()), click_ids: vec![ClickId::new(ClickIdKind::Gclid, "g1").unwrap()], ..Tracking::default() },
-            1 => Tracking { utm_source: Some("facebook".into()), source_type: Some(SourceType::Organic), ..Tracking::default() },
+            0 => Tracking {
+                utm_source: Some("google".into()),
+                click_ids: vec![ClickId::new(ClickIdKind::Gclid, "g1").unwrap()],
+                ..Tracking::default()
+            },
+            1 => Tracking {
+                utm_source: Some("facebook".into()),
+                source_type: Some(SourceType::Organic),
+                ..Tracking::default()
+            },
             _ => Tracking::default(),
         };
-        let t = f
-            .hd
-            .create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(i), tracking, stage_id: Some(stages[i % 2].id), ..NewTicket::default() })
+        let t =
+            f.hd.create_ticket(
+                f.org.id,
+                &Actor::System,
+                NewTicket {
+                    lead: f.lead(i),
+                    tracking,
+                    stage_id: Some(stages[i % 2].id),
+                    ..NewTicket::default()
+                },
+            )
             .await
             .unwrap();
         if i % 5 == 0 {
-            f.hd.record_sale(f.org.id, &f.admin, t.id, Money::new(10_000, "BRL").unwrap(), None).await.unwrap();
+            f.hd.record_sale(
+                f.org.id,
+                &f.admin,
+                t.id,
+                Money::new(10_000, "BRL").unwrap(),
+                None,
+            )
+            .await
+            .unwrap();
         }
         ids.push(t);
     }
@@ -417,7 +842,12 @@ pub async fn listing_filters_paginates_and_counts_facets(store: Arc<dyn Store>) 
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let p = list(ListTickets { cursor: cursor.clone(), page_size: Some(7), ..ListTickets::default() }).await;
+        let p = list(ListTickets {
+            cursor: cursor.clone(),
+            page_size: Some(7),
+            ..ListTickets::default()
+        })
+        .await;
         assert_eq!(p.total, 30);
         seen.extend(p.items.iter().map(|s| s.ticket.number));
         match p.next_cursor {
@@ -425,67 +855,267 @@ pub async fn listing_filters_paginates_and_counts_facets(store: Arc<dyn Store>) 
             None => break,
         }
     }
-    assert_eq!(seen, (1..=30).rev().collect::<Vec<u64>>(), "pages cover every ticket once, newest first");
-    let p = list(ListTickets { origin: Some("GOOGLE".into()), ..ListTickets::default() }).await;
+    assert_eq!(
+        seen,
+        (1..=30).rev().collect::<Vec<u64>>(),
+        "pages cover every ticket once, newest first"
+    );
+    let p = list(ListTickets {
+        origin: Some("GOOGLE".into()),
+        ..ListTickets::default()
+    })
+    .await;
     assert_eq!(p.total, 10, "origin filter is case-insensitive");
     assert_eq!(p.facets.origins, ["facebook", "google"]);
     assert_eq!(p.facets.sources, [SourceType::Organic, SourceType::Paid]);
     assert_eq!(p.facets.stages.len(), stages.len());
-    assert_eq!(list(ListTickets { source: Some(SourceType::Paid), ..ListTickets::default() }).await.total, 10, "gclid makes paid");
-    assert_eq!(list(ListTickets { has_sales: Some(true), ..ListTickets::default() }).await.total, 6);
-    assert_eq!(list(ListTickets { has_sales: Some(false), ..ListTickets::default() }).await.total, 24);
-    let with_sale = list(ListTickets { has_sales: Some(true), page_size: Some(1), ..ListTickets::default() }).await;
+    assert_eq!(
+        list(ListTickets {
+            source: Some(SourceType::Paid),
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        10,
+        "gclid makes paid"
+    );
+    assert_eq!(
+        list(ListTickets {
+            has_sales: Some(true),
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        6
+    );
+    assert_eq!(
+        list(ListTickets {
+            has_sales: Some(false),
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        24
+    );
+    let with_sale = list(ListTickets {
+        has_sales: Some(true),
+        page_size: Some(1),
+        ..ListTickets::default()
+    })
+    .await;
     assert_eq!(with_sale.items[0].sales_count, 1);
     assert_eq!(with_sale.items[0].sales_total_minor, 10_000);
-    assert_eq!(list(ListTickets { stage_id: Some(stages[1].id), ..ListTickets::default() }).await.total, 15);
-    assert_eq!(list(ListTickets { q: Some("#7".into()), ..ListTickets::default() }).await.items[0].ticket.number, 7);
-    assert_eq!(list(ListTickets { q: Some("lead 12".into()), ..ListTickets::default() }).await.total, 1, "name search");
-    assert_eq!(list(ListTickets { q: Some("90000-0012".into()), ..ListTickets::default() }).await.total, 1, "phone search");
+    assert_eq!(
+        list(ListTickets {
+            stage_id: Some(stages[1].id),
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        15
+    );
+    assert_eq!(
+        list(ListTickets {
+            q: Some("#7".into()),
+            ..ListTickets::default()
+        })
+        .await
+        .items[0]
+            .ticket
+            .number,
+        7
+    );
+    assert_eq!(
+        list(ListTickets {
+            q: Some("lead 12".into()),
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        1,
+        "name search"
+    );
+    assert_eq!(
+        list(ListTickets {
+            q: Some("90000-0012".into()),
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        1,
+        "phone search"
+    );
     let first_agent = f.agents[0].id;
-    let mine = list(ListTickets { assignee: Some(AssigneeFilter::Agent(first_agent)), ..ListTickets::default() }).await;
+    let mine = list(ListTickets {
+        assignee: Some(AssigneeFilter::Agent(first_agent)),
+        ..ListTickets::default()
+    })
+    .await;
     assert_eq!(mine.total, 15, "round robin over two agents");
-    assert!(mine.items.iter().all(|s| s.ticket.assignee_id == Some(first_agent)));
-    assert_eq!(list(ListTickets { q: Some("agent 0".into()), ..ListTickets::default() }).await.total, 15, "assignee name search");
+    assert!(
+        mine.items
+            .iter()
+            .all(|s| s.ticket.assignee_id == Some(first_agent))
+    );
+    assert_eq!(
+        list(ListTickets {
+            q: Some("agent 0".into()),
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        15,
+        "assignee name search"
+    );
     f.hd.resolve(f.org.id, &f.admin, ids[0].id).await.unwrap();
-    assert_eq!(list(ListTickets { statuses: vec![TicketStatus::Resolved], ..ListTickets::default() }).await.total, 1);
-    let range = crate::store::query::DateRange { from: t0() + Duration::minutes(10), to: t0() + Duration::minutes(20) };
-    assert_eq!(list(ListTickets { date: Some(DateFilter::Range(range)), ..ListTickets::default() }).await.total, 10, "[from, to) range");
-    assert!(f.hd.list_tickets(f.org.id, &Actor::System, ListTickets { cursor: Some("garbage".into()), ..ListTickets::default() }).await.is_err());
-    assert!(f.hd.list_tickets(f.org.id, &Actor::System, ListTickets { page_size: Some(101), ..ListTickets::default() }).await.is_err());
+    assert_eq!(
+        list(ListTickets {
+            statuses: vec![TicketStatus::Resolved],
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        1
+    );
+    let range = crate::store::query::DateRange {
+        from: t0() + Duration::minutes(10),
+        to: t0() + Duration::minutes(20),
+    };
+    assert_eq!(
+        list(ListTickets {
+            date: Some(DateFilter::Range(range)),
+            ..ListTickets::default()
+        })
+        .await
+        .total,
+        10,
+        "[from, to) range"
+    );
+    assert!(
+        f.hd.list_tickets(
+            f.org.id,
+            &Actor::System,
+            ListTickets {
+                cursor: Some("garbage".into()),
+                ..ListTickets::default()
+            }
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        f.hd.list_tickets(
+            f.org.id,
+            &Actor::System,
+            ListTickets {
+                page_size: Some(101),
+                ..ListTickets::default()
+            }
+        )
+        .await
+        .is_err()
+    );
 }
 
 pub async fn failed_workflow_writes_nothing(store: Arc<dyn Store>) {
     let f = Fixture::new(store, 1, 1).await;
-    let t1 = f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(1), ..NewTicket::default() }).await.unwrap();
+    let t1 =
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(1),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(t1.assignee_id.is_some());
     let before = f.events().await.len();
     // The agent is full: creating a ticket assigned to them fails as a whole.
-    let r = f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(2), assignee_id: Some(f.agents[0].id), ..NewTicket::default() }).await;
+    let r =
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(2),
+                assignee_id: Some(f.agents[0].id),
+                ..NewTicket::default()
+            },
+        )
+        .await;
     assert!(r.is_err());
-    assert_eq!(f.events().await.len(), before, "no event from the failed workflow");
-    assert_eq!(f.all_tickets().await.len(), 1, "no ticket from the failed workflow");
+    assert_eq!(
+        f.events().await.len(),
+        before,
+        "no event from the failed workflow"
+    );
+    assert_eq!(
+        f.all_tickets().await.len(),
+        1,
+        "no ticket from the failed workflow"
+    );
     let phone = PhoneNumber::parse("+5511900000002", PhoneRegion::BR).unwrap();
-    assert!(f.hd.find_contact(f.org.id, &ContactKey::Phone(phone)).await.unwrap().is_none(), "no contact from the failed workflow");
-    let next = f.hd.create_ticket(f.org.id, &Actor::System, NewTicket { lead: f.lead(3), ..NewTicket::default() }).await.unwrap();
+    assert!(
+        f.hd.find_contact(f.org.id, &ContactKey::Phone(phone))
+            .await
+            .unwrap()
+            .is_none(),
+        "no contact from the failed workflow"
+    );
+    let next =
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(3),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(next.number, 2, "no number burnt");
 }
 
 pub async fn events_are_committed_in_order_with_their_change(store: Arc<dyn Store>) {
     let f = Fixture::new(store, 1, 5).await;
-    let ing = f.hd.ingest(f.inbound("wamid.e1", "5511933332222", "oi")).await.unwrap();
+    let ing =
+        f.hd.ingest(f.inbound("wamid.e1", "5511933332222", "oi"))
+            .await
+            .unwrap();
     let agent = Actor::agent(f.agents[0].id);
-    f.hd.reply(f.org.id, &agent, ing.ticket_id, MessageContent::text("Olá")).await.unwrap();
+    f.hd.reply(f.org.id, &agent, ing.ticket_id, MessageContent::text("Olá"))
+        .await
+        .unwrap();
     f.hd.resolve(f.org.id, &agent, ing.ticket_id).await.unwrap();
     f.hd.close(f.org.id, &agent, ing.ticket_id).await.unwrap();
-    let kinds: Vec<EventKind> = f.events().await.into_iter().filter(|e| e.ticket_id == Some(ing.ticket_id)).map(|e| e.kind).collect();
-    let pos = |k: EventKind| kinds.iter().position(|x| *x == k).unwrap_or_else(|| panic!("{k} missing from {kinds:?}"));
+    let kinds: Vec<EventKind> = f
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.ticket_id == Some(ing.ticket_id))
+        .map(|e| e.kind)
+        .collect();
+    let pos = |k: EventKind| {
+        kinds
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("{k} missing from {kinds:?}"))
+    };
     assert!(pos(EventKind::TicketCreated) < pos(EventKind::TicketAssigned));
     assert!(pos(EventKind::TicketAssigned) < pos(EventKind::TicketStatusChanged));
     assert!(pos(EventKind::TicketStatusChanged) < pos(EventKind::TicketResolved));
     assert!(pos(EventKind::TicketResolved) < pos(EventKind::TicketClosed));
     let page1 = f.hd.events(f.org.id, None, 2).await.unwrap();
-    let page2 = f.hd.events(f.org.id, Some(page1[1].id), 1000).await.unwrap();
-    assert_eq!(page1.len() + page2.len(), f.events().await.len(), "reading after an event id continues exactly");
+    let page2 =
+        f.hd.events(f.org.id, Some(page1[1].id), 1000)
+            .await
+            .unwrap();
+    assert_eq!(
+        page1.len() + page2.len(),
+        f.events().await.len(),
+        "reading after an event id continues exactly"
+    );
 }
 
 /// Generates one `#[tokio::test]` per conformance case for the store built by `$make`

@@ -8,7 +8,9 @@
 use crate::domain::board::{Category, Stage};
 use crate::domain::canned::CannedResponse;
 use crate::domain::message::Message;
-use crate::domain::party::{ChannelAccount, ChannelKind, Contact, ContactKey, Conversation, Organization};
+use crate::domain::party::{
+    ChannelAccount, ChannelKind, Contact, ContactKey, Conversation, Organization,
+};
 use crate::domain::records::{AssignmentCycle, AuditEntry, Event, Sale};
 use crate::domain::team::{Agent, Queue, QueueMember};
 use crate::domain::ticket::Ticket;
@@ -70,7 +72,11 @@ impl MemoryStore {
 
     fn check_up(&self) -> Result<()> {
         if self.unavailable.load(Ordering::SeqCst) {
-            Err(Error::Store { message: "in-memory store is unavailable (simulated outage)".into(), retryable: true, source: None })
+            Err(Error::Store {
+                message: "in-memory store is unavailable (simulated outage)".into(),
+                retryable: true,
+                source: None,
+            })
         } else {
             Ok(())
         }
@@ -85,23 +91,39 @@ impl Store for MemoryStore {
         if !state.orgs.contains_key(&org) {
             return Err(Error::not_found("organization", org));
         }
-        Ok(Box::new(MemoryTx { org, state, journal: Vec::new(), unavailable: self.unavailable.clone(), done: false }))
+        Ok(Box::new(MemoryTx {
+            org,
+            state,
+            journal: Vec::new(),
+            unavailable: self.unavailable.clone(),
+            done: false,
+        }))
     }
 
     async fn create_organization(&self, org: &Organization) -> Result<()> {
         self.check_up()?;
         let mut s = self.state.lock().await;
         if s.orgs.contains_key(&org.id) {
-            return Err(Error::conflict("organization", format!("{} exists", org.id)));
+            return Err(Error::conflict(
+                "organization",
+                format!("{} exists", org.id),
+            ));
         }
         s.orgs.insert(org.id, org.clone());
         Ok(())
     }
 
-    async fn find_channel_account(&self, kind: ChannelKind, external_id: &str) -> Result<Option<ChannelAccount>> {
+    async fn find_channel_account(
+        &self,
+        kind: ChannelKind,
+        external_id: &str,
+    ) -> Result<Option<ChannelAccount>> {
         self.check_up()?;
         let s = self.state.lock().await;
-        Ok(s.accounts.values().find(|a| a.kind == kind && a.external_id == external_id).cloned())
+        Ok(s.accounts
+            .values()
+            .find(|a| a.kind == kind && a.external_id == external_id)
+            .cloned())
     }
 }
 
@@ -158,7 +180,13 @@ impl MemoryTx {
         v
     }
 
-    fn mine<T>(&self, org: OrgId, v: Option<T>, entity: &'static str, id: impl std::fmt::Display) -> Result<T> {
+    fn mine<T>(
+        &self,
+        org: OrgId,
+        v: Option<T>,
+        entity: &'static str,
+        id: impl std::fmt::Display,
+    ) -> Result<T> {
         match v {
             Some(x) if org == self.org => Ok(x),
             _ => Err(Error::not_found(entity, id)),
@@ -167,22 +195,29 @@ impl MemoryTx {
 
     fn contact_clash(&self, c: &Contact) -> Option<&'static str> {
         let key = c.phone.as_ref().map(|p| p.match_key());
-        self.state.contacts.values().filter(|o| o.org_id == self.org && o.id != c.id).find_map(|o| {
-            if key.is_some() && o.phone.as_ref().map(|p| p.match_key()) == key {
-                Some("phone")
-            } else if c.whatsapp_id.is_some() && o.whatsapp_id == c.whatsapp_id {
-                Some("whatsapp_id")
-            } else if c.email.is_some() && o.email == c.email {
-                Some("email")
-            } else {
-                None
-            }
-        })
+        self.state
+            .contacts
+            .values()
+            .filter(|o| o.org_id == self.org && o.id != c.id)
+            .find_map(|o| {
+                if key.is_some() && o.phone.as_ref().map(|p| p.match_key()) == key {
+                    Some("phone")
+                } else if c.whatsapp_id.is_some() && o.whatsapp_id == c.whatsapp_id {
+                    Some("whatsapp_id")
+                } else if c.email.is_some() && o.email == c.email {
+                    Some("email")
+                } else {
+                    None
+                }
+            })
     }
 
     fn check_version(stored: u64, new: u64, entity: &'static str) -> Result<()> {
         if new != stored + 1 {
-            return Err(Error::conflict(entity, format!("stale version {} (stored {stored})", new.saturating_sub(1))));
+            return Err(Error::conflict(
+                entity,
+                format!("stale version {} (stored {stored})", new.saturating_sub(1)),
+            ));
         }
         Ok(())
     }
@@ -196,7 +231,10 @@ impl MemoryTx {
             lead_name: contact.and_then(|c| c.name.clone()),
             lead_phone: contact.and_then(|c| c.phone.clone()),
             lead_email: contact.and_then(|c| c.email.clone()),
-            assignee_name: t.assignee_id.and_then(|a| s.agents.get(&a)).map(|a| a.name.clone()),
+            assignee_name: t
+                .assignee_id
+                .and_then(|a| s.agents.get(&a))
+                .map(|a| a.name.clone()),
             stage: t.stage_id.and_then(|x| s.stages.get(&x)).cloned(),
             messages_count: counts.get(&t.id).copied().unwrap_or(0),
             sales_count: sales.len() as u64,
@@ -205,7 +243,13 @@ impl MemoryTx {
     }
 
     fn sorted_stages(&self) -> Vec<Stage> {
-        let mut v: Vec<Stage> = self.state.stages.values().filter(|x| x.org_id == self.org).cloned().collect();
+        let mut v: Vec<Stage> = self
+            .state
+            .stages
+            .values()
+            .filter(|x| x.org_id == self.org)
+            .cloned()
+            .collect();
         v.sort_by_key(|s| (s.position, s.created_at, s.id));
         v
     }
@@ -220,7 +264,11 @@ impl StoreTx for MemoryTx {
     async fn commit(mut self: Box<Self>) -> Result<()> {
         if self.unavailable.load(Ordering::SeqCst) {
             // Dropping without `done` rolls back, as a failed commit must.
-            return Err(Error::Store { message: "in-memory store is unavailable (simulated outage)".into(), retryable: true, source: None });
+            return Err(Error::Store {
+                message: "in-memory store is unavailable (simulated outage)".into(),
+                retryable: true,
+                source: None,
+            });
         }
         self.done = true;
         self.journal.clear();
@@ -233,7 +281,11 @@ impl StoreTx for MemoryTx {
     }
 
     async fn organization(&mut self) -> Result<Organization> {
-        self.state.orgs.get(&self.org).cloned().ok_or_else(|| Error::not_found("organization", self.org))
+        self.state
+            .orgs
+            .get(&self.org)
+            .cloned()
+            .ok_or_else(|| Error::not_found("organization", self.org))
     }
 
     async fn update_organization(&mut self, org: &Organization) -> Result<()> {
@@ -245,7 +297,13 @@ impl StoreTx for MemoryTx {
     }
 
     async fn channel_accounts(&mut self) -> Result<Vec<ChannelAccount>> {
-        let mut v: Vec<_> = self.state.accounts.values().filter(|a| a.org_id == self.org).cloned().collect();
+        let mut v: Vec<_> = self
+            .state
+            .accounts
+            .values()
+            .filter(|a| a.org_id == self.org)
+            .cloned()
+            .collect();
         v.sort_by_key(|a| (a.created_at, a.id));
         Ok(v)
     }
@@ -257,10 +315,25 @@ impl StoreTx for MemoryTx {
     }
 
     async fn insert_channel_account(&mut self, a: &ChannelAccount) -> Result<()> {
-        if self.state.accounts.values().any(|o| o.kind == a.kind && o.external_id == a.external_id) {
-            return Err(Error::conflict("channel_account", format!("{} {} is registered", a.kind.as_str(), a.external_id)));
+        if self
+            .state
+            .accounts
+            .values()
+            .any(|o| o.kind == a.kind && o.external_id == a.external_id)
+        {
+            return Err(Error::conflict(
+                "channel_account",
+                format!("{} {} is registered", a.kind.as_str(), a.external_id),
+            ));
         }
-        self.put(|s| &mut s.accounts, a.id, ChannelAccount { org_id: self.org, ..a.clone() });
+        self.put(
+            |s| &mut s.accounts,
+            a.id,
+            ChannelAccount {
+                org_id: self.org,
+                ..a.clone()
+            },
+        );
         Ok(())
     }
 
@@ -286,21 +359,41 @@ impl StoreTx for MemoryTx {
 
     async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
         if let Some(field) = self.contact_clash(c) {
-            return Err(Error::conflict("contact", format!("{field} belongs to another contact")));
+            return Err(Error::conflict(
+                "contact",
+                format!("{field} belongs to another contact"),
+            ));
         }
         if self.state.contacts.contains_key(&c.id) {
             return Err(Error::conflict("contact", "id exists"));
         }
-        self.put(|s| &mut s.contacts, c.id, Contact { org_id: self.org, ..c.clone() });
+        self.put(
+            |s| &mut s.contacts,
+            c.id,
+            Contact {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
         Ok(())
     }
 
     async fn update_contact(&mut self, c: &Contact) -> Result<()> {
         self.contact(c.id).await?;
         if let Some(field) = self.contact_clash(c) {
-            return Err(Error::conflict("contact", format!("{field} belongs to another contact")));
+            return Err(Error::conflict(
+                "contact",
+                format!("{field} belongs to another contact"),
+            ));
         }
-        self.put(|s| &mut s.contacts, c.id, Contact { org_id: self.org, ..c.clone() });
+        self.put(
+            |s| &mut s.contacts,
+            c.id,
+            Contact {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
         Ok(())
     }
 
@@ -310,24 +403,54 @@ impl StoreTx for MemoryTx {
         self.mine(org, c, "conversation", id)
     }
 
-    async fn find_conversation(&mut self, contact: ContactId, account: ChannelAccountId) -> Result<Option<Conversation>> {
+    async fn find_conversation(
+        &mut self,
+        contact: ContactId,
+        account: ChannelAccountId,
+    ) -> Result<Option<Conversation>> {
         let org = self.org;
-        Ok(self.state.conversations.values().find(|c| c.org_id == org && c.contact_id == contact && c.channel_account_id == account).cloned())
+        Ok(self
+            .state
+            .conversations
+            .values()
+            .find(|c| c.org_id == org && c.contact_id == contact && c.channel_account_id == account)
+            .cloned())
     }
 
     async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
-        if self.find_conversation(c.contact_id, c.channel_account_id).await?.is_some() {
-            return Err(Error::conflict("conversation", "contact already has a conversation on this inbox"));
+        if self
+            .find_conversation(c.contact_id, c.channel_account_id)
+            .await?
+            .is_some()
+        {
+            return Err(Error::conflict(
+                "conversation",
+                "contact already has a conversation on this inbox",
+            ));
         }
         self.contact(c.contact_id).await?;
         self.channel_account(c.channel_account_id).await?;
-        self.put(|s| &mut s.conversations, c.id, Conversation { org_id: self.org, ..c.clone() });
+        self.put(
+            |s| &mut s.conversations,
+            c.id,
+            Conversation {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
         Ok(())
     }
 
     async fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
         self.conversation(c.id).await?;
-        self.put(|s| &mut s.conversations, c.id, Conversation { org_id: self.org, ..c.clone() });
+        self.put(
+            |s| &mut s.conversations,
+            c.id,
+            Conversation {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
         Ok(())
     }
 
@@ -339,12 +462,22 @@ impl StoreTx for MemoryTx {
 
     async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
         let org = self.org;
-        Ok(self.state.tickets.values().find(|t| t.org_id == org && t.number == number).cloned())
+        Ok(self
+            .state
+            .tickets
+            .values()
+            .find(|t| t.org_id == org && t.number == number)
+            .cloned())
     }
 
     async fn live_ticket(&mut self, conversation: ConversationId) -> Result<Option<Ticket>> {
         let org = self.org;
-        Ok(self.state.tickets.values().find(|t| t.org_id == org && t.conversation_id == conversation && t.status.is_live()).cloned())
+        Ok(self
+            .state
+            .tickets
+            .values()
+            .find(|t| t.org_id == org && t.conversation_id == conversation && t.status.is_live())
+            .cloned())
     }
 
     async fn next_ticket_number(&mut self) -> Result<u64> {
@@ -356,13 +489,27 @@ impl StoreTx for MemoryTx {
 
     async fn insert_ticket(&mut self, t: &Ticket) -> Result<()> {
         if t.status.is_live() && self.live_ticket(t.conversation_id).await?.is_some() {
-            return Err(Error::conflict("ticket", "the conversation already has a live ticket"));
+            return Err(Error::conflict(
+                "ticket",
+                "the conversation already has a live ticket",
+            ));
         }
         if self.ticket_by_number(t.number).await?.is_some() {
-            return Err(Error::conflict("ticket", format!("number {} is taken", t.number)));
+            return Err(Error::conflict(
+                "ticket",
+                format!("number {} is taken", t.number),
+            ));
         }
         self.conversation(t.conversation_id).await?;
-        self.put(|s| &mut s.tickets, t.id, Ticket { org_id: self.org, version: 1, ..t.clone() });
+        self.put(
+            |s| &mut s.tickets,
+            t.id,
+            Ticket {
+                org_id: self.org,
+                version: 1,
+                ..t.clone()
+            },
+        );
         Ok(())
     }
 
@@ -373,9 +520,19 @@ impl StoreTx for MemoryTx {
             && let Some(other) = self.live_ticket(t.conversation_id).await?
             && other.id != t.id
         {
-            return Err(Error::conflict("ticket", "the conversation already has a live ticket"));
+            return Err(Error::conflict(
+                "ticket",
+                "the conversation already has a live ticket",
+            ));
         }
-        self.put(|s| &mut s.tickets, t.id, Ticket { org_id: self.org, ..t.clone() });
+        self.put(
+            |s| &mut s.tickets,
+            t.id,
+            Ticket {
+                org_id: self.org,
+                ..t.clone()
+            },
+        );
         Ok(())
     }
 
@@ -387,25 +544,50 @@ impl StoreTx for MemoryTx {
                 *counts.entry(m.ticket_id).or_default() += 1;
             }
         }
-        let visible: Vec<TicketSummary> =
-            self.state.tickets.values().filter(|t| t.org_id == org && q.visible(t)).map(|t| self.summary(t, &counts)).collect();
-        let mut origins: Vec<String> = visible.iter().filter_map(|s| s.ticket.tracking.utm_source.clone()).collect();
+        let visible: Vec<TicketSummary> = self
+            .state
+            .tickets
+            .values()
+            .filter(|t| t.org_id == org && q.visible(t))
+            .map(|t| self.summary(t, &counts))
+            .collect();
+        let mut origins: Vec<String> = visible
+            .iter()
+            .filter_map(|s| s.ticket.tracking.utm_source.clone())
+            .collect();
         origins.sort();
         origins.dedup();
-        let mut sources: Vec<_> = visible.iter().map(|s| s.ticket.tracking.effective_source()).collect();
+        let mut sources: Vec<_> = visible
+            .iter()
+            .map(|s| s.ticket.tracking.effective_source())
+            .collect();
         sources.sort_by_key(|s| s.as_str());
         sources.dedup();
-        let mut matching: Vec<TicketSummary> = visible.into_iter().filter(|s| q.matches(s)).collect();
+        let mut matching: Vec<TicketSummary> =
+            visible.into_iter().filter(|s| q.matches(s)).collect();
         matching.sort_by_key(|s| std::cmp::Reverse((s.ticket.created_at, s.ticket.id)));
         let total = matching.len() as u64;
-        let mut items: Vec<TicketSummary> = matching.into_iter().filter(|s| q.after_cursor(&s.ticket)).take(q.limit as usize + 1).collect();
+        let mut items: Vec<TicketSummary> = matching
+            .into_iter()
+            .filter(|s| q.after_cursor(&s.ticket))
+            .take(q.limit as usize + 1)
+            .collect();
         let next_cursor = if items.len() > q.limit as usize {
             items.truncate(q.limit as usize);
             items.last().map(|s| Cursor::after(&s.ticket).encode())
         } else {
             None
         };
-        Ok(TicketPage { items, next_cursor, total, facets: Facets { origins, sources, stages: self.sorted_stages() } })
+        Ok(TicketPage {
+            items,
+            next_cursor,
+            total,
+            facets: Facets {
+                origins,
+                sources,
+                stages: self.sorted_stages(),
+            },
+        })
     }
 
     async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {
@@ -414,15 +596,29 @@ impl StoreTx for MemoryTx {
             .state
             .tickets
             .values()
-            .filter(|t| t.org_id == org && t.queue_id == Some(queue) && t.assignee_id.is_none() && t.status.counts_as_load())
+            .filter(|t| {
+                t.org_id == org
+                    && t.queue_id == Some(queue)
+                    && t.assignee_id.is_none()
+                    && t.status.counts_as_load()
+            })
             .cloned()
             .collect())
     }
 
-    async fn tickets_due_for_sla(&mut self, until: DateTime<Utc>, limit: u32) -> Result<Vec<Ticket>> {
+    async fn tickets_due_for_sla(
+        &mut self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>> {
         let org = self.org;
-        let mut v: Vec<Ticket> =
-            self.state.tickets.values().filter(|t| t.org_id == org && t.sla_wake_at.is_some_and(|w| w <= until)).cloned().collect();
+        let mut v: Vec<Ticket> = self
+            .state
+            .tickets
+            .values()
+            .filter(|t| t.org_id == org && t.sla_wake_at.is_some_and(|w| w <= until))
+            .cloned()
+            .collect();
         v.sort_by_key(|t| (t.sla_wake_at, t.id));
         v.truncate(limit as usize);
         Ok(v)
@@ -434,23 +630,54 @@ impl StoreTx for MemoryTx {
         self.mine(org, m, "message", id)
     }
 
-    async fn message_by_external_id(&mut self, account: ChannelAccountId, external_id: &str) -> Result<Option<Message>> {
-        let id = self.state.message_keys.get(&(account, external_id.to_owned())).copied();
-        Ok(id.and_then(|id| self.state.messages.get(&id)).map(|(_, m)| m.clone()).filter(|m| m.org_id == self.org))
+    async fn message_by_external_id(
+        &mut self,
+        account: ChannelAccountId,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
+        let id = self
+            .state
+            .message_keys
+            .get(&(account, external_id.to_owned()))
+            .copied();
+        Ok(id
+            .and_then(|id| self.state.messages.get(&id))
+            .map(|(_, m)| m.clone())
+            .filter(|m| m.org_id == self.org))
     }
 
     async fn insert_message(&mut self, m: &Message) -> Result<()> {
         if let Some(x) = &m.external_id
-            && self.state.message_keys.contains_key(&(m.channel_account_id, x.clone()))
+            && self
+                .state
+                .message_keys
+                .contains_key(&(m.channel_account_id, x.clone()))
         {
-            return Err(Error::conflict("message", "channel message id already stored"));
+            return Err(Error::conflict(
+                "message",
+                "channel message id already stored",
+            ));
         }
         self.ticket(m.ticket_id).await?;
         let seq = self.next_seq();
         if let Some(x) = &m.external_id {
-            self.put(|s| &mut s.message_keys, (m.channel_account_id, x.clone()), m.id);
+            self.put(
+                |s| &mut s.message_keys,
+                (m.channel_account_id, x.clone()),
+                m.id,
+            );
         }
-        self.put(|s| &mut s.messages, m.id, (seq, Message { org_id: self.org, ..m.clone() }));
+        self.put(
+            |s| &mut s.messages,
+            m.id,
+            (
+                seq,
+                Message {
+                    org_id: self.org,
+                    ..m.clone()
+                },
+            ),
+        );
         Ok(())
     }
 
@@ -459,22 +686,48 @@ impl StoreTx for MemoryTx {
         let seq = self.state.messages.get(&m.id).map_or(0, |(s, _)| *s);
         if old.external_id != m.external_id {
             if let Some(x) = &m.external_id {
-                if self.state.message_keys.contains_key(&(m.channel_account_id, x.clone())) {
-                    return Err(Error::conflict("message", "channel message id already stored"));
+                if self
+                    .state
+                    .message_keys
+                    .contains_key(&(m.channel_account_id, x.clone()))
+                {
+                    return Err(Error::conflict(
+                        "message",
+                        "channel message id already stored",
+                    ));
                 }
-                self.put(|s| &mut s.message_keys, (m.channel_account_id, x.clone()), m.id);
+                self.put(
+                    |s| &mut s.message_keys,
+                    (m.channel_account_id, x.clone()),
+                    m.id,
+                );
             }
             if let Some(x) = old.external_id {
                 self.remove(|s| &mut s.message_keys, (old.channel_account_id, x));
             }
         }
-        self.put(|s| &mut s.messages, m.id, (seq, Message { org_id: self.org, ..m.clone() }));
+        self.put(
+            |s| &mut s.messages,
+            m.id,
+            (
+                seq,
+                Message {
+                    org_id: self.org,
+                    ..m.clone()
+                },
+            ),
+        );
         Ok(())
     }
 
     async fn messages(&mut self, ticket: TicketId) -> Result<Vec<Message>> {
         let org = self.org;
-        let mut v: Vec<&(u64, Message)> = self.state.messages.values().filter(|(_, m)| m.org_id == org && m.ticket_id == ticket).collect();
+        let mut v: Vec<&(u64, Message)> = self
+            .state
+            .messages
+            .values()
+            .filter(|(_, m)| m.org_id == org && m.ticket_id == ticket)
+            .collect();
         v.sort_by_key(|(seq, m)| (m.created_at, *seq));
         Ok(v.into_iter().map(|(_, m)| m.clone()).collect())
     }
@@ -484,24 +737,54 @@ impl StoreTx for MemoryTx {
     }
 
     async fn insert_stage(&mut self, st: &Stage) -> Result<()> {
-        if self.state.stages.values().any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&st.name)) {
+        if self
+            .state
+            .stages
+            .values()
+            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&st.name))
+        {
             return Err(Error::conflict("stage", format!("{:?} exists", st.name)));
         }
-        self.put(|s| &mut s.stages, st.id, Stage { org_id: self.org, ..st.clone() });
+        self.put(
+            |s| &mut s.stages,
+            st.id,
+            Stage {
+                org_id: self.org,
+                ..st.clone()
+            },
+        );
         Ok(())
     }
 
     async fn categories(&mut self) -> Result<Vec<Category>> {
-        let mut v: Vec<Category> = self.state.categories.values().filter(|x| x.org_id == self.org).cloned().collect();
+        let mut v: Vec<Category> = self
+            .state
+            .categories
+            .values()
+            .filter(|x| x.org_id == self.org)
+            .cloned()
+            .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(v)
     }
 
     async fn insert_category(&mut self, c: &Category) -> Result<()> {
-        if self.state.categories.values().any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&c.name)) {
+        if self
+            .state
+            .categories
+            .values()
+            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&c.name))
+        {
             return Err(Error::conflict("category", format!("{:?} exists", c.name)));
         }
-        self.put(|s| &mut s.categories, c.id, Category { org_id: self.org, ..c.clone() });
+        self.put(
+            |s| &mut s.categories,
+            c.id,
+            Category {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
         Ok(())
     }
 
@@ -512,23 +795,49 @@ impl StoreTx for MemoryTx {
     }
 
     async fn queues(&mut self) -> Result<Vec<Queue>> {
-        let mut v: Vec<Queue> = self.state.queues.values().filter(|x| x.org_id == self.org).cloned().collect();
+        let mut v: Vec<Queue> = self
+            .state
+            .queues
+            .values()
+            .filter(|x| x.org_id == self.org)
+            .cloned()
+            .collect();
         v.sort_by_key(|q| (q.created_at, q.id));
         Ok(v)
     }
 
     async fn insert_queue(&mut self, q: &Queue) -> Result<()> {
-        if self.state.queues.values().any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&q.name)) {
+        if self
+            .state
+            .queues
+            .values()
+            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&q.name))
+        {
             return Err(Error::conflict("queue", format!("{:?} exists", q.name)));
         }
-        self.put(|s| &mut s.queues, q.id, Queue { org_id: self.org, version: 1, ..q.clone() });
+        self.put(
+            |s| &mut s.queues,
+            q.id,
+            Queue {
+                org_id: self.org,
+                version: 1,
+                ..q.clone()
+            },
+        );
         Ok(())
     }
 
     async fn update_queue(&mut self, q: &Queue) -> Result<()> {
         let stored = self.queue(q.id).await?;
         Self::check_version(stored.version, q.version, "queue")?;
-        self.put(|s| &mut s.queues, q.id, Queue { org_id: self.org, ..q.clone() });
+        self.put(
+            |s| &mut s.queues,
+            q.id,
+            Queue {
+                org_id: self.org,
+                ..q.clone()
+            },
+        );
         Ok(())
     }
 
@@ -539,36 +848,72 @@ impl StoreTx for MemoryTx {
     }
 
     async fn agents(&mut self) -> Result<Vec<Agent>> {
-        let mut v: Vec<Agent> = self.state.agents.values().filter(|x| x.org_id == self.org).cloned().collect();
+        let mut v: Vec<Agent> = self
+            .state
+            .agents
+            .values()
+            .filter(|x| x.org_id == self.org)
+            .cloned()
+            .collect();
         v.sort_by_key(|a| (a.created_at, a.id));
         Ok(v)
     }
 
     async fn insert_agent(&mut self, a: &Agent) -> Result<()> {
-        if self.state.agents.values().any(|x| x.org_id == self.org && x.email == a.email) {
+        if self
+            .state
+            .agents
+            .values()
+            .any(|x| x.org_id == self.org && x.email == a.email)
+        {
             return Err(Error::conflict("agent", format!("{} exists", a.email)));
         }
-        self.put(|s| &mut s.agents, a.id, Agent { org_id: self.org, version: 1, ..a.clone() });
+        self.put(
+            |s| &mut s.agents,
+            a.id,
+            Agent {
+                org_id: self.org,
+                version: 1,
+                ..a.clone()
+            },
+        );
         Ok(())
     }
 
     async fn update_agent(&mut self, a: &Agent) -> Result<()> {
         let stored = self.agent(a.id).await?;
         Self::check_version(stored.version, a.version, "agent")?;
-        self.put(|s| &mut s.agents, a.id, Agent { org_id: self.org, ..a.clone() });
+        self.put(
+            |s| &mut s.agents,
+            a.id,
+            Agent {
+                org_id: self.org,
+                ..a.clone()
+            },
+        );
         Ok(())
     }
 
     async fn queue_members(&mut self, queue: QueueId) -> Result<Vec<QueueMember>> {
-        let mut v: Vec<QueueMember> =
-            self.state.members.values().filter(|m| m.org_id == self.org && m.queue_id == queue).cloned().collect();
+        let mut v: Vec<QueueMember> = self
+            .state
+            .members
+            .values()
+            .filter(|m| m.org_id == self.org && m.queue_id == queue)
+            .cloned()
+            .collect();
         v.sort_by_key(|m| (m.joined_at, m.agent_id));
         Ok(v)
     }
 
     async fn agent_queues(&mut self, agent: AgentId) -> Result<Vec<QueueId>> {
-        let mut v: Vec<QueueId> =
-            self.state.members.values().filter(|m| m.org_id == self.org && m.agent_id == agent).map(|m| m.queue_id).collect();
+        let mut v: Vec<QueueId> = self
+            .state
+            .members
+            .values()
+            .filter(|m| m.org_id == self.org && m.agent_id == agent)
+            .map(|m| m.queue_id)
+            .collect();
         v.sort();
         Ok(v)
     }
@@ -576,33 +921,66 @@ impl StoreTx for MemoryTx {
     async fn put_queue_member(&mut self, m: &QueueMember) -> Result<()> {
         self.queue(m.queue_id).await?;
         self.agent(m.agent_id).await?;
-        self.put(|s| &mut s.members, (m.queue_id, m.agent_id), QueueMember { org_id: self.org, ..m.clone() });
+        self.put(
+            |s| &mut s.members,
+            (m.queue_id, m.agent_id),
+            QueueMember {
+                org_id: self.org,
+                ..m.clone()
+            },
+        );
         Ok(())
     }
 
     async fn remove_queue_member(&mut self, queue: QueueId, agent: AgentId) -> Result<()> {
-        if self.state.members.get(&(queue, agent)).is_some_and(|m| m.org_id == self.org) {
+        if self
+            .state
+            .members
+            .get(&(queue, agent))
+            .is_some_and(|m| m.org_id == self.org)
+        {
             self.remove(|s| &mut s.members, (queue, agent));
         }
         Ok(())
     }
 
     async fn canned_responses(&mut self) -> Result<Vec<CannedResponse>> {
-        let mut v: Vec<CannedResponse> = self.state.canned.values().filter(|x| x.org_id == self.org).cloned().collect();
+        let mut v: Vec<CannedResponse> = self
+            .state
+            .canned
+            .values()
+            .filter(|x| x.org_id == self.org)
+            .cloned()
+            .collect();
         v.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));
         Ok(v)
     }
 
     async fn canned_by_shortcut(&mut self, shortcut: &str) -> Result<Option<CannedResponse>> {
         let org = self.org;
-        Ok(self.state.canned.values().find(|x| x.org_id == org && x.shortcut == shortcut).cloned())
+        Ok(self
+            .state
+            .canned
+            .values()
+            .find(|x| x.org_id == org && x.shortcut == shortcut)
+            .cloned())
     }
 
     async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()> {
         if self.canned_by_shortcut(&c.shortcut).await?.is_some() {
-            return Err(Error::conflict("canned_response", format!("/{} exists", c.shortcut)));
+            return Err(Error::conflict(
+                "canned_response",
+                format!("/{} exists", c.shortcut),
+            ));
         }
-        self.put(|s| &mut s.canned, c.id, CannedResponse { org_id: self.org, ..c.clone() });
+        self.put(
+            |s| &mut s.canned,
+            c.id,
+            CannedResponse {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
         Ok(())
     }
 
@@ -618,12 +996,25 @@ impl StoreTx for MemoryTx {
 
     async fn insert_sale(&mut self, sale: &Sale) -> Result<()> {
         self.ticket(sale.ticket_id).await?;
-        self.put(|s| &mut s.sales, sale.id, Sale { org_id: self.org, ..sale.clone() });
+        self.put(
+            |s| &mut s.sales,
+            sale.id,
+            Sale {
+                org_id: self.org,
+                ..sale.clone()
+            },
+        );
         Ok(())
     }
 
     async fn sales(&mut self, ticket: TicketId) -> Result<Vec<Sale>> {
-        let mut v: Vec<Sale> = self.state.sales.values().filter(|x| x.org_id == self.org && x.ticket_id == ticket).cloned().collect();
+        let mut v: Vec<Sale> = self
+            .state
+            .sales
+            .values()
+            .filter(|x| x.org_id == self.org && x.ticket_id == ticket)
+            .cloned()
+            .collect();
         v.sort_by_key(|x| (x.created_at, x.id));
         Ok(v)
     }
@@ -631,7 +1022,17 @@ impl StoreTx for MemoryTx {
     async fn insert_cycle(&mut self, c: &AssignmentCycle) -> Result<()> {
         self.ticket(c.ticket_id).await?;
         let seq = self.next_seq();
-        self.put(|s| &mut s.cycles, c.id, (seq, AssignmentCycle { org_id: self.org, ..c.clone() }));
+        self.put(
+            |s| &mut s.cycles,
+            c.id,
+            (
+                seq,
+                AssignmentCycle {
+                    org_id: self.org,
+                    ..c.clone()
+                },
+            ),
+        );
         Ok(())
     }
 
@@ -640,19 +1041,36 @@ impl StoreTx for MemoryTx {
             Some((seq, x)) if x.org_id == self.org => *seq,
             _ => return Err(Error::not_found("assignment_cycle", c.id)),
         };
-        self.put(|s| &mut s.cycles, c.id, (seq, AssignmentCycle { org_id: self.org, ..c.clone() }));
+        self.put(
+            |s| &mut s.cycles,
+            c.id,
+            (
+                seq,
+                AssignmentCycle {
+                    org_id: self.org,
+                    ..c.clone()
+                },
+            ),
+        );
         Ok(())
     }
 
     async fn cycles(&mut self, ticket: TicketId) -> Result<Vec<AssignmentCycle>> {
-        let mut v: Vec<&(u64, AssignmentCycle)> =
-            self.state.cycles.values().filter(|(_, c)| c.org_id == self.org && c.ticket_id == ticket).collect();
+        let mut v: Vec<&(u64, AssignmentCycle)> = self
+            .state
+            .cycles
+            .values()
+            .filter(|(_, c)| c.org_id == self.org && c.ticket_id == ticket)
+            .collect();
         v.sort_by_key(|(seq, _)| *seq);
         Ok(v.into_iter().map(|(_, c)| c.clone()).collect())
     }
 
     async fn insert_audit(&mut self, a: &AuditEntry) -> Result<()> {
-        self.state.audit.push(AuditEntry { org_id: self.org, ..a.clone() });
+        self.state.audit.push(AuditEntry {
+            org_id: self.org,
+            ..a.clone()
+        });
         self.journal.push(Box::new(|s| {
             s.audit.pop();
         }));
@@ -660,11 +1078,20 @@ impl StoreTx for MemoryTx {
     }
 
     async fn audit_trail(&mut self, ticket: TicketId) -> Result<Vec<AuditEntry>> {
-        Ok(self.state.audit.iter().filter(|a| a.org_id == self.org && a.ticket_id == Some(ticket)).cloned().collect())
+        Ok(self
+            .state
+            .audit
+            .iter()
+            .filter(|a| a.org_id == self.org && a.ticket_id == Some(ticket))
+            .cloned()
+            .collect())
     }
 
     async fn insert_event(&mut self, e: &Event) -> Result<()> {
-        self.state.events.push(Event { org_id: self.org, ..e.clone() });
+        self.state.events.push(Event {
+            org_id: self.org,
+            ..e.clone()
+        });
         self.journal.push(Box::new(|s| {
             s.events.pop();
         }));
@@ -674,9 +1101,19 @@ impl StoreTx for MemoryTx {
     async fn events(&mut self, after: Option<EventId>, limit: u32) -> Result<Vec<Event>> {
         let org = self.org;
         let start = match after {
-            Some(id) => self.state.events.iter().position(|e| e.id == id).map_or(0, |p| p + 1),
+            Some(id) => self
+                .state
+                .events
+                .iter()
+                .position(|e| e.id == id)
+                .map_or(0, |p| p + 1),
             None => 0,
         };
-        Ok(self.state.events[start..].iter().filter(|e| e.org_id == org).take(limit as usize).cloned().collect())
+        Ok(self.state.events[start..]
+            .iter()
+            .filter(|e| e.org_id == org)
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }
