@@ -313,6 +313,8 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
     /// When it was (last) closed.
     pub closed_at: Option<DateTime<Utc>>,
+    /// SLA clocks (`None` when no policy applied at creation).
+    pub sla: Option<crate::sla::TicketSla>,
     /// Next instant the SLA status changes (stored and indexed so the SLA scan is a range
     /// scan); `None` when no clock runs.
     pub sla_wake_at: Option<DateTime<Utc>>,

@@ -182,6 +182,15 @@ impl Helpdesk {
         tx.update_conversation(&conv).await?;
         let before = ticket.clone();
         ticket.last_customer_message_at = ticket.last_customer_message_at.max(Some(msg.sent_at));
+        if !created {
+            super::sla::sla_step(
+                &mut *tx,
+                &mut ticket,
+                crate::sla::SlaEvent::CustomerMessage,
+                now,
+            )
+            .await?;
+        }
         save_ticket(&mut *tx, &before, &mut ticket, now).await?;
         emit(
             &mut *tx,

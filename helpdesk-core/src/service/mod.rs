@@ -11,11 +11,13 @@
 mod inbound;
 mod inputs;
 mod setup;
+mod sla;
 mod tickets;
 mod views;
 
 pub use inbound::{Ingested, StatusOutcome};
 pub use inputs::*;
+pub use sla::{NewSlaPolicy, SlaScan};
 
 use crate::actor::{Actor, Principal, TicketScope};
 use crate::channel::{Channel, OutboundMessage, Recipient};

@@ -198,7 +198,7 @@ pub(crate) async fn insert_new_ticket(
         return Err(Error::not_found("category", c));
     }
     let number = tx.next_ticket_number().await?;
-    let t = Ticket {
+    let mut t = Ticket {
         id: TicketId::new(),
         org_id: conv.org_id,
         number,
@@ -228,9 +228,11 @@ pub(crate) async fn insert_new_ticket(
         last_agent_reply_at: None,
         resolved_at: None,
         closed_at: None,
+        sla: None,
         sla_wake_at: None,
         version: 1,
     };
+    super::sla::sla_step(tx, &mut t, crate::sla::SlaEvent::Created, now).await?;
     tx.insert_ticket(&t).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
     emit(tx, EventKind::TicketCreated, Some(t.id), actor, json!({"number": t.number, "queue_id": t.queue_id, "source": t.tracking.effective_source()}), now).await?;
@@ -379,6 +381,7 @@ pub(crate) async fn transfer_in(
     t.queue_id = Some(to);
     t.assignee_id = None;
     t.waiting_since = Some(now);
+    super::sla::sla_step(tx, &mut t, crate::sla::SlaEvent::Retarget, now).await?;
     save_ticket(tx, before, &mut t, now).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
     emit(
@@ -431,6 +434,9 @@ pub(crate) async fn change_status_in(
             t.assignee_id = None;
             t.waiting_since = Some(now);
         }
+    }
+    if let Some(ev) = super::sla::status_event(from, to) {
+        super::sla::sla_step(tx, &mut t, ev, now).await?;
     }
     save_ticket(tx, before, &mut t, now).await?;
     match to {
@@ -635,8 +641,12 @@ impl Helpdesk {
                 let fresh = t.clone();
                 t.first_response_at.get_or_insert(now);
                 t.last_agent_reply_at = Some(now);
+                super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::AgentReply, now)
+                    .await?;
                 save_ticket(&mut *tx, &fresh, &mut t, now).await?;
             } else {
+                super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::AgentReply, now)
+                    .await?;
                 save_ticket(&mut *tx, &before, &mut t, now).await?;
             }
         }
@@ -1057,6 +1067,7 @@ impl Helpdesk {
         s.status = TicketStatus::Closed;
         s.closed_at = Some(now);
         s.merged_into = Some(t0.id);
+        super::sla::sla_step(&mut *tx, &mut s, crate::sla::SlaEvent::Closed, now).await?;
         save_ticket(&mut *tx, &s0, &mut s, now).await?;
         cycle(&mut *tx, &s, CycleChange::Finished, now).await?;
         let mut t = t0.clone();
@@ -1311,6 +1322,9 @@ impl Helpdesk {
         }
         if changed.is_empty() {
             return Ok(before);
+        }
+        if t.priority != before.priority {
+            super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::Retarget, now).await?;
         }
         save_ticket(&mut *tx, &before, &mut t, now).await?;
         let details = Value::Object(changed);

@@ -1,7 +1,11 @@
-//! SLA: business-hours calendars (spec and compiled engine).
+//! SLA: business-hours calendars (spec and compiled engine), policies, and ticket clocks.
 
 pub mod calendar;
+pub mod clock;
+pub mod policy;
 pub mod spec;
 
 pub use calendar::Calendar;
+pub use clock::{SlaEvent, SlaMetric, SlaStatus, TicketSla};
+pub use policy::{SlaPolicy, SlaTargets};
 pub use spec::CalendarSpec;

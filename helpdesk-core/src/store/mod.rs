@@ -61,6 +61,14 @@ pub trait Store: Send + Sync + 'static {
     /// Creates an organization (outside any tenant). `Conflict` if the id exists.
     async fn create_organization(&self, org: &Organization) -> Result<()>;
 
+    /// Organizations with a ticket whose SLA wake instant is at or before `until` (the SLA
+    /// scan's cross-tenant entry point).
+    async fn orgs_with_sla_due(&self, until: chrono::DateTime<chrono::Utc>) -> Result<Vec<OrgId>>;
+
+    /// The earliest SLA wake instant of any live ticket in any tenant (a scheduler sleeps
+    /// until then).
+    async fn next_sla_wake(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>>;
+
     /// Routes inbound traffic: the channel account with this kind and external id, in
     /// whatever tenant it belongs to. `None` when unknown.
     async fn find_channel_account(
@@ -209,6 +217,14 @@ pub trait StoreTx: Send {
     async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()>;
     /// Deletes; `NotFound` when absent.
     async fn delete_canned(&mut self, id: CannedResponseId) -> Result<()>;
+
+    // --- SLA policies ---
+    /// All SLA policies, oldest first.
+    async fn sla_policies(&mut self) -> Result<Vec<crate::sla::SlaPolicy>>;
+    /// Inserts; `Conflict` on a duplicate name.
+    async fn insert_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()>;
+    /// Replaces; `NotFound` when absent.
+    async fn update_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()>;
 
     // --- sales, cycles, audit, events ---
     /// Inserts a sale.

@@ -45,6 +45,7 @@ struct State {
     sales: HashMap<SaleId, Sale>,
     cycles: HashMap<CycleId, (u64, AssignmentCycle)>,
     audit: Vec<AuditEntry>,
+    sla_policies: HashMap<SlaPolicyId, crate::sla::SlaPolicy>,
     events: Vec<Event>,
     seq: u64,
 }
@@ -111,6 +112,26 @@ impl Store for MemoryStore {
         }
         s.orgs.insert(org.id, org.clone());
         Ok(())
+    }
+
+    async fn orgs_with_sla_due(&self, until: DateTime<Utc>) -> Result<Vec<OrgId>> {
+        self.check_up()?;
+        let s = self.state.lock().await;
+        let mut v: Vec<OrgId> = s
+            .tickets
+            .values()
+            .filter(|t| t.sla_wake_at.is_some_and(|w| w <= until))
+            .map(|t| t.org_id)
+            .collect();
+        v.sort();
+        v.dedup();
+        Ok(v)
+    }
+
+    async fn next_sla_wake(&self) -> Result<Option<DateTime<Utc>>> {
+        self.check_up()?;
+        let s = self.state.lock().await;
+        Ok(s.tickets.values().filter_map(|t| t.sla_wake_at).min())
     }
 
     async fn find_channel_account(
@@ -992,6 +1013,57 @@ impl StoreTx for MemoryTx {
             }
             _ => Err(Error::not_found("canned_response", id)),
         }
+    }
+
+    async fn sla_policies(&mut self) -> Result<Vec<crate::sla::SlaPolicy>> {
+        let mut v: Vec<_> = self
+            .state
+            .sla_policies
+            .values()
+            .filter(|p| p.org_id == self.org)
+            .cloned()
+            .collect();
+        v.sort_by_key(|p| (p.created_at, p.id));
+        Ok(v)
+    }
+
+    async fn insert_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()> {
+        if self
+            .state
+            .sla_policies
+            .values()
+            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&p.name))
+        {
+            return Err(Error::conflict(
+                "sla_policy",
+                format!("{:?} exists", p.name),
+            ));
+        }
+        self.put(
+            |s| &mut s.sla_policies,
+            p.id,
+            crate::sla::SlaPolicy {
+                org_id: self.org,
+                ..p.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn update_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()> {
+        match self.state.sla_policies.get(&p.id) {
+            Some(x) if x.org_id == self.org => {}
+            _ => return Err(Error::not_found("sla_policy", p.id)),
+        }
+        self.put(
+            |s| &mut s.sla_policies,
+            p.id,
+            crate::sla::SlaPolicy {
+                org_id: self.org,
+                ..p.clone()
+            },
+        );
+        Ok(())
     }
 
     async fn insert_sale(&mut self, sale: &Sale) -> Result<()> {

@@ -1,0 +1,112 @@
+//! SLA policies: targets per metric, per-priority overrides, business hours or 24 × 7.
+
+use super::spec::CalendarSpec;
+use crate::domain::ticket::Priority;
+use crate::ids::*;
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Targets in seconds (business seconds when the policy has business hours). `None` = the
+/// metric is not tracked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SlaTargets {
+    /// Creation to first agent reply.
+    pub first_response: Option<i64>,
+    /// Customer message (after an agent reply) to the next agent reply.
+    pub next_response: Option<i64>,
+    /// Creation to Resolved.
+    pub resolution: Option<i64>,
+}
+
+impl SlaTargets {
+    /// Targets from hours.
+    pub fn hours(first_response: f64, next_response: f64, resolution: f64) -> SlaTargets {
+        let s = |h: f64| Some((h * 3600.0).round() as i64);
+        SlaTargets {
+            first_response: s(first_response),
+            next_response: s(next_response),
+            resolution: s(resolution),
+        }
+    }
+
+    fn validate(&self, field: &str) -> Result<()> {
+        for (name, v) in [
+            ("first_response", self.first_response),
+            ("next_response", self.next_response),
+            ("resolution", self.resolution),
+        ] {
+            if let Some(v) = v
+                && !(1..=10 * 365 * 86_400).contains(&v)
+            {
+                return Err(Error::invalid(
+                    format!("{field}.{name}"),
+                    "must be 1 second to 10 years",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The seed's defaults: urgent 1 h / 4 h, high 4 h / 8 h, medium 8 h / 24 h, low 24 h / 72 h
+/// (first response / resolution); next response as first response.
+pub fn default_priority_targets() -> BTreeMap<Priority, SlaTargets> {
+    BTreeMap::from([
+        (Priority::Urgent, SlaTargets::hours(1.0, 1.0, 4.0)),
+        (Priority::High, SlaTargets::hours(4.0, 4.0, 8.0)),
+        (Priority::Medium, SlaTargets::hours(8.0, 8.0, 24.0)),
+        (Priority::Low, SlaTargets::hours(24.0, 24.0, 72.0)),
+    ])
+}
+
+/// An SLA policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaPolicy {
+    /// Id.
+    pub id: SlaPolicyId,
+    /// Tenant.
+    pub org_id: OrgId,
+    /// Name.
+    pub name: String,
+    /// Targets when the priority has no override.
+    pub targets: SlaTargets,
+    /// Per-priority overrides (a metric left `None` in an override falls back to `targets`).
+    pub priority_targets: BTreeMap<Priority, SlaTargets>,
+    /// Business hours; `None` = 24 × 7 (wall-clock seconds).
+    pub business_hours: Option<CalendarSpec>,
+    /// Share of a target after which the clock is "at risk", in thousandths (800 = 80 %).
+    pub at_risk_permille: u16,
+    /// The tenant's default policy (used by queues without one).
+    pub is_default: bool,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+}
+
+impl SlaPolicy {
+    /// Validates targets, the at-risk share and the calendar.
+    pub fn validate(&self) -> Result<()> {
+        self.targets.validate("targets")?;
+        for (p, t) in &self.priority_targets {
+            t.validate(&format!("priority_targets.{p}"))?;
+        }
+        if !(1..=1000).contains(&self.at_risk_permille) {
+            return Err(Error::invalid("at_risk", "must be between 0.1 % and 100 %"));
+        }
+        if let Some(spec) = &self.business_hours {
+            super::Calendar::new(spec.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Effective targets for a priority.
+    pub fn targets_for(&self, p: Priority) -> SlaTargets {
+        let o = self.priority_targets.get(&p).copied().unwrap_or_default();
+        SlaTargets {
+            first_response: o.first_response.or(self.targets.first_response),
+            next_response: o.next_response.or(self.targets.next_response),
+            resolution: o.resolution.or(self.targets.resolution),
+        }
+    }
+}
