@@ -151,9 +151,7 @@ impl SlaClock {
 
     /// The next instant this clock needs attention (an event not yet emitted), if any.
     fn wake(&self) -> Option<DateTime<Utc>> {
-        if self.running_since.is_none() {
-            return None;
-        }
+        self.running_since?;
         if !self.warned
             && let Some(t) = self.at_risk_at
         {
