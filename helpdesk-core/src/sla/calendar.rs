@@ -656,6 +656,31 @@ fn no_time_before() -> Error {
     Error::NoBusinessTime(format!("after the start of {MIN_YEAR}"))
 }
 
+/// Compiles `spec` (or the 24 × 7 calendar for `None`) once per process and shares it: the
+/// service asks for a policy's calendar on every ticket change. The cache keeps at most 1,024
+/// distinct calendars and starts over when full.
+pub fn cached(spec: Option<&CalendarSpec>) -> Result<Calendar> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static ALWAYS: OnceLock<Calendar> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<String, Calendar>>> = OnceLock::new();
+    let Some(spec) = spec else {
+        return Ok(ALWAYS.get_or_init(Calendar::always_open).clone());
+    };
+    let key = spec.to_json().to_string();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(c) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(c.clone());
+    }
+    let cal = Calendar::new(spec.clone())?;
+    let mut g = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if g.len() >= 1024 {
+        g.clear();
+    }
+    g.insert(key, cal.clone());
+    Ok(cal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -811,29 +836,4 @@ mod tests {
             3600
         );
     }
-}
-
-/// Compiles `spec` (or the 24 × 7 calendar for `None`) once per process and shares it: the
-/// service asks for a policy's calendar on every ticket change. The cache keeps at most 1,024
-/// distinct calendars and starts over when full.
-pub fn cached(spec: Option<&CalendarSpec>) -> Result<Calendar> {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    static ALWAYS: OnceLock<Calendar> = OnceLock::new();
-    static CACHE: OnceLock<Mutex<HashMap<String, Calendar>>> = OnceLock::new();
-    let Some(spec) = spec else {
-        return Ok(ALWAYS.get_or_init(Calendar::always_open).clone());
-    };
-    let key = spec.to_json().to_string();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(c) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return Ok(c.clone());
-    }
-    let cal = Calendar::new(spec.clone())?;
-    let mut g = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if g.len() >= 1024 {
-        g.clear();
-    }
-    g.insert(key, cal.clone());
-    Ok(cal)
 }
