@@ -370,3 +370,18 @@ pub(crate) async fn save_ticket(
     after.version = before.version + 1;
     tx.update_ticket(after).await
 }
+
+/// Records a ticket change: its outbox event and its audit entry (with the same details),
+/// in the change's transaction.
+pub(crate) async fn record(
+    tx: &mut dyn StoreTx,
+    ticket: TicketId,
+    actor: &Actor,
+    kind: EventKind,
+    action: &str,
+    details: Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    audit(tx, Some(ticket), actor, action, details.clone(), now).await?;
+    emit(tx, kind, Some(ticket), actor, details, now).await
+}

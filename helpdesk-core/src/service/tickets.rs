@@ -235,16 +235,7 @@ pub(crate) async fn insert_new_ticket(
     super::sla::sla_step(tx, &mut t, crate::sla::SlaEvent::Created, now).await?;
     tx.insert_ticket(&t).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
-    emit(tx, EventKind::TicketCreated, Some(t.id), actor, json!({"number": t.number, "queue_id": t.queue_id, "source": t.tracking.effective_source()}), now).await?;
-    audit(
-        tx,
-        Some(t.id),
-        actor,
-        "ticket.create",
-        json!({"number": t.number}),
-        now,
-    )
-    .await?;
+    record(tx, t.id, actor, EventKind::TicketCreated, "ticket.create", json!({"number": t.number, "queue_id": t.queue_id, "source": t.tracking.effective_source()}), now).await?;
     Ok(t)
 }
 
@@ -290,19 +281,11 @@ pub(crate) async fn assign_in(
     t.waiting_since = None;
     save_ticket(tx, before, &mut t, now).await?;
     cycle(tx, &t, CycleChange::Started(agent_id), now).await?;
-    emit(
+    record(
         tx,
+        t.id,
+        actor,
         EventKind::TicketAssigned,
-        Some(t.id),
-        actor,
-        json!({"from": before.assignee_id, "to": agent_id}),
-        now,
-    )
-    .await?;
-    audit(
-        tx,
-        Some(t.id),
-        actor,
         "ticket.assign",
         json!({"from": before.assignee_id, "to": agent_id}),
         now,
@@ -384,21 +367,13 @@ pub(crate) async fn transfer_in(
     super::sla::sla_step(tx, &mut t, crate::sla::SlaEvent::Retarget, now).await?;
     save_ticket(tx, before, &mut t, now).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
-    emit(
+    record(
         tx,
+        t.id,
+        actor,
         EventKind::TicketUpdated,
-        Some(t.id),
-        actor,
-        json!({"queue": {"from": before.queue_id, "to": to}, "unassigned": before.assignee_id}),
-        now,
-    )
-    .await?;
-    audit(
-        tx,
-        Some(t.id),
-        actor,
         "ticket.transfer",
-        json!({"from": before.queue_id, "to": to}),
+        json!({"queue": {"from": before.queue_id, "to": to}, "unassigned": before.assignee_id}),
         now,
     )
     .await?;
@@ -451,19 +426,11 @@ pub(crate) async fn change_status_in(
         TicketStatus::Closed => EventKind::TicketClosed,
         _ => EventKind::TicketStatusChanged,
     };
-    emit(
+    record(
         tx,
+        t.id,
+        actor,
         kind,
-        Some(t.id),
-        actor,
-        json!({"from": from, "to": to}),
-        now,
-    )
-    .await?;
-    audit(
-        tx,
-        Some(t.id),
-        actor,
         "ticket.status",
         json!({"from": from, "to": to}),
         now,
@@ -904,21 +871,13 @@ impl Helpdesk {
         t.waiting_since = t.status.counts_as_load().then_some(now);
         save_ticket(&mut *tx, &before, &mut t, now).await?;
         cycle(&mut *tx, &t, CycleChange::Queued, now).await?;
-        emit(
+        record(
             &mut *tx,
+            t.id,
+            actor,
             EventKind::TicketAssigned,
-            Some(t.id),
-            actor,
-            json!({"from": before.assignee_id, "to": null}),
-            now,
-        )
-        .await?;
-        audit(
-            &mut *tx,
-            Some(t.id),
-            actor,
             "ticket.unassign",
-            json!({"from": before.assignee_id}),
+            json!({"from": before.assignee_id, "to": null}),
             now,
         )
         .await?;
@@ -1149,21 +1108,13 @@ impl Helpdesk {
         t.rating = Some(rating.clone());
         save_ticket(&mut *tx, &before, &mut t, now).await?;
         cycle(&mut *tx, &t, CycleChange::Rated(rating.score), now).await?;
-        emit(
+        record(
             &mut *tx,
+            t.id,
+            actor,
             EventKind::TicketUpdated,
-            Some(t.id),
-            actor,
-            json!({"rating": rating.score}),
-            now,
-        )
-        .await?;
-        audit(
-            &mut *tx,
-            Some(t.id),
-            actor,
             "ticket.rate",
-            json!({"score": rating.score}),
+            json!({"rating": rating.score}),
             now,
         )
         .await?;
@@ -1207,21 +1158,13 @@ impl Helpdesk {
         let mut t = before.clone();
         t.classification = Some(c.clone());
         save_ticket(&mut *tx, &before, &mut t, now).await?;
-        emit(
+        record(
             &mut *tx,
+            t.id,
+            actor,
             EventKind::TicketUpdated,
-            Some(t.id),
-            actor,
-            json!({"classification": {"setor": c.setor, "motivo": c.motivo}}),
-            now,
-        )
-        .await?;
-        audit(
-            &mut *tx,
-            Some(t.id),
-            actor,
             "ticket.classify",
-            json!({"setor": c.setor, "motivo": c.motivo}),
+            json!({"classification": {"setor": c.setor, "motivo": c.motivo}}),
             now,
         )
         .await?;
@@ -1327,17 +1270,16 @@ impl Helpdesk {
             super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::Retarget, now).await?;
         }
         save_ticket(&mut *tx, &before, &mut t, now).await?;
-        let details = Value::Object(changed);
-        emit(
+        record(
             &mut *tx,
-            EventKind::TicketUpdated,
-            Some(t.id),
+            t.id,
             actor,
-            details.clone(),
+            EventKind::TicketUpdated,
+            "ticket.update",
+            Value::Object(changed),
             now,
         )
         .await?;
-        audit(&mut *tx, Some(t.id), actor, "ticket.update", details, now).await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -1369,19 +1311,11 @@ impl Helpdesk {
             created_at: now,
         };
         tx.insert_sale(&s).await?;
-        emit(
+        record(
             &mut *tx,
+            t.id,
+            actor,
             EventKind::TicketUpdated,
-            Some(t.id),
-            actor,
-            json!({"sale_id": s.id}),
-            now,
-        )
-        .await?;
-        audit(
-            &mut *tx,
-            Some(t.id),
-            actor,
             "ticket.sale",
             json!({"sale_id": s.id}),
             now,

@@ -201,15 +201,17 @@ impl MemoryTx {
         v
     }
 
+    /// The row if it exists and belongs to this transaction's tenant; `NotFound` otherwise
+    /// (another tenant's id looks exactly like an unknown one).
     fn mine<T>(
         &self,
-        org: OrgId,
-        v: Option<T>,
+        found: Option<T>,
+        org_of: impl Fn(&T) -> OrgId,
         entity: &'static str,
         id: impl std::fmt::Display,
     ) -> Result<T> {
-        match v {
-            Some(x) if org == self.org => Ok(x),
+        match found {
+            Some(x) if org_of(&x) == self.org => Ok(x),
             _ => Err(Error::not_found(entity, id)),
         }
     }
@@ -330,9 +332,8 @@ impl StoreTx for MemoryTx {
     }
 
     async fn channel_account(&mut self, id: ChannelAccountId) -> Result<ChannelAccount> {
-        let a = self.state.accounts.get(&id).cloned();
-        let org = a.as_ref().map_or(OrgId(uuid::Uuid::nil()), |a| a.org_id);
-        self.mine(org, a, "channel_account", id)
+        let found = self.state.accounts.get(&id).cloned();
+        self.mine(found, |x| x.org_id, "channel_account", id)
     }
 
     async fn insert_channel_account(&mut self, a: &ChannelAccount) -> Result<()> {
@@ -359,9 +360,8 @@ impl StoreTx for MemoryTx {
     }
 
     async fn contact(&mut self, id: ContactId) -> Result<Contact> {
-        let c = self.state.contacts.get(&id).cloned();
-        let org = c.as_ref().map_or(OrgId(uuid::Uuid::nil()), |c| c.org_id);
-        self.mine(org, c, "contact", id)
+        let found = self.state.contacts.get(&id).cloned();
+        self.mine(found, |x| x.org_id, "contact", id)
     }
 
     async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>> {
@@ -419,9 +419,8 @@ impl StoreTx for MemoryTx {
     }
 
     async fn conversation(&mut self, id: ConversationId) -> Result<Conversation> {
-        let c = self.state.conversations.get(&id).cloned();
-        let org = c.as_ref().map_or(OrgId(uuid::Uuid::nil()), |c| c.org_id);
-        self.mine(org, c, "conversation", id)
+        let found = self.state.conversations.get(&id).cloned();
+        self.mine(found, |x| x.org_id, "conversation", id)
     }
 
     async fn find_conversation(
@@ -476,9 +475,8 @@ impl StoreTx for MemoryTx {
     }
 
     async fn ticket(&mut self, id: TicketId) -> Result<Ticket> {
-        let t = self.state.tickets.get(&id).cloned();
-        let org = t.as_ref().map_or(OrgId(uuid::Uuid::nil()), |t| t.org_id);
-        self.mine(org, t, "ticket", id)
+        let found = self.state.tickets.get(&id).cloned();
+        self.mine(found, |x| x.org_id, "ticket", id)
     }
 
     async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
@@ -646,9 +644,8 @@ impl StoreTx for MemoryTx {
     }
 
     async fn message(&mut self, id: MessageId) -> Result<Message> {
-        let m = self.state.messages.get(&id).map(|(_, m)| m.clone());
-        let org = m.as_ref().map_or(OrgId(uuid::Uuid::nil()), |m| m.org_id);
-        self.mine(org, m, "message", id)
+        let found = self.state.messages.get(&id).map(|(_, m)| m.clone());
+        self.mine(found, |x| x.org_id, "message", id)
     }
 
     async fn message_by_external_id(
@@ -810,9 +807,8 @@ impl StoreTx for MemoryTx {
     }
 
     async fn queue(&mut self, id: QueueId) -> Result<Queue> {
-        let q = self.state.queues.get(&id).cloned();
-        let org = q.as_ref().map_or(OrgId(uuid::Uuid::nil()), |q| q.org_id);
-        self.mine(org, q, "queue", id)
+        let found = self.state.queues.get(&id).cloned();
+        self.mine(found, |x| x.org_id, "queue", id)
     }
 
     async fn queues(&mut self) -> Result<Vec<Queue>> {
@@ -863,9 +859,8 @@ impl StoreTx for MemoryTx {
     }
 
     async fn agent(&mut self, id: AgentId) -> Result<Agent> {
-        let a = self.state.agents.get(&id).cloned();
-        let org = a.as_ref().map_or(OrgId(uuid::Uuid::nil()), |a| a.org_id);
-        self.mine(org, a, "agent", id)
+        let found = self.state.agents.get(&id).cloned();
+        self.mine(found, |x| x.org_id, "agent", id)
     }
 
     async fn agents(&mut self) -> Result<Vec<Agent>> {
