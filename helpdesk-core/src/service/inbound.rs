@@ -31,6 +31,34 @@ pub struct Ingested {
     pub auto_replies: Vec<MessageId>,
 }
 
+/// Outbound messages stored by a workflow and not sent yet.
+#[must_use = "run() sends them; dropping leaves them queued"]
+pub struct Deliveries {
+    hd: Helpdesk,
+    org: OrgId,
+    pending: Vec<Pending>,
+}
+
+impl Deliveries {
+    /// How many messages wait to be sent.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Sends them and records each result on its message.
+    pub async fn run(self) -> Vec<Message> {
+        if self.pending.is_empty() {
+            return Vec::new();
+        }
+        self.hd.deliver(self.org, self.pending).await
+    }
+}
+
 /// What a delivery status did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusOutcome {
@@ -54,6 +82,16 @@ impl Helpdesk {
     /// An inbox nobody registered is [`Error::NotFound`] (`channel_account`): acknowledge the
     /// webhook, store nothing.
     pub async fn ingest(&self, msg: InboundMessage) -> Result<Ingested> {
+        let (out, deliveries) = self.ingest_deferred(msg).await?;
+        deliveries.run().await;
+        Ok(out)
+    }
+
+    /// [`ingest`](Self::ingest) without the sends: the message is stored and routed, and the
+    /// auto-replies are stored `queued` and handed back to be sent later (a webhook handler
+    /// acknowledges first, then runs them in the background, so it never waits on the
+    /// channel). Dropping the [`Deliveries`] leaves the replies `queued`, never lost.
+    pub async fn ingest_deferred(&self, msg: InboundMessage) -> Result<(Ingested, Deliveries)> {
         let account = self
             .store
             .find_channel_account(msg.channel, &msg.account_external_id)
@@ -71,10 +109,14 @@ impl Helpdesk {
             ));
         }
         let (out, pending) = retrying!(self, self.ingest_once(&account, &msg))?;
-        if !pending.is_empty() {
-            self.deliver(account.org_id, pending).await;
-        }
-        Ok(out)
+        Ok((
+            out,
+            Deliveries {
+                hd: self.clone(),
+                org: account.org_id,
+                pending,
+            },
+        ))
     }
 
     async fn ingest_once(

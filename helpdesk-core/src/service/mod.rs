@@ -15,7 +15,7 @@ mod sla;
 mod tickets;
 mod views;
 
-pub use inbound::{Ingested, StatusOutcome};
+pub use inbound::{Deliveries, Ingested, StatusOutcome};
 pub use inputs::*;
 pub use sla::{NewSlaPolicy, SlaScan};
 
