@@ -13,6 +13,23 @@
 //!   (signature → parse → ingest / apply status → the status code to answer), acknowledging
 //!   without waiting on the Graph API.
 //!
-//! Sending (the `Channel` implementation over the Graph API) is not in this version yet.
+//!
+//! And messages out:
+//!
+//! * [`graph::GraphClient`]: the Graph API with base URL, version (v26.0), token and timeout
+//!   as settings; retries with exponential backoff and jitter only for what can succeed
+//!   (rate limits, 5xx, timeouts, Meta's transient codes), typed [`graph::GraphError`]s
+//!   classified by Graph error code; mark as read with typing indicator; media upload and
+//!   download;
+//! * [`WhatsappChannel`]: core's `Channel` (text, reply-to, templates, media by id or link,
+//!   buttons, lists, reactions, locations, contacts).
 
+mod channel;
+pub mod graph;
+#[cfg(feature = "axum")]
+mod router;
 pub mod webhook;
+
+pub use channel::{WhatsappChannel, message_body};
+#[cfg(feature = "axum")]
+pub use router::router;

@@ -115,6 +115,22 @@ pub enum MessageContent {
         /// Components as the channel expects them.
         components: serde_json::Value,
     },
+    /// Reply buttons (outbound): a text with one to three buttons.
+    Buttons {
+        /// Text above the buttons.
+        body: String,
+        /// The buttons (1 to 3).
+        buttons: Vec<ReplyButton>,
+    },
+    /// A list menu (outbound): a text, a button that opens the list, sections of rows.
+    List {
+        /// Text.
+        body: String,
+        /// Label of the button that opens the list.
+        button: String,
+        /// Sections (at most 10 rows in all).
+        sections: Vec<ListSection>,
+    },
     /// An order from a catalogue.
     Order {
         /// Raw order.
@@ -151,6 +167,8 @@ impl MessageContent {
             Self::Reaction { .. } => "reaction",
             Self::Template { .. } => "template",
             Self::Order { .. } => "order",
+            Self::Buttons { .. } => "buttons",
+            Self::List { .. } => "list",
             Self::System { .. } => "system",
             Self::Unknown { .. } => "unknown",
         }
@@ -163,6 +181,7 @@ impl MessageContent {
             Self::Media { caption, .. } => caption.as_deref(),
             Self::InteractiveReply { title, .. } => title.as_deref(),
             Self::Location { name, .. } => name.as_deref(),
+            Self::Buttons { body, .. } | Self::List { body, .. } => Some(body),
             _ => None,
         }
     }
@@ -181,6 +200,43 @@ impl MessageContent {
                 url: None,
                 ..
             } => Err(Error::invalid("media", "either media_id or url is needed")),
+            Self::Buttons { body, buttons } => {
+                check_len("body", body, 1, 1024)?;
+                if buttons.is_empty() || buttons.len() > 3 {
+                    return Err(Error::invalid("buttons", "one to three buttons"));
+                }
+                for (i, b) in buttons.iter().enumerate() {
+                    check_len(&format!("buttons[{i}].id"), &b.id, 1, 256)?;
+                    check_len(&format!("buttons[{i}].title"), &b.title, 1, 20)?;
+                }
+                Ok(())
+            }
+            Self::List {
+                body,
+                button,
+                sections,
+            } => {
+                check_len("body", body, 1, 4096)?;
+                check_len("button", button, 1, 20)?;
+                let rows: usize = sections.iter().map(|s| s.rows.len()).sum();
+                if sections.is_empty() || sections.len() > 10 || rows == 0 || rows > 10 {
+                    return Err(Error::invalid(
+                        "sections",
+                        "1 to 10 sections with 1 to 10 rows in all",
+                    ));
+                }
+                for (i, s) in sections.iter().enumerate() {
+                    check_len(&format!("sections[{i}].title"), &s.title, 0, 24)?;
+                    for (j, r) in s.rows.iter().enumerate() {
+                        check_len(&format!("sections[{i}].rows[{j}].id"), &r.id, 1, 200)?;
+                        check_len(&format!("sections[{i}].rows[{j}].title"), &r.title, 1, 24)?;
+                        if let Some(d) = &r.description {
+                            check_len(&format!("sections[{i}].rows[{j}].description"), d, 0, 72)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
             Self::Unknown { .. } | Self::Order { .. } => Err(Error::invalid(
                 "kind",
                 format!("{} cannot be sent", self.kind_name()),
@@ -188,6 +244,46 @@ impl MessageContent {
             _ => Ok(()),
         }
     }
+}
+
+/// A reply button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyButton {
+    /// Id sent back when pressed (1-256 chars).
+    pub id: String,
+    /// Label (1-20 chars).
+    pub title: String,
+}
+
+/// A section of a list menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSection {
+    /// Section title (up to 24 chars).
+    pub title: String,
+    /// Rows.
+    pub rows: Vec<ListRow>,
+}
+
+/// A row of a list menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRow {
+    /// Id sent back when chosen (1-200 chars).
+    pub id: String,
+    /// Title (1-24 chars).
+    pub title: String,
+    /// Description (up to 72 chars).
+    pub description: Option<String>,
+}
+
+fn check_len(field: &str, s: &str, min: usize, max: usize) -> Result<()> {
+    let n = s.chars().count();
+    if n < min || n > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be {min} to {max} characters, is {n}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Delivery status of an outbound message. It only moves forward
@@ -268,6 +364,56 @@ pub struct Message {
 #[cfg(test)]
 mod tests {
     use super::DeliveryStatus::*;
+
+    #[test]
+    fn interactive_limits_are_checked() {
+        use super::{ListRow, ListSection, MessageContent, ReplyButton};
+        let b = |t: &str| ReplyButton {
+            id: "x".into(),
+            title: t.into(),
+        };
+        assert!(
+            MessageContent::Buttons {
+                body: "Escolha".into(),
+                buttons: vec![b("Sim"), b("Não")]
+            }
+            .validate_outbound()
+            .is_ok()
+        );
+        let four = MessageContent::Buttons {
+            body: "x".into(),
+            buttons: vec![b("a"), b("b"), b("c"), b("d")],
+        };
+        assert_eq!(
+            four.validate_outbound().unwrap_err().field(),
+            Some("buttons")
+        );
+        let long = MessageContent::Buttons {
+            body: "x".into(),
+            buttons: vec![b("um título longo demais aqui")],
+        };
+        assert_eq!(
+            long.validate_outbound().unwrap_err().field(),
+            Some("buttons[0].title")
+        );
+        let row = |i: usize| ListRow {
+            id: format!("r{i}"),
+            title: "Opção".into(),
+            description: None,
+        };
+        let eleven = MessageContent::List {
+            body: "x".into(),
+            button: "Ver".into(),
+            sections: vec![ListSection {
+                title: "A".into(),
+                rows: (0..11).map(row).collect(),
+            }],
+        };
+        assert_eq!(
+            eleven.validate_outbound().unwrap_err().field(),
+            Some("sections")
+        );
+    }
 
     #[test]
     fn delivery_status_only_moves_forward() {
