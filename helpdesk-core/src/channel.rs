@@ -125,6 +125,8 @@ pub struct InboundStatus {
     pub error: Option<DeliveryError>,
     /// When it happened.
     pub at: DateTime<Utc>,
+    /// Billing category, when the channel reports one.
+    pub pricing_category: Option<String>,
 }
 
 /// Convenience for adapters: a channel error.

@@ -201,3 +201,42 @@ async fn handshake_answers_the_challenge() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_number_change_moves_the_contact_to_the_new_number() {
+    let (f, h) = setup(MemoryStore::new()).await;
+    let first = fixture("inbound_text");
+    h.handle(Some(&sign(b"app-secret", &first)), &first).await;
+    let body = fixture("inbound_system_user_changed_number");
+    let (out, _) = h.handle(Some(&sign(b"app-secret", &body)), &body).await;
+    assert!(
+        matches!(out, PostOutcome::Accepted(ref r) if r.number_changes == 1 && r.messages == 1),
+        "{out:?}"
+    );
+    let phone = |p: &str| {
+        ContactKey::Phone(
+            helpdesk_core::domain::phone::PhoneNumber::parse(
+                p,
+                helpdesk_core::domain::phone::PhoneRegion::BR,
+            )
+            .unwrap(),
+        )
+    };
+    assert!(
+        f.hd.find_contact(f.org.id, &phone("+972987654321"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let c =
+        f.hd.find_contact(f.org.id, &phone("+972912345678"))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(c.name.as_deref(), Some("Test Name"));
+    assert_eq!(
+        f.all_tickets().await.len(),
+        1,
+        "the conversation continues on the same contact"
+    );
+}

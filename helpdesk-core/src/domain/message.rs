@@ -359,6 +359,9 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// Last status change.
     pub status_at: Option<DateTime<Utc>>,
+    /// How the channel bills the message, when it says (WhatsApp `pricing.category`:
+    /// service, marketing, utility, authentication…).
+    pub pricing_category: Option<String>,
 }
 
 #[cfg(test)]

@@ -218,6 +218,7 @@ impl Helpdesk {
             delivery_error: None,
             created_at: msg.sent_at,
             status_at: None,
+            pricing_category: None,
         };
         tx.insert_message(&m).await?;
         conv.last_inbound_at = conv.last_inbound_at.max(Some(msg.sent_at));
@@ -294,6 +295,7 @@ impl Helpdesk {
                         delivery_error: None,
                         created_at: now,
                         status_at: Some(now),
+                        pricing_category: None,
                     };
                     tx.insert_message(&reply).await?;
                     emit(&mut *tx, EventKind::MessageAdded, Some(ticket.id), &actor, json!({"message_id": reply.id, "direction": "outbound", "auto_reply": true}), now).await?;
@@ -327,6 +329,98 @@ impl Helpdesk {
             },
             pending,
         ))
+    }
+
+    /// The customer changed their phone number (WhatsApp's `user_changed_number`): the
+    /// contact found by the old number gets the new one, so the conversation continues.
+    /// `Ok(None)` when no contact has the old number; `AlreadyExists` when another contact
+    /// already has the new one (nothing is changed then).
+    pub async fn change_contact_phone(
+        &self,
+        channel: crate::domain::party::ChannelKind,
+        account_external_id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<Option<crate::domain::party::Contact>> {
+        let account = self
+            .store
+            .find_channel_account(channel, account_external_id)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(
+                    "channel_account",
+                    format!("{} {account_external_id}", channel.as_str()),
+                )
+            })?;
+        retrying!(
+            self,
+            self.change_contact_phone_once(account.org_id, old, new)
+        )
+    }
+
+    async fn change_contact_phone_once(
+        &self,
+        org: OrgId,
+        old: &str,
+        new: &str,
+    ) -> Result<Option<crate::domain::party::Contact>> {
+        use crate::domain::party::ContactKey;
+        use crate::domain::phone::PhoneNumber;
+        let now = self.now();
+        let intl = |p: &str| {
+            if p.starts_with('+') {
+                p.to_owned()
+            } else {
+                format!("+{p}")
+            }
+        };
+        let mut tx = self.store.begin(org).await?;
+        let region = tx.organization().await?.region();
+        let old = PhoneNumber::parse(&intl(old), region).map_err(|e| match e {
+            Error::Invalid {
+                reason, allowed, ..
+            } => Error::Invalid {
+                field: "old_phone".into(),
+                reason,
+                allowed,
+            },
+            e => e,
+        })?;
+        let new = PhoneNumber::parse(&intl(new), region).map_err(|e| match e {
+            Error::Invalid {
+                reason, allowed, ..
+            } => Error::Invalid {
+                field: "new_phone".into(),
+                reason,
+                allowed,
+            },
+            e => e,
+        })?;
+        let Some(mut c) = tx.find_contact(&ContactKey::Phone(old)).await? else {
+            return Ok(None);
+        };
+        if let Some(other) = tx.find_contact(&ContactKey::Phone(new.clone())).await?
+            && other.id != c.id
+        {
+            return Err(Error::AlreadyExists {
+                entity: "contact",
+                id: other.id.to_string(),
+            });
+        }
+        c.phone = Some(new);
+        c.updated_at = now;
+        tx.update_contact(&c).await?;
+        audit(
+            &mut *tx,
+            None,
+            &Actor::System,
+            "contact.phone_changed",
+            json!({"contact_id": c.id}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(c))
     }
 
     /// Applies a delivery status to an outbound message. Statuses only move forward
@@ -369,6 +463,9 @@ impl Helpdesk {
         m.status_at = Some(st.at);
         if st.status == DeliveryStatus::Failed {
             m.delivery_error = st.error.clone();
+        }
+        if st.pricing_category.is_some() {
+            m.pricing_category = st.pricing_category.clone();
         }
         tx.update_message(&m).await?;
         emit(

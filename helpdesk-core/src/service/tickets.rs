@@ -597,6 +597,7 @@ impl Helpdesk {
             delivery_error: None,
             created_at: now,
             status_at: Some(now),
+            pricing_category: None,
         };
         tx.insert_message(&m).await?;
         let mut t = before.clone();
@@ -745,6 +746,7 @@ impl Helpdesk {
             delivery_error: None,
             created_at: now,
             status_at: None,
+            pricing_category: None,
         };
         tx.insert_message(&m).await?;
         emit(

@@ -751,6 +751,7 @@ pub async fn delivery_status_never_moves_backwards(store: Arc<dyn Store>) {
         status: s,
         error: None,
         at: t0(),
+        pricing_category: Some("service".into()),
     };
     assert_eq!(
         f.hd.apply_status(st(DeliveryStatus::Read)).await.unwrap(),
@@ -777,6 +778,15 @@ pub async fn delivery_status_never_moves_backwards(store: Arc<dyn Store>) {
     assert_eq!(
         msgs.iter().find(|m| m.id == reply.id).unwrap().status,
         Some(DeliveryStatus::Read)
+    );
+    assert_eq!(
+        msgs.iter()
+            .find(|m| m.id == reply.id)
+            .unwrap()
+            .pricing_category
+            .as_deref(),
+        Some("service"),
+        "the billing category is kept"
     );
     let unknown = InboundStatus {
         external_id: "wamid.nope".into(),

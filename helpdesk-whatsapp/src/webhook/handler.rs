@@ -25,6 +25,8 @@ pub struct Report {
     pub statuses_ignored: usize,
     /// Items for a `phone_number_id` no tenant registered: acknowledged, stored nowhere.
     pub unknown_accounts: usize,
+    /// Contacts whose phone number changed.
+    pub number_changes: usize,
     /// Items that could not be read, value-level errors, and other fields: kept in the report.
     pub not_processed: Vec<WebhookItem>,
     /// Items refused for good (bad data), with why.
@@ -133,6 +135,33 @@ impl WebhookHandler {
                     }
                     Err(e) => Err(e),
                 },
+                WebhookItem::NumberChanged {
+                    account_external_id,
+                    old_wa_id,
+                    new_wa_id,
+                } => {
+                    match self
+                        .hd
+                        .change_contact_phone(
+                            helpdesk_core::domain::party::ChannelKind::Whatsapp,
+                            account_external_id,
+                            old_wa_id,
+                            new_wa_id,
+                        )
+                        .await
+                    {
+                        Ok(_) => {
+                            report.number_changes += 1;
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                WebhookItem::Malformed { path, reason, .. } => {
+                    tracing::warn!(%path, %reason, "unreadable webhook item kept in the report");
+                    report.not_processed.push(item.clone());
+                    Ok(())
+                }
                 _ => {
                     report.not_processed.push(item.clone());
                     Ok(())
@@ -146,8 +175,14 @@ impl WebhookHandler {
                 }) => report.unknown_accounts += 1,
                 // The store is down: answer 503 so Meta redelivers the whole payload; what was
                 // stored already is recognized as a duplicate then.
-                Err(e) if e.is_retryable() => return (PostOutcome::Unavailable(e), deliveries),
-                Err(e) => report.refused.push((describe(&item), e)),
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(error_kind = %e.kind(), "store unavailable while processing a webhook; answering 503 for redelivery");
+                    return (PostOutcome::Unavailable(e), deliveries);
+                }
+                Err(e) => {
+                    tracing::warn!(item = %describe(&item), error_kind = %e.kind(), field = e.field().unwrap_or(""), "webhook item refused");
+                    report.refused.push((describe(&item), e));
+                }
             }
         }
         (PostOutcome::Accepted(report), deliveries)

@@ -521,6 +521,7 @@ fn status(st: &Value, account: &str, received_at: DateTime<Utc>) -> Result<Webho
             status,
             error: errors.into_iter().next(),
             at: timestamp(st).unwrap_or(received_at),
+            pricing_category: pricing.and_then(|p| s(p, "category")),
         },
         StatusMeta {
             wa_status: word,
