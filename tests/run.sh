@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: doctests (README included), then every crate's unit, integration and
-# property tests and the store conformance suite. Needs only Rust.
+# property tests, and the store conformance suite on the in-memory store and on Postgres.
+# Needs only Rust: Postgres is installed (Debian package) and started as a throwaway cluster
+# when DATABASE_URL is not set, and stopped on exit (tests/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# shellcheck source=tests/postgres.sh
+source tests/postgres.sh
 
 cargo test -p helpdesk-core --all-features --doc
 if cargo nextest --version >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 //! Time as a dependency: core never reads the clock itself.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use std::sync::Mutex;
 
 /// A source of "now".
@@ -16,7 +16,9 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)] // The one place that may read the real clock.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        // Microseconds: what SQL stores keep, so an instant reads back exactly as written.
+        let t = Utc::now();
+        t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
     }
 }
 

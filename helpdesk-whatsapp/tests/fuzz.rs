@@ -26,7 +26,7 @@ fn mutate(v: &mut Value, pick: u64, with: Value) {
         Value::Array(a) => !a.is_empty(),
         _ => false,
     };
-    if pick % 5 == 0 || !has_children {
+    if pick.is_multiple_of(5) || !has_children {
         *v = with;
         return;
     }

@@ -168,6 +168,28 @@ impl Helpdesk {
         };
         let contact = find_or_create_contact(&mut *tx, &organization, &lead, now).await?;
         let mut conv = find_or_create_conversation(&mut *tx, &contact, account, now).await?;
+        // Messages of one conversation queue here instead of racing for the same ticket row
+        // (an album of 30 photos arrives at once); constraints still decide if a store
+        // ignores the hint.
+        tx.lock(crate::store::LockKey::Conversation(conv.id))
+            .await?;
+        if let Some(m) = tx
+            .message_by_external_id(account.id, &msg.external_id)
+            .await?
+        {
+            return Ok((
+                Ingested {
+                    org_id: org,
+                    ticket_id: m.ticket_id,
+                    message_id: m.id,
+                    duplicate: true,
+                    created_ticket: false,
+                    assigned_to: None,
+                    auto_replies: Vec::new(),
+                },
+                Vec::new(),
+            ));
+        }
         let actor = Actor::System;
 
         let (mut ticket, created) = match tx.live_ticket(conv.id).await? {

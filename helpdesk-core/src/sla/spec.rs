@@ -68,7 +68,7 @@ impl Interval {
 
 /// Formats seconds since midnight as `HH:MM` (or `HH:MM:SS` when seconds are set).
 pub fn fmt_secs(s: LocalSecs) -> String {
-    if s % 60 == 0 {
+    if s.is_multiple_of(60) {
         format!("{:02}:{:02}", s / 3600, s / 60 % 60)
     } else {
         format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)

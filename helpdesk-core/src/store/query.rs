@@ -181,7 +181,7 @@ impl Cursor {
     /// Parses the opaque text form.
     pub fn decode(s: &str) -> Result<Cursor> {
         let bad = || Error::invalid("cursor", "not a cursor returned by this API");
-        if s.len() % 2 != 0 || s.len() > 256 {
+        if !s.len().is_multiple_of(2) || s.len() > 256 {
             return Err(bad());
         }
         let bytes: Vec<u8> = (0..s.len())
