@@ -69,10 +69,31 @@ pg_start() {
     || { cat "$PG_TMP/initdb.log" >&2; pg_fail "initdb failed"; }
   trap pg_stop EXIT
   # Durability off: a throwaway cluster for tests. Enough connections for parallel test binaries.
-  $PG_RUNAS "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 60 \
-    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >/dev/null || { cat "$PG_TMP/server.log" >&2; pg_fail "the server did not start"; }
+  # Settings go in the cluster's configuration so a stop/start by the outage tests keeps them.
+  cat >>"$PG_TMP/data/postgresql.conf" <<EOC
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_TMP'
+max_connections = 400
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOC
+  $PG_RUNAS "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 60 start >/dev/null \
+    || { cat "$PG_TMP/server.log" >&2; pg_fail "the server did not start"; }
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  # Lets the outage tests stop and start this cluster (`$HELPDESK_PG_CTL stop|start`).
+  cat >"$PG_TMP/pgctl" <<EOS
+#!/usr/bin/env bash
+set -e
+case "\$1" in
+  stop) exec $PG_RUNAS "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m fast -w -t 60 stop >/dev/null ;;
+  start) exec $PG_RUNAS "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 60 start >/dev/null ;;
+  *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+EOS
+  chmod 755 "$PG_TMP/pgctl"
+  export HELPDESK_PG_CTL="$PG_TMP/pgctl"
   echo "tests: throwaway Postgres ($("$PG_BIN/postgres" --version)) on 127.0.0.1:$port"
 }
 

@@ -10,9 +10,12 @@ cd "$(dirname "$0")/.."
 source tests/postgres.sh
 
 cargo test -p helpdesk-core --all-features --doc
+# Tests named db_outage stop the database: they run after the rest, on their own.
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --all-features --no-fail-fast
+  cargo nextest run --workspace --all-features --no-fail-fast -E 'not test(/db_outage/)'
+  cargo nextest run --workspace --all-features --no-fail-fast -E 'test(/db_outage/)' --test-threads 1
 else
   echo "cargo-nextest not found; using cargo test" >&2
-  cargo test --workspace --all-features --no-fail-fast --lib --bins --tests --examples
+  cargo test --workspace --all-features --no-fail-fast --lib --bins --tests --examples -- --skip db_outage
+  cargo test --workspace --all-features --no-fail-fast --lib --bins --tests --examples -- db_outage --test-threads 1
 fi

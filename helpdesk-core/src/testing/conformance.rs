@@ -585,6 +585,49 @@ pub async fn another_tenants_ids_are_not_found(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(page.items.is_empty(), "listing shows no foreign ticket");
+    assert!(
+        tx.live_ticket(ticket.conversation_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "live ticket of a foreign conversation"
+    );
+    assert!(
+        tx.find_conversation(ticket.contact_id, a.account.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "conversation by foreign contact and inbox"
+    );
+    assert!(
+        tx.waiting_tickets(a.queue.id).await.unwrap().is_empty(),
+        "waiting tickets of a foreign queue"
+    );
+    assert!(
+        tx.agent_queues(a.agents[0].id).await.unwrap().is_empty(),
+        "queues of a foreign agent"
+    );
+    assert!(tx.sales(ticket.id).await.unwrap().is_empty(), "sales");
+    assert!(tx.cycles(ticket.id).await.unwrap().is_empty(), "cycles");
+    assert!(
+        tx.audit_trail(ticket.id).await.unwrap().is_empty(),
+        "audit trail"
+    );
+    assert!(
+        tx.tickets_due_for_sla(t0() + chrono::Duration::days(3650), 1000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.org_id == b.org.id),
+        "SLA scan stays in tenant"
+    );
+    // Writes naming another tenant's rows fail too.
+    let mut moved = ticket.clone();
+    moved.version += 1;
+    assert!(
+        matches!(tx.update_ticket(&moved).await, Err(Error::NotFound { .. })),
+        "update of a foreign ticket"
+    );
     drop(tx);
     // Through the service: B's admin cannot touch A's ticket, and A's agent is unknown in B.
     assert!(matches!(

@@ -1,0 +1,290 @@
+//! Targeted races on Postgres, checked in SQL as well as through the service: many deliveries
+//! over a small pool, gap-free numbers, and a database outage in the middle of ingestion.
+//! Needs DATABASE_URL (tests/run.sh provides a throwaway server); never skips.
+
+use helpdesk_core::Error;
+use helpdesk_core::actor::Actor;
+use helpdesk_core::domain::records::EventKind;
+use helpdesk_core::service::NewTicket;
+use helpdesk_core::store::Store;
+use helpdesk_core::testing::conformance::Fixture;
+use helpdesk_sqlx::PgStore;
+use sqlx::postgres::PgPoolOptions;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+fn url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    })
+}
+
+/// A store over a pool of exactly `conns` connections.
+async fn store(conns: u32) -> PgStore {
+    let pool = PgPoolOptions::new()
+        .max_connections(conns)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&url())
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL: {e}"));
+    let s = PgStore::from_pool(pool);
+    s.migrate().await.expect("migrations");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_deliveries_of_fifty_messages_over_eight_connections() {
+    let pg = store(8).await;
+    let f = Arc::new(Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 3, 10).await);
+    // Each of 50 messages is delivered 4 times; deliveries are interleaved (message i's copies
+    // are 50 positions apart) and all in flight at once.
+    let mut tasks = Vec::new();
+    for copy in 0..4 {
+        for i in 0..50 {
+            let f = f.clone();
+            // Half the copies spell the number without the ninth digit, as old wa_ids do.
+            let phone = if (i + copy) % 2 == 0 {
+                "5511987650000"
+            } else {
+                "551187650000"
+            };
+            let m = f.inbound(&format!("wamid.race.{i}"), phone, &format!("msg {i}"));
+            tasks.push(tokio::spawn(async move { (i, f.hd.ingest(m).await) }));
+        }
+    }
+    let mut stored = HashSet::new();
+    let mut tickets = HashSet::new();
+    let mut messages = HashSet::new();
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        let r = r.expect("every delivery is acknowledged");
+        if !r.duplicate {
+            assert!(stored.insert(i), "message {i} stored twice");
+        }
+        tickets.insert(r.ticket_id);
+        messages.insert((i, r.message_id));
+    }
+    assert_eq!(
+        stored.len(),
+        50,
+        "each message stored by exactly one delivery"
+    );
+    assert_eq!(tickets.len(), 1, "one ticket");
+    assert_eq!(
+        messages.len(),
+        50,
+        "every copy reports its message's one id"
+    );
+
+    let org = f.org.id.0;
+    let (contacts, open_tickets, inbound): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM contacts WHERE org_id = $1),
+                (SELECT count(*) FROM tickets WHERE org_id = $1 AND status <> 'closed'),
+                (SELECT count(*) FROM messages WHERE org_id = $1 AND external_id LIKE 'wamid.race.%')",
+    )
+    .bind(org)
+    .fetch_one(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (contacts, open_tickets, inbound),
+        (1, 1, 50),
+        "1 contact, 1 open ticket, 50 messages"
+    );
+    let ev = f.events().await;
+    let count = |k: EventKind| ev.iter().filter(|e| e.kind == k).count();
+    assert_eq!(count(EventKind::TicketCreated), 1);
+    assert_eq!(
+        ev.iter()
+            .filter(|e| e.kind == EventKind::MessageAdded && e.payload["direction"] == "inbound")
+            .count(),
+        50,
+        "one message.added per stored message"
+    );
+    assert_eq!(f.channel.sent().len(), 1, "the greeting went out once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ticket_numbers_from_eight_tasks_are_one_to_n_with_count_equal_to_max() {
+    let pg = store(8).await;
+    let f = Arc::new(Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 0, 1).await);
+    let mut tasks = Vec::new();
+    for w in 0..8usize {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w..400).step_by(8) {
+                // Every 10th lead is created twice at once: the loser must not burn a number.
+                let twice = if i % 10 == 0 { 2 } else { 1 };
+                let mut oks = 0;
+                for _ in 0..twice {
+                    match f
+                        .hd
+                        .create_ticket(
+                            f.org.id,
+                            &Actor::System,
+                            NewTicket {
+                                lead: f.lead(i),
+                                ..NewTicket::default()
+                            },
+                        )
+                        .await
+                    {
+                        Ok(_) => oks += 1,
+                        Err(Error::AlreadyExists { .. }) => {}
+                        Err(e) => panic!("create: {e}"),
+                    }
+                }
+                assert_eq!(oks, 1, "lead {i} has one live ticket");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (count, min, max, distinct): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), min(number), max(number), count(DISTINCT number) FROM tickets WHERE org_id = $1",
+    )
+    .bind(f.org.id.0)
+    .fetch_one(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!((count, min, max, distinct), (400, 1, 400, 400));
+    let next: i64 = sqlx::query_scalar("SELECT next_number FROM ticket_counters WHERE org_id = $1")
+        .bind(f.org.id.0)
+        .fetch_one(pg.pool())
+        .await
+        .unwrap();
+    assert_eq!(next, 401, "the counter sits right after the last number");
+}
+
+/// Stops the database (or, when it is not ours to stop, kills every other connection) in the
+/// middle of ingestion. Every delivery is retried by its sender (as Meta does) while the error
+/// says a retry can help; afterwards each message is stored exactly once.
+///
+/// Runs on its own (tests/run.sh runs `db_outage` tests after the rest): it takes the server
+/// away from every other test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn db_outage_mid_ingestion_is_retryable_and_loses_or_doubles_nothing() {
+    let pg = store(8).await;
+    let f = Arc::new(Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 2, 1000).await);
+    const N: usize = 400;
+    let done = Arc::new(AtomicUsize::new(0));
+    let retryable_errors = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..8usize {
+        let (f, done, errs) = (f.clone(), done.clone(), retryable_errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut stored = Vec::new();
+            for i in (w..N).step_by(8) {
+                // 40 contacts, 10 messages each.
+                let phone = format!("55119{:08}", i % 40);
+                let m = f.inbound(&format!("wamid.outage.{i}"), &phone, &format!("m{i}"));
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    match f.hd.ingest(m.clone()).await {
+                        Ok(r) => {
+                            if !r.duplicate {
+                                stored.push(i);
+                            }
+                            break;
+                        }
+                        Err(e) => {
+                            assert!(e.is_retryable(), "an outage error must say retry: {e}");
+                            assert!(attempts < 600, "message {i} never got through: {e}");
+                            errs.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            stored
+        }));
+    }
+    // Let ingestion get going, then take the database away for a while.
+    while done.load(Ordering::Relaxed) < N / 4 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mode = outage(&pg).await;
+    let mut stored = Vec::new();
+    for t in tasks {
+        stored.extend(t.await.unwrap());
+    }
+    assert!(
+        retryable_errors.load(Ordering::Relaxed) > 0,
+        "the outage ({mode}) happened while messages were in flight"
+    );
+    // A delivery whose commit succeeded but whose answer was lost is stored and then seen as a
+    // duplicate on retry: `stored` may miss it, the table may not.
+    let uniq: HashSet<usize> = stored.iter().copied().collect();
+    assert_eq!(uniq.len(), stored.len(), "no message reported stored twice");
+    let (rows, distinct): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT external_id) FROM messages WHERE org_id = $1 AND external_id LIKE 'wamid.outage.%'",
+    )
+    .bind(f.org.id.0)
+    .fetch_one(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (rows, distinct),
+        (N as i64, N as i64),
+        "every message once ({mode})"
+    );
+    let (contacts, live): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM contacts WHERE org_id = $1),
+                (SELECT count(*) FROM tickets WHERE org_id = $1 AND status <> 'closed')",
+    )
+    .bind(f.org.id.0)
+    .fetch_one(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (contacts, live),
+        (40, 40),
+        "one contact and one ticket per sender"
+    );
+    let numbers: (i64, i64) =
+        sqlx::query_as("SELECT count(*), COALESCE(max(number), 0) FROM tickets WHERE org_id = $1")
+            .bind(f.org.id.0)
+            .fetch_one(pg.pool())
+            .await
+            .unwrap();
+    assert_eq!(numbers.0, numbers.1, "no number lost in the outage");
+}
+
+/// Stops and restarts the throwaway cluster through `HELPDESK_PG_CTL` (set by
+/// tests/postgres.sh); on a server given by the environment, terminates every other
+/// connection instead, which is what a crash looks like from the application.
+async fn outage(pg: &PgStore) -> &'static str {
+    if let Ok(ctl) = std::env::var("HELPDESK_PG_CTL") {
+        let run = |arg: &'static str| {
+            let ctl = ctl.clone();
+            tokio::task::spawn_blocking(move || {
+                let st = std::process::Command::new(&ctl)
+                    .arg(arg)
+                    .status()
+                    .unwrap_or_else(|e| panic!("{ctl} {arg}: {e}"));
+                assert!(st.success(), "{ctl} {arg} failed");
+            })
+        };
+        run("stop").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        run("start").await.unwrap();
+        "server stopped for 1.5 s and restarted"
+    } else {
+        for _ in 0..3 {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .execute(pg.pool())
+            .await
+            .expect("terminate backends");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        "every connection terminated three times"
+    }
+}
