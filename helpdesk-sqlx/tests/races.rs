@@ -270,9 +270,9 @@ async fn outage(pg: &PgStore) -> &'static str {
                 assert!(st.success(), "{ctl} {arg} failed");
             })
         };
-        run("stop").await.unwrap();
+        run("stop").await.expect("pg_ctl stop task");
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        run("start").await.unwrap();
+        run("start").await.expect("pg_ctl start task");
         "server stopped for 1.5 s and restarted"
     } else {
         for _ in 0..3 {
