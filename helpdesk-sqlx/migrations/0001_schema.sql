@@ -206,15 +206,23 @@ CREATE TABLE audit_entries (
 );
 CREATE INDEX audit_ticket ON audit_entries (org_id, ticket_id, seq);
 
--- Transactional outbox: written with the change, delivered by a relay (FOR UPDATE SKIP LOCKED).
+-- Transactional outbox: written with the change, delivered by relays in any instance. A relay
+-- claims due rows with FOR UPDATE SKIP LOCKED and stamps a lease (claimed_until, claim_token);
+-- settling needs the token, so an expired claim cannot overwrite a newer one.
 CREATE TABLE events (
-    seq           bigserial PRIMARY KEY,
-    org_id        uuid NOT NULL REFERENCES organizations (id),
-    id            uuid NOT NULL UNIQUE,
-    ticket_id     uuid,
-    kind          text NOT NULL,
-    delivered_at  timestamptz,
-    doc           jsonb NOT NULL
+    seq              bigserial PRIMARY KEY,
+    org_id           uuid NOT NULL REFERENCES organizations (id),
+    id               uuid NOT NULL UNIQUE,
+    ticket_id        uuid,
+    kind             text NOT NULL,
+    doc              jsonb NOT NULL,
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz,
+    claimed_until    timestamptz,
+    claim_token      uuid,
+    settled_at       timestamptz,
+    dead             boolean NOT NULL DEFAULT false,
+    last_error       text
 );
 CREATE INDEX events_org ON events (org_id, seq);
-CREATE INDEX events_undelivered ON events (seq) WHERE delivered_at IS NULL;
+CREATE INDEX events_unsettled ON events (seq) WHERE settled_at IS NULL;

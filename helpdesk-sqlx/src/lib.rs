@@ -10,7 +10,8 @@
 //!   back transaction gives its number back);
 //! * exact round robin and capacity: the queue and agent rows are versioned, and automatic
 //!   assignment takes a transaction-scoped advisory lock per queue;
-//! * events in an outbox table written in the change's transaction.
+//! * events in an outbox table written in the change's transaction, claimed by relays in any
+//!   instance with `FOR UPDATE SKIP LOCKED` and a lease, settled with the claim's token.
 //!
 //! ```no_run
 //! # async fn run() -> helpdesk_core::Result<()> {
@@ -26,8 +27,9 @@ mod tx;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::domain::party::{ChannelAccount, ChannelKind, Organization};
+use helpdesk_core::domain::records::Event;
 use helpdesk_core::ids::OrgId;
-use helpdesk_core::store::{Store, StoreTx};
+use helpdesk_core::store::{ClaimedEvent, EventClaim, EventOutcome, Store, StoreTx};
 use helpdesk_core::{Error, Result};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
@@ -132,5 +134,82 @@ impl Store for PgStore {
         .await
         .map_err(error::db)?;
         doc.map(|d| tx::from_doc("channel_accounts", d)).transpose()
+    }
+
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: chrono::Duration,
+    ) -> Result<Vec<ClaimedEvent>> {
+        let rows: Vec<(i64, uuid::Uuid, i32, serde_json::Value)> = sqlx::query_as(
+            "WITH due AS (
+                 SELECT seq FROM events
+                 WHERE settled_at IS NULL
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                   AND (claimed_until IS NULL OR claimed_until <= $1)
+                 ORDER BY seq
+                 LIMIT $2
+                 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE events e SET claimed_until = $3, claim_token = gen_random_uuid()
+             FROM due WHERE e.seq = due.seq
+             RETURNING e.seq, e.claim_token, e.attempts, e.doc",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(now + lease)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(error::db)?;
+        let mut rows = rows;
+        rows.sort_by_key(|r| r.0);
+        rows.into_iter()
+            .map(|(_, token, attempts, doc)| {
+                let event: Event = tx::from_doc("events", doc)?;
+                Ok(ClaimedEvent {
+                    claim: EventClaim {
+                        event_id: event.id,
+                        token,
+                    },
+                    event,
+                    attempts: u32::try_from(attempts).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn settle_event(
+        &self,
+        claim: &EventClaim,
+        outcome: &EventOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (settled, dead, failed, retry_at, err) = match outcome {
+            EventOutcome::Delivered => (true, false, 0, None, None),
+            EventOutcome::Retry { retry_at, error } => {
+                (false, false, 1, Some(*retry_at), Some(error.as_str()))
+            }
+            EventOutcome::Dead { error } => (true, true, 1, None, Some(error.as_str())),
+        };
+        let done = sqlx::query(
+            "UPDATE events SET claim_token = NULL, claimed_until = NULL,
+                    settled_at = CASE WHEN $3 THEN $4 END, dead = $5,
+                    attempts = attempts + $6, next_attempt_at = $7,
+                    last_error = COALESCE($8, last_error)
+             WHERE id = $1 AND claim_token = $2 AND settled_at IS NULL",
+        )
+        .bind(claim.event_id.0)
+        .bind(claim.token)
+        .bind(settled)
+        .bind(now)
+        .bind(dead)
+        .bind(failed)
+        .bind(retry_at)
+        .bind(err)
+        .execute(&self.pool)
+        .await
+        .map_err(error::db)?;
+        Ok(done.rows_affected() == 1)
     }
 }

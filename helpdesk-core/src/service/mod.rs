@@ -10,6 +10,7 @@
 
 mod inbound;
 mod inputs;
+mod relay;
 mod setup;
 mod sla;
 mod tickets;
@@ -17,6 +18,7 @@ mod views;
 
 pub use inbound::{Deliveries, Ingested, StatusOutcome};
 pub use inputs::*;
+pub use relay::{EventSink, RelayOptions, RelayReport, SinkError};
 pub use sla::{NewSlaPolicy, SlaScan};
 
 use crate::actor::{Actor, Principal, TicketScope};

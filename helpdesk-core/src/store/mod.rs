@@ -76,6 +76,67 @@ pub trait Store: Send + Sync + 'static {
         kind: ChannelKind,
         external_id: &str,
     ) -> Result<Option<ChannelAccount>>;
+
+    // --- outbox relay (cross-tenant, outside any workflow transaction) ---
+
+    /// Claims up to `limit` committed events that are neither delivered nor dead, whose next
+    /// attempt is due at `now` and whose previous claim (if any) has expired, oldest first.
+    /// Until `now + lease` no other caller can claim them, whatever instance it runs in (SQL:
+    /// `FOR UPDATE SKIP LOCKED`). Each claim carries a fresh token.
+    async fn claim_events(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        lease: chrono::Duration,
+    ) -> Result<Vec<ClaimedEvent>>;
+
+    /// Settles a claimed event. Returns `false` (and changes nothing) when the claim is no
+    /// longer the current one (its lease expired and another relay took the event).
+    async fn settle_event(
+        &self,
+        claim: &EventClaim,
+        outcome: &EventOutcome,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool>;
+}
+
+/// A claim on an outbox event, returned by [`Store::claim_events`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventClaim {
+    /// The event.
+    pub event_id: EventId,
+    /// Identifies this claim (a later claim of the same event gets another token).
+    pub token: uuid::Uuid,
+}
+
+/// A claimed event with its delivery history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedEvent {
+    /// The claim to settle.
+    pub claim: EventClaim,
+    /// The event.
+    pub event: Event,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// What happened to a claimed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// Delivered: never claimed again.
+    Delivered,
+    /// Failed; try again at `retry_at`. The error is kept for operators.
+    Retry {
+        /// Next attempt.
+        retry_at: chrono::DateTime<chrono::Utc>,
+        /// Why it failed (no personal data).
+        error: String,
+    },
+    /// Failed for good (dead letter): never claimed again, kept for inspection.
+    Dead {
+        /// Why.
+        error: String,
+    },
 }
 
 /// One transaction in one organization. Dropping it without `commit` rolls it back.

@@ -1171,6 +1171,224 @@ pub async fn events_are_committed_in_order_with_their_change(store: Arc<dyn Stor
     );
 }
 
+/// A sink that records what it is given and fails this tenant's events while told to.
+struct TestSink {
+    org: OrgId,
+    got: std::sync::Mutex<Vec<EventId>>,
+    fail: std::sync::Mutex<Option<bool>>,
+}
+
+#[async_trait::async_trait]
+impl EventSink for TestSink {
+    async fn deliver(&self, e: &crate::domain::records::Event) -> Result<(), SinkError> {
+        if e.org_id != self.org {
+            return Ok(()); // another case's tenant, in a shared database
+        }
+        match *self.fail.lock().unwrap() {
+            Some(true) => return Err(SinkError::retryable("HTTP 503")),
+            Some(false) => return Err(SinkError::permanent("HTTP 410")),
+            None => {}
+        }
+        self.got.lock().unwrap().push(e.id);
+        Ok(())
+    }
+}
+
+pub async fn outbox_relay_delivers_each_event_once_across_relays(store: Arc<dyn Store>) {
+    let f = Arc::new(Fixture::new(store.clone(), 2, 100).await);
+    for i in 0..20 {
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(i),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let sink = Arc::new(TestSink {
+        org: f.org.id,
+        got: Default::default(),
+        fail: Default::default(),
+    });
+    let opts = RelayOptions {
+        batch: 7,
+        ..RelayOptions::default()
+    };
+    // Four relays (think: four app instances) drain the outbox concurrently.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (f, sink, opts) = (f.clone(), sink.clone(), opts.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let r = f.hd.relay_events(sink.as_ref(), &opts).await.unwrap();
+                assert_eq!(r.lost, 0, "no claim expires within its lease");
+                if r.claimed == 0 {
+                    break;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mine: Vec<EventId> = f.events().await.iter().map(|e| e.id).collect();
+    assert!(mine.len() >= 40, "tickets made events");
+    let got = sink.got.lock().unwrap().clone();
+    let mut once: Vec<EventId> = got.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(once.len(), got.len(), "no event delivered twice");
+    let mut want = mine.clone();
+    want.sort();
+    assert_eq!(once, want, "every committed event delivered");
+    let again = f.hd.relay_events(sink.as_ref(), &opts).await.unwrap();
+    assert_eq!(
+        sink.got.lock().unwrap().len(),
+        got.len(),
+        "nothing redelivered: {again:?}"
+    );
+
+    // A retryable failure schedules a later attempt with backoff.
+    sink.got.lock().unwrap().clear();
+    *sink.fail.lock().unwrap() = Some(true);
+    let t =
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(100),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
+    let fresh: Vec<EventId> = f
+        .events()
+        .await
+        .iter()
+        .filter(|e| e.ticket_id == Some(t.id))
+        .map(|e| e.id)
+        .collect();
+    let r = f.hd.relay_events(sink.as_ref(), &opts).await.unwrap();
+    assert!(
+        r.retried >= fresh.len(),
+        "failed events are retried later: {r:?}"
+    );
+    *sink.fail.lock().unwrap() = None;
+    f.hd.relay_events(sink.as_ref(), &opts).await.unwrap();
+    assert!(
+        sink.got.lock().unwrap().is_empty(),
+        "no attempt before the backoff has passed"
+    );
+    f.clock.advance(Duration::seconds(10));
+    while f
+        .hd
+        .relay_events(sink.as_ref(), &opts)
+        .await
+        .unwrap()
+        .claimed
+        > 0
+    {}
+    let mut got = sink.got.lock().unwrap().clone();
+    got.sort();
+    let mut want = fresh.clone();
+    want.sort();
+    assert_eq!(got, want, "delivered once after the backoff");
+
+    // A permanent failure is a dead letter: never attempted again.
+    sink.got.lock().unwrap().clear();
+    *sink.fail.lock().unwrap() = Some(false);
+    f.hd.create_ticket(
+        f.org.id,
+        &Actor::System,
+        NewTicket {
+            lead: f.lead(101),
+            ..NewTicket::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = f.hd.relay_events(sink.as_ref(), &opts).await.unwrap();
+    assert!(r.dead >= 1, "{r:?}");
+    *sink.fail.lock().unwrap() = None;
+    f.clock.advance(Duration::days(2));
+    while f
+        .hd
+        .relay_events(sink.as_ref(), &opts)
+        .await
+        .unwrap()
+        .claimed
+        > 0
+    {}
+    assert!(sink.got.lock().unwrap().is_empty(), "dead events stay dead");
+
+    // Leases: a claim keeps others away until it expires; an expired claim cannot settle.
+    f.hd.create_ticket(
+        f.org.id,
+        &Actor::System,
+        NewTicket {
+            lead: f.lead(102),
+            ..NewTicket::default()
+        },
+    )
+    .await
+    .unwrap();
+    let now = f.hd.now();
+    let lease = Duration::seconds(30);
+    let first: Vec<_> = store
+        .claim_events(now, 10_000, lease)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.event.org_id == f.org.id)
+        .collect();
+    assert!(!first.is_empty());
+    let during = store
+        .claim_events(now + Duration::seconds(29), 10_000, lease)
+        .await
+        .unwrap();
+    assert!(
+        during.iter().all(|c| c.event.org_id != f.org.id),
+        "claimed events are invisible to other relays during the lease"
+    );
+    let later: Vec<_> = store
+        .claim_events(now + Duration::seconds(31), 10_000, lease)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.event.org_id == f.org.id)
+        .collect();
+    assert_eq!(
+        later.len(),
+        first.len(),
+        "expired claims are claimable again"
+    );
+    let done = crate::store::EventOutcome::Delivered;
+    assert!(
+        !store
+            .settle_event(&first[0].claim, &done, now)
+            .await
+            .unwrap(),
+        "the expired claim cannot settle"
+    );
+    assert!(
+        store
+            .settle_event(&later[0].claim, &done, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .settle_event(&later[0].claim, &done, now)
+            .await
+            .unwrap(),
+        "a settled event stays settled"
+    );
+}
+
 /// Generates one `#[tokio::test]` per conformance case for the store built by `$make`
 /// (an expression of type `impl Future<Output = Arc<dyn Store>>`, evaluated once per case).
 #[macro_export]
@@ -1189,6 +1407,7 @@ macro_rules! store_conformance_tests {
             listing_filters_paginates_and_counts_facets,
             failed_workflow_writes_nothing,
             events_are_committed_in_order_with_their_change,
+            outbox_relay_delivers_each_event_once_across_relays,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

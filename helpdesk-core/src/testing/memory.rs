@@ -16,7 +16,7 @@ use crate::domain::team::{Agent, Queue, QueueMember};
 use crate::domain::ticket::Ticket;
 use crate::ids::*;
 use crate::store::query::{Cursor, Facets, TicketPage, TicketQuery, TicketSummary};
-use crate::store::{LockKey, Store, StoreTx};
+use crate::store::{ClaimedEvent, EventClaim, EventOutcome, LockKey, Store, StoreTx};
 use crate::{Error, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -47,7 +47,18 @@ struct State {
     audit: Vec<AuditEntry>,
     sla_policies: HashMap<SlaPolicyId, crate::sla::SlaPolicy>,
     events: Vec<Event>,
+    /// Outbox delivery state of committed events (absent = never claimed).
+    outbox: HashMap<EventId, Delivery>,
     seq: u64,
+}
+
+#[derive(Default)]
+struct Delivery {
+    attempts: u32,
+    next_at: Option<DateTime<Utc>>,
+    claimed_until: Option<DateTime<Utc>>,
+    token: Option<uuid::Uuid>,
+    settled: bool,
 }
 
 type Undo = Box<dyn FnOnce(&mut State) + Send>;
@@ -145,6 +156,71 @@ impl Store for MemoryStore {
             .values()
             .find(|a| a.kind == kind && a.external_id == external_id)
             .cloned())
+    }
+
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: chrono::Duration,
+    ) -> Result<Vec<ClaimedEvent>> {
+        self.check_up()?;
+        let mut guard = self.state.lock().await;
+        let State { events, outbox, .. } = &mut *guard;
+        let mut out = Vec::new();
+        for e in events.iter() {
+            if out.len() >= limit as usize {
+                break;
+            }
+            let d = outbox.entry(e.id).or_default();
+            let due = d.next_at.is_none_or(|t| t <= now);
+            let free = d.claimed_until.is_none_or(|t| t <= now);
+            if d.settled || !due || !free {
+                continue;
+            }
+            let token = uuid::Uuid::now_v7();
+            d.claimed_until = Some(now + lease);
+            d.token = Some(token);
+            out.push(ClaimedEvent {
+                claim: EventClaim {
+                    event_id: e.id,
+                    token,
+                },
+                event: e.clone(),
+                attempts: d.attempts,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn settle_event(
+        &self,
+        claim: &EventClaim,
+        outcome: &EventOutcome,
+        _now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.check_up()?;
+        let mut s = self.state.lock().await;
+        let Some(d) = s.outbox.get_mut(&claim.event_id) else {
+            return Ok(false);
+        };
+        if d.token != Some(claim.token) || d.settled {
+            return Ok(false);
+        }
+        d.token = None;
+        d.claimed_until = None;
+        match outcome {
+            EventOutcome::Delivered => d.settled = true,
+            EventOutcome::Retry { retry_at, .. } => {
+                d.attempts += 1;
+                d.next_at = Some(*retry_at);
+            }
+            EventOutcome::Dead { .. } => {
+                d.attempts += 1;
+                d.settled = true;
+            }
+        }
+        Ok(true)
     }
 }
 
