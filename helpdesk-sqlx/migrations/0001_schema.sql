@@ -1,3 +1,7 @@
+-- Trigram indexes serve the listing's free search (`q`) over names, phones and e-mails.
+-- pg_trgm is a trusted extension: a database owner may create it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
 -- helpdesk schema. Every tenant-owned row is keyed (org_id, id) and references others through
 -- (org_id, x_id), so a row can never point into another tenant. `doc` holds the full domain
 -- value (helpdesk-core's serde form); the other columns are what constraints, indexes and
@@ -39,6 +43,9 @@ CREATE TABLE contacts (
     UNIQUE (org_id, whatsapp_id),
     UNIQUE (org_id, email)
 );
+CREATE INDEX contacts_name_trgm ON contacts USING gin (name_folded gin_trgm_ops);
+CREATE INDEX contacts_phone_trgm ON contacts USING gin (phone_digits gin_trgm_ops);
+CREATE INDEX contacts_email_trgm ON contacts USING gin (email gin_trgm_ops);
 
 CREATE TABLE conversations (
     org_id              uuid NOT NULL,
@@ -94,6 +101,7 @@ CREATE TABLE agents (
     PRIMARY KEY (org_id, id),
     UNIQUE (org_id, email)
 );
+CREATE INDEX agents_name_trgm ON agents USING gin (name_folded gin_trgm_ops);
 
 CREATE TABLE queue_members (
     org_id     uuid NOT NULL,
@@ -120,8 +128,16 @@ CREATE TABLE tickets (
     utm_source       text,
     utm_source_key   text,
     source_type      text NOT NULL,
+    click_kinds      text[] NOT NULL,
     created_at       timestamptz NOT NULL,
     sla_wake_at      timestamptz,
+    -- Reporting: instants, business seconds (from the SLA clocks, pauses excluded) and CSAT.
+    first_response_at     timestamptz,
+    first_response_bsecs  bigint,
+    resolved_at           timestamptz,
+    resolution_bsecs      bigint,
+    rating                smallint,
+    rated_at              timestamptz,
     version          bigint NOT NULL,
     doc              jsonb NOT NULL,
     PRIMARY KEY (org_id, id),
@@ -134,6 +150,12 @@ CREATE UNIQUE INDEX tickets_one_live_per_conversation ON tickets (org_id, conver
 CREATE INDEX tickets_listing ON tickets (org_id, created_at DESC, id DESC);
 CREATE INDEX tickets_stage ON tickets (org_id, stage_id, created_at DESC, id DESC);
 CREATE INDEX tickets_assignee ON tickets (org_id, assignee_id, created_at DESC, id DESC);
+CREATE INDEX tickets_contact ON tickets (org_id, contact_id, created_at DESC, id DESC);
+-- The inbounds view: tickets with a click id.
+CREATE INDEX tickets_clicked ON tickets (org_id, created_at DESC, id DESC) WHERE click_kinds <> '{}';
+-- Reporting ranges.
+CREATE INDEX tickets_resolved ON tickets (org_id, resolved_at) WHERE resolved_at IS NOT NULL;
+CREATE INDEX tickets_rated ON tickets (org_id, rated_at) WHERE rated_at IS NOT NULL;
 CREATE INDEX tickets_queue_waiting ON tickets (org_id, queue_id) WHERE assignee_id IS NULL AND status IN ('new', 'open', 'pending');
 -- The SLA scan is a range scan over this.
 CREATE INDEX tickets_sla_wake ON tickets (sla_wake_at) WHERE sla_wake_at IS NOT NULL;

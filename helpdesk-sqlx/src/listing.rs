@@ -20,7 +20,8 @@ macro_rules! visible {
     };
 }
 
-/// Every filter but the cursor ($1..$22).
+/// Every filter but the cursor ($1..$23). The free search goes through the contacts and agents
+/// that match (trigram indexes), the ticket number, or nothing.
 macro_rules! filters {
     () => {
         concat!(
@@ -38,12 +39,15 @@ macro_rules! filters {
          AND ($15::uuid IS NULL OR t.contact_id = $15)
          AND (NOT $16::bool OR t.assignee_id IS NULL)
          AND ($17::uuid IS NULL OR t.assignee_id = $17)
+         AND ($23::text IS NULL OR t.click_kinds @> ARRAY[$23::text])
          AND (NOT $18::bool
               OR t.number = $19::bigint
-              OR c.name_folded LIKE '%' || $20::text || '%' ESCAPE '\\'
-              OR a.name_folded LIKE '%' || $20::text || '%' ESCAPE '\\'
-              OR c.email LIKE '%' || $21::text || '%' ESCAPE '\\'
-              OR ($22::text IS NOT NULL AND c.phone_digits LIKE '%' || $22::text || '%'))"
+              OR t.contact_id IN (SELECT qc.id FROM contacts qc WHERE qc.org_id = $1
+                    AND (qc.name_folded LIKE '%' || $20::text || '%' ESCAPE '\\'
+                         OR qc.email LIKE '%' || $21::text || '%' ESCAPE '\\'
+                         OR ($22::text IS NOT NULL AND qc.phone_digits LIKE '%' || $22::text || '%')))
+              OR t.assignee_id IN (SELECT qa.id FROM agents qa WHERE qa.org_id = $1
+                    AND qa.name_folded LIKE '%' || $20::text || '%' ESCAPE '\\'))"
         )
     };
 }
@@ -65,8 +69,8 @@ const PAGE: &str = concat!(
     from_joined!(),
     " WHERE ",
     filters!(),
-    " AND ($23::timestamptz IS NULL OR (t.created_at, t.id) < ($23, $24::uuid))
-      ORDER BY t.created_at DESC, t.id DESC LIMIT $25"
+    " AND ($24::timestamptz IS NULL OR (t.created_at, t.id) < ($24, $25::uuid))
+      ORDER BY t.created_at DESC, t.id DESC LIMIT $26"
 );
 
 const COUNT: &str = concat!("SELECT count(*)", from_joined!(), " WHERE ", filters!());
@@ -117,6 +121,7 @@ struct Args {
     q_folded: String,
     q_lower: String,
     q_digits: Option<String>,
+    click: Option<&'static str>,
 }
 
 impl Args {
@@ -158,6 +163,7 @@ impl Args {
             q_folded: like_escape(&fold(&text)),
             q_lower: like_escape(&text.to_lowercase()),
             q_digits: phone_like.then_some(digits),
+            click: q.click_id.map(|k| k.as_str()),
         }
     }
 }
@@ -192,6 +198,7 @@ macro_rules! bind_filters {
             .bind($a.q_folded.clone())
             .bind($a.q_lower.clone())
             .bind($a.q_digits.clone())
+            .bind($a.click)
     };
 }
 

@@ -378,8 +378,10 @@ impl StoreTx for PgTx {
         exec!(
             self,
             "INSERT INTO tickets (org_id, id, number, conversation_id, contact_id, status, priority, queue_id, assignee_id, stage_id,
-                                  utm_source, utm_source_key, source_type, created_at, sla_wake_at, version, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                                  utm_source, utm_source_key, source_type, created_at, sla_wake_at, version, doc,
+                                  click_kinds, first_response_at, first_response_bsecs, resolved_at, resolution_bsecs, rating, rated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                     $18, $19, $20, $21, $22, $23, $24)",
             self.org.0,
             t.id.0,
             t.number as i64,
@@ -396,7 +398,14 @@ impl StoreTx for PgTx {
             t.created_at,
             t.sla_wake_at,
             1i64,
-            to_doc(&t)?
+            to_doc(&t)?,
+            click_kinds(&t),
+            t.first_response_at,
+            t.sla.as_ref().and_then(|s| s.first_response_secs()),
+            t.resolved_at,
+            t.sla.as_ref().and_then(|s| s.resolution_secs()),
+            t.rating.as_ref().map(|r| i16::from(r.score)),
+            t.rating.as_ref().map(|r| r.rated_at)
         );
         Ok(())
     }
@@ -409,7 +418,9 @@ impl StoreTx for PgTx {
         let n = exec!(
             self,
             "UPDATE tickets SET status = $4, priority = $5, queue_id = $6, assignee_id = $7, stage_id = $8, utm_source = $9,
-                                utm_source_key = $10, source_type = $11, sla_wake_at = $12, version = $3, doc = $13
+                                utm_source_key = $10, source_type = $11, sla_wake_at = $12, version = $3, doc = $13,
+                                click_kinds = $14, first_response_at = $15, first_response_bsecs = $16, resolved_at = $17,
+                                resolution_bsecs = $18, rating = $19, rated_at = $20
              WHERE org_id = $1 AND id = $2 AND version = $3 - 1",
             self.org.0,
             t.id.0,
@@ -423,7 +434,14 @@ impl StoreTx for PgTx {
             t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()),
             t.tracking.effective_source().as_str(),
             t.sla_wake_at,
-            to_doc(&t)?
+            to_doc(&t)?,
+            click_kinds(&t),
+            t.first_response_at,
+            t.sla.as_ref().and_then(|s| s.first_response_secs()),
+            t.resolved_at,
+            t.sla.as_ref().and_then(|s| s.resolution_secs()),
+            t.rating.as_ref().map(|r| i16::from(r.score)),
+            t.rating.as_ref().map(|r| r.rated_at)
         );
         if n == 0 {
             let exists: Option<i32> =
@@ -996,4 +1014,17 @@ impl StoreTx for PgTx {
             i64::from(limit)
         )
     }
+}
+
+/// The kinds of click id a ticket carries (for the inbounds view's filter).
+fn click_kinds(t: &Ticket) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = t
+        .tracking
+        .click_ids
+        .iter()
+        .map(|c| c.kind.as_str())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }

@@ -30,6 +30,37 @@ pub enum ClickIdKind {
 }
 
 impl ClickIdKind {
+    /// Every kind.
+    pub const ALL: [ClickIdKind; 4] = [Self::Gclid, Self::Fbclid, Self::CtwaClid, Self::Ttclid];
+
+    /// The wire name (`gclid`, `fbclid`, `ctwa_clid`, `ttclid`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gclid => "gclid",
+            Self::Fbclid => "fbclid",
+            Self::CtwaClid => "ctwa_clid",
+            Self::Ttclid => "ttclid",
+        }
+    }
+
+    /// Parses a wire name; `ctwaclid` (the PRD's spelling) is accepted too.
+    pub fn parse(s: &str) -> Result<ClickIdKind> {
+        let k = s.trim().to_ascii_lowercase();
+        if k == "ctwaclid" {
+            return Ok(Self::CtwaClid);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == k)
+            .ok_or_else(|| {
+                Error::invalid_with(
+                    "clickId",
+                    format!("unknown click id kind {s:?}"),
+                    Self::ALL.map(|x| x.as_str()),
+                )
+            })
+    }
+
     /// The platform a click id belongs to.
     pub fn platform(self) -> AdPlatform {
         match self {

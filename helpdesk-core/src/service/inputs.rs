@@ -192,6 +192,8 @@ pub struct ListTickets {
     pub queue_id: Option<QueueId>,
     /// Assignee.
     pub assignee: Option<AssigneeFilter>,
+    /// Only tickets with a click id of this kind.
+    pub click_id: Option<crate::domain::tracking::ClickIdKind>,
     /// Opaque cursor from a previous page.
     pub cursor: Option<String>,
     /// Page size (default 20, at most 100).

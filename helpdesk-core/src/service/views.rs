@@ -68,12 +68,29 @@ impl Helpdesk {
             queue_id: req.queue_id,
             assignee: req.assignee,
             contact_id: None,
+            click_id: req.click_id,
             visibility,
             cursor: req.cursor.as_deref().map(Cursor::decode).transpose()?,
             limit: req.page_size.unwrap_or(0),
         }
         .normalized()?;
         tx.list_tickets(&q).await
+    }
+
+    /// The inbounds view (the PRD's `GET /tickets/inbounds`): the same filters, visibility and
+    /// pagination as [`Helpdesk::list_tickets`], each ticket reduced to its attribution.
+    pub async fn inbounds(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        req: ListTickets,
+    ) -> Result<crate::store::query::InboundPage> {
+        let page = self.list_tickets(org, actor, req).await?;
+        Ok(crate::store::query::InboundPage {
+            items: page.items.iter().map(Into::into).collect(),
+            next_cursor: page.next_cursor,
+            total: page.total,
+        })
     }
 
     /// The Kanban board: each stage with its newest live tickets (at most 100 per column).

@@ -225,6 +225,8 @@ pub struct TicketQuery {
     pub assignee: Option<AssigneeFilter>,
     /// Contact.
     pub contact_id: Option<ContactId>,
+    /// Only tickets carrying a click id of this kind (the inbounds view).
+    pub click_id: Option<crate::domain::tracking::ClickIdKind>,
     /// Set by the service.
     pub visibility: Visibility,
     /// Continue after this position.
@@ -278,6 +280,89 @@ pub struct TicketPage {
     pub total: u64,
     /// Facets.
     pub facets: Facets,
+}
+
+/// One row of the inbounds view: a ticket's marketing attribution (click ids and UTMs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundRow {
+    /// Ticket.
+    pub ticket_id: TicketId,
+    /// Ticket number.
+    pub number: u64,
+    /// Status.
+    pub status: TicketStatus,
+    /// Google click id.
+    pub gclid: Option<String>,
+    /// Facebook click id.
+    pub fbclid: Option<String>,
+    /// Click-to-WhatsApp click id.
+    pub ctwa_clid: Option<String>,
+    /// TikTok click id.
+    pub ttclid: Option<String>,
+    /// `utm_source`.
+    pub utm_source: Option<String>,
+    /// `utm_medium`.
+    pub utm_medium: Option<String>,
+    /// `utm_campaign`.
+    pub utm_campaign: Option<String>,
+    /// `utm_term`.
+    pub utm_term: Option<String>,
+    /// `utm_content`.
+    pub utm_content: Option<String>,
+    /// Paid or organic (effective).
+    pub source_type: SourceType,
+    /// Ad headline (Click-to-WhatsApp).
+    pub ad_headline: Option<String>,
+    /// The lead (contact).
+    pub lead_id: ContactId,
+    /// Lead name.
+    pub lead_name: Option<String>,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&TicketSummary> for InboundRow {
+    fn from(s: &TicketSummary) -> InboundRow {
+        let t = &s.ticket;
+        let click = |k: crate::domain::tracking::ClickIdKind| {
+            t.tracking
+                .click_ids
+                .iter()
+                .find(|c| c.kind == k)
+                .map(|c| c.value.clone())
+        };
+        use crate::domain::tracking::ClickIdKind as K;
+        InboundRow {
+            ticket_id: t.id,
+            number: t.number,
+            status: t.status,
+            gclid: click(K::Gclid),
+            fbclid: click(K::Fbclid),
+            ctwa_clid: click(K::CtwaClid),
+            ttclid: click(K::Ttclid),
+            utm_source: t.tracking.utm_source.clone(),
+            utm_medium: t.tracking.utm_medium.clone(),
+            utm_campaign: t.tracking.utm_campaign.clone(),
+            utm_term: t.tracking.utm_term.clone(),
+            utm_content: t.tracking.utm_content.clone(),
+            source_type: t.tracking.effective_source(),
+            ad_headline: t.tracking.ad_headline.clone(),
+            lead_id: t.contact_id,
+            lead_name: s.lead_name.clone(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// A page of the inbounds view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundPage {
+    /// Rows, newest first.
+    pub items: Vec<InboundRow>,
+    /// Cursor for the next page.
+    pub next_cursor: Option<String>,
+    /// Matching tickets in all pages.
+    pub total: u64,
 }
 
 impl TicketQuery {
@@ -381,6 +466,9 @@ impl TicketQuery {
                 Some(AssigneeFilter::Unassigned) => t.assignee_id.is_none(),
                 Some(AssigneeFilter::Agent(a)) => t.assignee_id == Some(a),
             }
+            && self
+                .click_id
+                .is_none_or(|k| t.tracking.click_ids.iter().any(|c| c.kind == k))
             && self.q.as_deref().is_none_or(|q| Self::matches_q(q, s))
     }
 
