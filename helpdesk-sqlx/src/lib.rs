@@ -22,6 +22,7 @@
 
 mod error;
 mod listing;
+mod report;
 mod tx;
 
 use async_trait::async_trait;

@@ -458,6 +458,13 @@ impl StoreTx for PgTx {
         Ok(())
     }
 
+    async fn report(
+        &mut self,
+        q: &helpdesk_core::store::report::ReportQuery,
+    ) -> Result<helpdesk_core::store::report::Report> {
+        crate::report::report(self, q).await
+    }
+
     async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage> {
         crate::listing::list(self, q).await
     }

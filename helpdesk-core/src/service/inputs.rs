@@ -169,6 +169,15 @@ pub enum DateFilter {
     Range(DateRange),
 }
 
+/// A reporting request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportRequest {
+    /// The period (a preset is resolved in the organization's zone).
+    pub date: DateFilter,
+    /// Only this queue.
+    pub queue_id: Option<QueueId>,
+}
+
 /// A listing request (the PRD's query parameters plus status, priority, queue, assignee).
 #[derive(Debug, Clone, Default)]
 pub struct ListTickets {

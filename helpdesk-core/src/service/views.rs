@@ -93,6 +93,48 @@ impl Helpdesk {
         })
     }
 
+    /// The reporting numbers of a period: volume per day, first response and resolution
+    /// times (wall clock and business hours), CSAT, per agent. Admins and supervisors (and
+    /// the system) only.
+    pub async fn report(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        req: ReportRequest,
+    ) -> Result<crate::store::report::Report> {
+        let now = self.now();
+        let mut tx = self.store.begin(org).await?;
+        let p = principal(&mut *tx, actor).await?;
+        let allowed = match actor {
+            Actor::System => true,
+            Actor::Agent { .. } => p
+                .agent
+                .as_ref()
+                .is_some_and(|a| a.active && matches!(a.role, Role::Admin | Role::Supervisor)),
+            _ => false,
+        };
+        if !allowed {
+            return Err(Error::Forbidden {
+                actor: actor.to_string(),
+                action: "see reports".into(),
+            });
+        }
+        let organization = tx.organization().await?;
+        let range = match req.date {
+            DateFilter::Preset(p) => p.resolve(now, organization.timezone),
+            DateFilter::Range(r) => r,
+        };
+        if range.to <= range.from {
+            return Err(Error::invalid("date", "the period ends before it starts"));
+        }
+        tx.report(&crate::store::report::ReportQuery {
+            range,
+            timezone: organization.timezone,
+            queue_id: req.queue_id,
+        })
+        .await
+    }
+
     /// The Kanban board: each stage with its newest live tickets (at most 100 per column).
     pub async fn board(&self, org: OrgId, actor: &Actor) -> Result<Vec<BoardColumn>> {
         let stages = self.ensure_stages(org).await?;

@@ -22,6 +22,7 @@
 //! tenant behaves exactly like an unknown id ([`Error::NotFound`](crate::Error::NotFound) or `None`).
 
 pub mod query;
+pub mod report;
 
 use crate::Result;
 use crate::domain::board::{Category, Stage};
@@ -208,6 +209,8 @@ pub trait StoreTx: Send {
     async fn update_ticket(&mut self, t: &Ticket) -> Result<()>;
     /// A page of tickets with facets (see [`TicketQuery::matches`] for the semantics).
     async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage>;
+    /// Reporting numbers (see [`report::Report::compute`] for the semantics).
+    async fn report(&mut self, q: &report::ReportQuery) -> Result<report::Report>;
     /// Live, unassigned tickets of a queue (any order; the service orders them).
     async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>>;
     /// Live tickets with an SLA instant at or before `until` (for the SLA scan), at most `limit`.

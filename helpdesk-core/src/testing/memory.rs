@@ -685,6 +685,17 @@ impl StoreTx for MemoryTx {
         })
     }
 
+    async fn report(
+        &mut self,
+        q: &crate::store::report::ReportQuery,
+    ) -> Result<crate::store::report::Report> {
+        let org = self.org;
+        Ok(crate::store::report::Report::compute(
+            self.state.tickets.values().filter(|t| t.org_id == org),
+            q,
+        ))
+    }
+
     async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {
         let org = self.org;
         Ok(self
