@@ -81,15 +81,16 @@ impl PgStore {
 impl Store for PgStore {
     async fn begin(&self, org: OrgId) -> Result<Box<dyn StoreTx>> {
         let mut tx = self.pool.begin().await.map_err(error::db)?;
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM organizations WHERE id = $1")
-            .bind(org.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(error::db)?;
-        if exists.is_none() {
+        let doc: Option<serde_json::Value> =
+            sqlx::query_scalar("SELECT doc FROM organizations WHERE id = $1")
+                .bind(org.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(error::db)?;
+        let Some(doc) = doc else {
             return Err(Error::not_found("organization", org));
-        }
-        Ok(Box::new(tx::PgTx::new(org, tx)))
+        };
+        Ok(Box::new(tx::PgTx::new(org, tx, doc)))
     }
 
     async fn create_organization(&self, org: &Organization) -> Result<()> {

@@ -59,11 +59,14 @@ macro_rules! exec {
 pub(crate) struct PgTx {
     org: OrgId,
     pub(crate) tx: Transaction<'static, Postgres>,
+    /// The organization's document, read by `begin` (which must check the tenant exists
+    /// anyway): `organization()` costs no round trip.
+    org_doc: Value,
 }
 
 impl PgTx {
-    pub(crate) fn new(org: OrgId, tx: Transaction<'static, Postgres>) -> PgTx {
-        PgTx { org, tx }
+    pub(crate) fn new(org: OrgId, tx: Transaction<'static, Postgres>, org_doc: Value) -> PgTx {
+        PgTx { org, tx, org_doc }
     }
 
     fn found<T>(v: Option<T>, entity: &'static str, id: impl std::fmt::Display) -> Result<T> {
@@ -118,14 +121,7 @@ impl StoreTx for PgTx {
     }
 
     async fn organization(&mut self) -> Result<Organization> {
-        let o = self.org;
-        let v = doc_opt!(
-            self,
-            "organizations",
-            "SELECT doc FROM organizations WHERE id = $1",
-            o.0
-        )?;
-        Self::found(v, "organization", o)
+        from_doc("organizations", self.org_doc.clone())
     }
 
     async fn update_organization(&mut self, org: &Organization) -> Result<()> {
@@ -138,6 +134,7 @@ impl StoreTx for PgTx {
             org.id.0,
             to_doc(org)?
         );
+        self.org_doc = to_doc(org)?;
         Ok(())
     }
 
@@ -705,6 +702,21 @@ impl StoreTx for PgTx {
             "SELECT doc FROM agents WHERE org_id = $1 ORDER BY created_at, id",
             self.org.0
         )
+    }
+
+    async fn agents_in(&mut self, ids: &[AgentId]) -> Result<Vec<Agent>> {
+        let want: Vec<uuid::Uuid> = ids.iter().map(|a| a.0).collect();
+        let found: Vec<Agent> = doc_all!(
+            self,
+            "agents",
+            "SELECT doc FROM agents WHERE org_id = $1 AND id = ANY($2)",
+            self.org.0,
+            &want
+        )?;
+        if let Some(missing) = ids.iter().find(|id| !found.iter().any(|a| a.id == **id)) {
+            return Err(Error::not_found("agent", missing));
+        }
+        Ok(found)
     }
 
     async fn insert_agent(&mut self, a: &Agent) -> Result<()> {

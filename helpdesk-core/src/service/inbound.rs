@@ -127,23 +127,8 @@ impl Helpdesk {
         let now = self.now();
         let org = account.org_id;
         let mut tx = self.store.begin(org).await?;
-        if let Some(m) = tx
-            .message_by_external_id(account.id, &msg.external_id)
-            .await?
-        {
-            return Ok((
-                Ingested {
-                    org_id: org,
-                    ticket_id: m.ticket_id,
-                    message_id: m.id,
-                    duplicate: true,
-                    created_ticket: false,
-                    assigned_to: None,
-                    auto_replies: Vec::new(),
-                },
-                Vec::new(),
-            ));
-        }
+        // Duplicates are recognized below, under the conversation's lock (a redelivery's
+        // contact and conversation exist already, so nothing is created before that check).
         let organization = tx.organization().await?;
         // Channel senders are international numbers, written with or without '+'.
         let phone = msg
@@ -203,10 +188,10 @@ impl Helpdesk {
                 (t, false)
             }
             None => {
-                let queue_id =
-                    account
-                        .default_queue_id
-                        .or(tx.queues().await?.first().map(|q| q.id));
+                let queue_id = match account.default_queue_id {
+                    Some(q) => Some(q),
+                    None => tx.queues().await?.first().map(|q| q.id),
+                };
                 let draft = TicketDraft {
                     queue_id,
                     stage_id: None,

@@ -310,9 +310,18 @@ pub(crate) async fn auto_assign_in(
     tx.lock(LockKey::Queue(qid)).await?;
     let mut queue = tx.queue(qid).await?;
     let members = tx.queue_members(qid).await?;
+    let ids: Vec<AgentId> = members.iter().map(|m| m.agent_id).collect();
+    let agents: std::collections::HashMap<AgentId, crate::domain::team::Agent> = tx
+        .agents_in(&ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
     let mut cands = Vec::with_capacity(members.len());
     for m in &members {
-        let a = tx.agent(m.agent_id).await?;
+        let a = agents
+            .get(&m.agent_id)
+            .ok_or_else(|| Error::not_found("agent", m.agent_id))?;
         cands.push(Candidate {
             agent_id: a.id,
             presence: a.presence,

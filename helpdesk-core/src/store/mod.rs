@@ -259,6 +259,15 @@ pub trait StoreTx: Send {
     async fn agent(&mut self, id: AgentId) -> Result<Agent>;
     /// All agents, oldest first.
     async fn agents(&mut self) -> Result<Vec<Agent>>;
+    /// These agents (any order); `NotFound` if one is unknown. The default reads them one by
+    /// one; SQL stores answer with one query.
+    async fn agents_in(&mut self, ids: &[AgentId]) -> Result<Vec<Agent>> {
+        let mut v = Vec::with_capacity(ids.len());
+        for id in ids {
+            v.push(self.agent(*id).await?);
+        }
+        Ok(v)
+    }
     /// Inserts with `version` 1; `Conflict` on a duplicate e-mail.
     async fn insert_agent(&mut self, a: &Agent) -> Result<()>;
     /// Replaces; versioned like tickets.
