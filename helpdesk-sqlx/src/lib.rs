@@ -44,6 +44,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    search_id_limit: i64,
 }
 
 impl PgStore {
@@ -55,12 +56,23 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(error::db)?;
-        Ok(PgStore { pool })
+        Ok(PgStore::from_pool(pool))
     }
 
     /// Wraps an existing pool.
     pub fn from_pool(pool: PgPool) -> PgStore {
-        PgStore { pool }
+        PgStore {
+            pool,
+            search_id_limit: listing::DEFAULT_SEARCH_ID_LIMIT,
+        }
+    }
+
+    /// How many contacts a free search may match before the listing stops fetching tickets
+    /// by contact id and checks each ticket in listing order instead (default 2,000). Both
+    /// give the same results; the first is fast for narrow searches, the second for broad ones.
+    pub fn with_search_id_limit(mut self, n: u32) -> PgStore {
+        self.search_id_limit = i64::from(n);
+        self
     }
 
     /// The pool.
@@ -90,7 +102,7 @@ impl Store for PgStore {
         let Some(doc) = doc else {
             return Err(Error::not_found("organization", org));
         };
-        Ok(Box::new(tx::PgTx::new(org, tx, doc)))
+        Ok(Box::new(tx::PgTx::new(org, tx, doc, self.search_id_limit)))
     }
 
     async fn create_organization(&self, org: &Organization) -> Result<()> {

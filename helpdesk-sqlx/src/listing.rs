@@ -20,10 +20,9 @@ macro_rules! visible {
     };
 }
 
-/// Every filter but the cursor ($1..$23). The free search goes through the contacts and agents
-/// that match (trigram indexes), the ticket number, or nothing.
+/// Every filter but the cursor ($1..$25), with the free-search clause `$q`.
 macro_rules! filters {
-    () => {
+    ($q:expr) => {
         concat!(
             visible!(),
             "
@@ -40,15 +39,30 @@ macro_rules! filters {
          AND (NOT $16::bool OR t.assignee_id IS NULL)
          AND ($17::uuid IS NULL OR t.assignee_id = $17)
          AND ($23::text IS NULL OR t.click_kinds @> ARRAY[$23::text])
-         AND (NOT $18::bool
-              OR t.number = $19::bigint
-              OR t.contact_id IN (SELECT qc.id FROM contacts qc WHERE qc.org_id = $1
-                    AND (qc.name_folded LIKE '%' || $20::text || '%' ESCAPE '\\'
-                         OR qc.email LIKE '%' || $21::text || '%' ESCAPE '\\'
-                         OR ($22::text IS NOT NULL AND qc.phone_digits LIKE '%' || $22::text || '%')))
-              OR t.assignee_id IN (SELECT qa.id FROM agents qa WHERE qa.org_id = $1
-                    AND qa.name_folded LIKE '%' || $20::text || '%' ESCAPE '\\'))"
+         AND (NOT $18::bool OR t.number = $19::bigint ",
+            $q,
+            ")"
         )
+    };
+}
+
+/// Free search by the ids of the matching contacts ($24) and agents ($25), found first with
+/// the trigram indexes: the tickets come from their indexes (few matches, any table size).
+macro_rules! q_ids {
+    () => {
+        "OR t.contact_id = ANY($24::uuid[]) OR t.assignee_id = ANY($25::uuid[])"
+    };
+}
+
+/// Free search when too many contacts match to list them: checked per ticket, in listing
+/// order, so the first page stops early ($20 folded, $21 lower-case, $22 digits).
+macro_rules! q_scan {
+    () => {
+        "OR t.contact_id IN (SELECT qc.id FROM contacts qc WHERE qc.org_id = $1
+               AND (qc.name_folded LIKE '%' || $20::text || '%' ESCAPE '\\'
+                    OR qc.email LIKE '%' || $21::text || '%' ESCAPE '\\'
+                    OR ($22::text IS NOT NULL AND qc.phone_digits LIKE '%' || $22::text || '%')))
+         OR t.assignee_id = ANY($25::uuid[])"
     };
 }
 
@@ -61,31 +75,73 @@ macro_rules! from_joined {
     };
 }
 
-const PAGE: &str = concat!(
-    "SELECT t.doc AS tdoc, t.created_at AS created_at, t.id AS id, c.doc AS cdoc, a.doc AS adoc, s.doc AS sdoc,
+macro_rules! page {
+    ($q:expr) => {
+        concat!(
+            "SELECT t.doc AS tdoc, t.created_at AS created_at, t.id AS id, c.doc AS cdoc, a.doc AS adoc, s.doc AS sdoc,
             (SELECT count(*) FROM messages m WHERE m.org_id = t.org_id AND m.ticket_id = t.id) AS messages_count,
             (SELECT count(*) FROM sales x WHERE x.org_id = t.org_id AND x.ticket_id = t.id) AS sales_count,
             (SELECT COALESCE(sum(x.amount_minor), 0)::bigint FROM sales x WHERE x.org_id = t.org_id AND x.ticket_id = t.id) AS sales_total",
-    from_joined!(),
-    " WHERE ",
-    filters!(),
-    " AND ($24::timestamptz IS NULL OR (t.created_at, t.id) < ($24, $25::uuid))
-      ORDER BY t.created_at DESC, t.id DESC LIMIT $26"
-);
+            from_joined!(),
+            " WHERE ",
+            filters!($q),
+            " AND ($26::timestamptz IS NULL OR (t.created_at, t.id) < ($26, $27::uuid))
+              ORDER BY t.created_at DESC, t.id DESC LIMIT $28"
+        )
+    };
+}
 
-const COUNT: &str = concat!("SELECT count(*)", from_joined!(), " WHERE ", filters!());
+/// Counts up to $26 rows: the total is exact below the count limit and cheap above it.
+macro_rules! count {
+    ($q:expr) => {
+        concat!(
+            "SELECT count(*) FROM (SELECT 1 FROM tickets t WHERE ",
+            filters!($q),
+            " LIMIT $26) n"
+        )
+    };
+}
 
+const PAGE_IDS: &str = page!(q_ids!());
+const PAGE_SCAN: &str = page!(q_scan!());
+const COUNT_IDS: &str = count!(q_ids!());
+const COUNT_SCAN: &str = count!(q_scan!());
+
+/// Distinct origins of the visible tickets, by skipping through the (org_id, utm_source)
+/// index: one probe per distinct value instead of a pass over every ticket.
 const ORIGINS: &str = concat!(
-    "SELECT DISTINCT t.utm_source COLLATE \"C\" AS o FROM tickets t WHERE ",
+    "WITH RECURSIVE o(v) AS (
+        (SELECT t.utm_source FROM tickets t WHERE ",
     visible!(),
-    " AND t.utm_source IS NOT NULL ORDER BY o"
+    " AND t.utm_source IS NOT NULL ORDER BY t.utm_source LIMIT 1)
+        UNION ALL
+        SELECT (SELECT t.utm_source FROM tickets t WHERE ",
+    visible!(),
+    " AND t.utm_source > o.v ORDER BY t.utm_source LIMIT 1) FROM o WHERE o.v IS NOT NULL
+     )
+     SELECT v FROM o WHERE v IS NOT NULL"
 );
 
+/// Source types present among the visible tickets (one indexed probe per type).
 const SOURCES: &str = concat!(
-    "SELECT DISTINCT t.source_type COLLATE \"C\" AS s FROM tickets t WHERE ",
+    "SELECT k FROM unnest($6::text[]) k WHERE EXISTS (SELECT 1 FROM tickets t WHERE ",
     visible!(),
-    " ORDER BY s"
+    " AND t.source_type = k)"
 );
+
+/// Contacts matched by the free search, up to one more than [`MAX_Q_CONTACTS`].
+const Q_CONTACTS: &str = "SELECT id FROM contacts WHERE org_id = $1
+     AND (name_folded LIKE '%' || $2::text || '%' ESCAPE '\\'
+          OR email LIKE '%' || $3::text || '%' ESCAPE '\\'
+          OR ($4::text IS NOT NULL AND phone_digits LIKE '%' || $4::text || '%'))
+     LIMIT $5";
+
+/// Agents matched by the free search.
+const Q_AGENTS: &str = "SELECT id FROM agents WHERE org_id = $1
+     AND name_folded LIKE '%' || $2::text || '%' ESCAPE '\\'";
+
+/// Above this many matching contacts the search scans tickets in listing order instead.
+pub(crate) const DEFAULT_SEARCH_ID_LIMIT: i64 = 2000;
 
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -122,6 +178,8 @@ struct Args {
     q_lower: String,
     q_digits: Option<String>,
     click: Option<&'static str>,
+    q_contacts: Vec<uuid::Uuid>,
+    q_agents: Vec<uuid::Uuid>,
 }
 
 impl Args {
@@ -164,6 +222,8 @@ impl Args {
             q_lower: like_escape(&text.to_lowercase()),
             q_digits: phone_like.then_some(digits),
             click: q.click_id.map(|k| k.as_str()),
+            q_contacts: Vec::new(),
+            q_agents: Vec::new(),
         }
     }
 }
@@ -199,23 +259,54 @@ macro_rules! bind_filters {
             .bind($a.q_lower.clone())
             .bind($a.q_digits.clone())
             .bind($a.click)
+            .bind($a.q_contacts.clone())
+            .bind($a.q_agents.clone())
     };
 }
 
 pub(crate) async fn list(tx: &mut PgTx, q: &TicketQuery) -> Result<TicketPage> {
-    let a = Args::new(tx_org(tx), q);
+    let mut a = Args::new(tx_org(tx), q);
+    let mut by_ids = true;
+    if a.q {
+        let contacts: Vec<uuid::Uuid> = sqlx::query_scalar(Q_CONTACTS)
+            .bind(a.org)
+            .bind(&a.q_folded)
+            .bind(&a.q_lower)
+            .bind(&a.q_digits)
+            .bind(tx.search_id_limit + 1)
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(db)?;
+        by_ids = contacts.len() as i64 <= tx.search_id_limit;
+        a.q_contacts = contacts;
+        a.q_agents = sqlx::query_scalar(Q_AGENTS)
+            .bind(a.org)
+            .bind(&a.q_folded)
+            .fetch_all(&mut *tx.tx)
+            .await
+            .map_err(db)?;
+    }
+    let (page_sql, count_sql) = if by_ids {
+        (PAGE_IDS, COUNT_IDS)
+    } else {
+        (PAGE_SCAN, COUNT_SCAN)
+    };
     let limit = i64::from(q.limit);
-    let rows = bind_filters!(sqlx::query(PAGE), a)
+    let rows = bind_filters!(sqlx::query(page_sql), a)
         .bind(q.cursor.map(|c| c.created_at))
         .bind(q.cursor.map(|c| c.id.0))
         .bind(limit + 1)
         .fetch_all(&mut *tx.tx)
         .await
         .map_err(db)?;
-    let total: i64 = bind_filters!(sqlx::query_scalar(COUNT), a)
+    let count_limit = i64::from(q.count_limit.max(1));
+    let counted: i64 = bind_filters!(sqlx::query_scalar(count_sql), a)
+        .bind(count_limit + 1)
         .fetch_one(&mut *tx.tx)
         .await
         .map_err(db)?;
+    let total = counted.min(count_limit);
+    let total_exact = counted <= count_limit;
     let mut items = Vec::with_capacity(rows.len());
     let mut last = None;
     for (i, r) in rows.iter().enumerate() {
@@ -258,24 +349,34 @@ pub(crate) async fn list(tx: &mut PgTx, q: &TicketQuery) -> Result<TicketPage> {
     } else {
         None
     };
-    let origins: Vec<String> = bind_vis!(sqlx::query_scalar(ORIGINS), a)
+    let mut origins: Vec<String> = bind_vis!(sqlx::query_scalar(ORIGINS), a)
         .fetch_all(&mut *tx.tx)
         .await
         .map_err(db)?;
-    let sources: Vec<String> = bind_vis!(sqlx::query_scalar(SOURCES), a)
-        .fetch_all(&mut *tx.tx)
-        .await
-        .map_err(db)?;
-    let sources = sources
+    origins.sort();
+    origins.dedup();
+    use helpdesk_core::domain::tracking::SourceType;
+    let all: Vec<&str> = [SourceType::Organic, SourceType::Paid]
         .iter()
-        .filter_map(|s| helpdesk_core::domain::tracking::SourceType::parse(s).ok())
+        .map(|s| s.as_str())
         .collect();
+    let sources: Vec<String> = bind_vis!(sqlx::query_scalar(SOURCES), a)
+        .bind(all)
+        .fetch_all(&mut *tx.tx)
+        .await
+        .map_err(db)?;
+    let mut sources: Vec<SourceType> = sources
+        .iter()
+        .filter_map(|s| SourceType::parse(s).ok())
+        .collect();
+    sources.sort_by_key(|s| s.as_str());
     use helpdesk_core::store::StoreTx;
     let stages = tx.stages().await?;
     Ok(TicketPage {
         items,
         next_cursor,
         total: total as u64,
+        total_exact,
         facets: Facets {
             origins,
             sources,

@@ -62,11 +62,22 @@ pub(crate) struct PgTx {
     /// The organization's document, read by `begin` (which must check the tenant exists
     /// anyway): `organization()` costs no round trip.
     org_doc: Value,
+    pub(crate) search_id_limit: i64,
 }
 
 impl PgTx {
-    pub(crate) fn new(org: OrgId, tx: Transaction<'static, Postgres>, org_doc: Value) -> PgTx {
-        PgTx { org, tx, org_doc }
+    pub(crate) fn new(
+        org: OrgId,
+        tx: Transaction<'static, Postgres>,
+        org_doc: Value,
+        search_id_limit: i64,
+    ) -> PgTx {
+        PgTx {
+            org,
+            tx,
+            org_doc,
+            search_id_limit,
+        }
     }
 
     fn found<T>(v: Option<T>, entity: &'static str, id: impl std::fmt::Display) -> Result<T> {

@@ -288,3 +288,54 @@ async fn outage(pg: &PgStore) -> &'static str {
         "every connection terminated three times"
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_instances_migrate_a_fresh_database_at_once() {
+    let admin = store(1).await;
+    let name = format!("helpdesk_migrate_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(admin.pool())
+        .await
+        .expect("create database");
+    let opts = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&url())
+        .expect("DATABASE_URL parses")
+        .database(&name);
+    let connect = |opts: sqlx::postgres::PgConnectOptions| async move {
+        PgStore::from_pool(
+            PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(opts)
+                .await
+                .expect("connect"),
+        )
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let opts = opts.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = connect(opts).await;
+            s.migrate().await.expect("concurrent migrate succeeds");
+            s.pool().close().await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let s = connect(opts).await;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        applied as usize,
+        helpdesk_sqlx::MIGRATOR.iter().count(),
+        "each migration applied once"
+    );
+    s.pool().close().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(admin.pool())
+    .await
+    .expect("drop database");
+}

@@ -207,6 +207,10 @@ pub struct ListTickets {
     pub cursor: Option<String>,
     /// Page size (default 20, at most 100).
     pub page_size: Option<u32>,
+    /// Count matching tickets up to this many (default
+    /// [`DEFAULT_COUNT_LIMIT`](crate::store::query::DEFAULT_COUNT_LIMIT), at most
+    /// [`MAX_COUNT`](crate::store::query::MAX_COUNT)).
+    pub count_limit: Option<u32>,
 }
 
 /// A Kanban column.
@@ -216,6 +220,9 @@ pub struct BoardColumn {
     pub stage: Stage,
     /// Its tickets (newest first, at most 100).
     pub tickets: Vec<TicketSummary>,
-    /// How many tickets the stage holds in all.
+    /// How many tickets the stage holds in all (counted up to
+    /// [`DEFAULT_COUNT_LIMIT`](crate::store::query::DEFAULT_COUNT_LIMIT)).
     pub total: u64,
+    /// `false` when the stage holds more than `total`.
+    pub total_exact: bool,
 }

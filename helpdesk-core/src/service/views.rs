@@ -72,6 +72,7 @@ impl Helpdesk {
             visibility,
             cursor: req.cursor.as_deref().map(Cursor::decode).transpose()?,
             limit: req.page_size.unwrap_or(0),
+            count_limit: req.count_limit.unwrap_or(0),
         }
         .normalized()?;
         tx.list_tickets(&q).await
@@ -90,6 +91,7 @@ impl Helpdesk {
             items: page.items.iter().map(Into::into).collect(),
             next_cursor: page.next_cursor,
             total: page.total,
+            total_exact: page.total_exact,
         })
     }
 
@@ -161,6 +163,7 @@ impl Helpdesk {
                 stage,
                 tickets: page.items,
                 total: page.total,
+                total_exact: page.total_exact,
             });
         }
         Ok(out)

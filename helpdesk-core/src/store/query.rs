@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PAGE_SIZE: u32 = 100;
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Listing totals are exact up to a count limit (this one unless the caller asks for another);
+/// beyond, a page says "at least this many" ([`TicketPage::total_exact`] is false). Counting a
+/// million rows for every page would cost far more than the page itself.
+pub const DEFAULT_COUNT_LIMIT: u32 = 1_000;
+/// The largest count limit a caller may ask for.
+pub const MAX_COUNT: u32 = 100_000;
 
 /// A half-open UTC range `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +239,8 @@ pub struct TicketQuery {
     pub cursor: Option<Cursor>,
     /// Page size (1 to [`MAX_PAGE_SIZE`]).
     pub limit: u32,
+    /// Count matching tickets up to this many (1 to [`MAX_COUNT`]; 0 = [`DEFAULT_COUNT_LIMIT`]).
+    pub count_limit: u32,
 }
 
 /// A ticket with the joined data lists need.
@@ -276,8 +284,11 @@ pub struct TicketPage {
     pub items: Vec<TicketSummary>,
     /// Cursor for the next page, when there is one.
     pub next_cursor: Option<String>,
-    /// Number of tickets matching the filters (all pages).
+    /// Number of tickets matching the filters (all pages), counted up to the query's count
+    /// limit.
     pub total: u64,
+    /// `false` when more tickets match than `total` (the count stopped at the limit).
+    pub total_exact: bool,
     /// Facets.
     pub facets: Facets,
 }
@@ -361,8 +372,10 @@ pub struct InboundPage {
     pub items: Vec<InboundRow>,
     /// Cursor for the next page.
     pub next_cursor: Option<String>,
-    /// Matching tickets in all pages.
+    /// Matching tickets in all pages (counted up to the count limit).
     pub total: u64,
+    /// `false` when more tickets match than `total`.
+    pub total_exact: bool,
 }
 
 impl TicketQuery {
@@ -370,6 +383,12 @@ impl TicketQuery {
     pub fn normalized(mut self) -> Result<TicketQuery> {
         if self.limit == 0 {
             self.limit = DEFAULT_PAGE_SIZE;
+        }
+        if self.count_limit == 0 {
+            self.count_limit = DEFAULT_COUNT_LIMIT;
+        }
+        if self.count_limit > MAX_COUNT {
+            return Err(Error::invalid("countLimit", format!("at most {MAX_COUNT}")));
         }
         if self.limit > MAX_PAGE_SIZE {
             return Err(Error::invalid(

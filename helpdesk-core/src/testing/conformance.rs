@@ -913,6 +913,23 @@ pub async fn listing_filters_paginates_and_counts_facets(store: Arc<dyn Store>) 
         (1..=30).rev().collect::<Vec<u64>>(),
         "pages cover every ticket once, newest first"
     );
+    let capped = list(ListTickets {
+        count_limit: Some(12),
+        page_size: Some(5),
+        ..ListTickets::default()
+    })
+    .await;
+    assert_eq!(
+        (capped.total, capped.total_exact, capped.items.len()),
+        (12, false, 5),
+        "the total stops at the count limit and says so"
+    );
+    let exact = list(ListTickets {
+        count_limit: Some(30),
+        ..ListTickets::default()
+    })
+    .await;
+    assert_eq!((exact.total, exact.total_exact), (30, true));
     let p = list(ListTickets {
         origin: Some("GOOGLE".into()),
         ..ListTickets::default()

@@ -661,7 +661,8 @@ impl StoreTx for MemoryTx {
         let mut matching: Vec<TicketSummary> =
             visible.into_iter().filter(|s| q.matches(s)).collect();
         matching.sort_by_key(|s| std::cmp::Reverse((s.ticket.created_at, s.ticket.id)));
-        let total = matching.len() as u64;
+        let total = matching.len().min(q.count_limit as usize) as u64;
+        let total_exact = matching.len() <= q.count_limit as usize;
         let mut items: Vec<TicketSummary> = matching
             .into_iter()
             .filter(|s| q.after_cursor(&s.ticket))
@@ -677,6 +678,7 @@ impl StoreTx for MemoryTx {
             items,
             next_cursor,
             total,
+            total_exact,
             facets: Facets {
                 origins,
                 sources,
