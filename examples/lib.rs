@@ -3,3 +3,6 @@
 
 #[path = "support/sla_calc.rs"]
 pub mod sla_calc;
+
+#[path = "support/ai_agent.rs"]
+pub mod ai_agent;
