@@ -152,6 +152,13 @@ async fn an_invalid_pair_lists_the_valid_motivos_then_a_valid_call_opens_one_tic
     assert_eq!(out[0].output["ok"], true, "{}", out[0].output);
     assert_eq!(out[0].output["protocolo"], PROTOCOL);
     assert_eq!(out[0].output["motivo"], "INFORMAR PAGAMENTO");
+    // The Paired schema's shape is accepted too (and is the same call: not sent again).
+    let paired = json!({"resumo": "Cliente Maria enviou comprovante de pagamento de R$ 150,00 via Pix.",
+        "classificacao": {"setor": "FINANCEIRO", "motivo": "INFORMAR PAGAMENTO"}});
+    let out = disp
+        .dispatch(&d.ctx, &mut turn, &[call("c3", "abrir_ticket_crm", paired)])
+        .await;
+    assert_eq!(out[0].output["protocolo"], PROTOCOL, "{}", out[0].output);
     let req = &server.received_requests().await.unwrap()[0];
     let body: Value = serde_json::from_slice(&req.body).unwrap();
     assert_eq!(

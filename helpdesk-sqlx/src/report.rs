@@ -38,6 +38,17 @@ fn population(r: Range) -> String {
 
 type Grouped<T> = (T, BTreeMap<AgentId, T>);
 
+/// A `query_as` over a population's SQL with its parameters bound ($1..$4).
+macro_rules! population_query {
+    ($sql:expr, $tx:expr, $q:expr) => {
+        sqlx::query_as(sqlx::AssertSqlSafe($sql))
+            .bind($tx.org_id().0)
+            .bind($q.range.from)
+            .bind($q.range.to)
+            .bind($q.queue_id.map(|x| x.0))
+    };
+}
+
 /// Duration stats of `expr` (NULLs left out) over a population, overall and per assignee.
 async fn stats(tx: &mut PgTx, q: &ReportQuery, r: Range, expr: &str) -> Result<Grouped<TimeStats>> {
     let sql = format!(
@@ -49,11 +60,7 @@ async fn stats(tx: &mut PgTx, q: &ReportQuery, r: Range, expr: &str) -> Result<G
         pop = population(r)
     );
     type Row = (bool, Option<uuid::Uuid>, i64, i64, Option<i64>, Option<i64>);
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_id().0)
-        .bind(q.range.from)
-        .bind(q.range.to)
-        .bind(q.queue_id.map(|x| x.0))
+    let rows: Vec<Row> = population_query!(sql, tx, q)
         .fetch_all(&mut *tx.tx)
         .await
         .map_err(db)?;
@@ -83,11 +90,7 @@ async fn counts(tx: &mut PgTx, q: &ReportQuery, r: Range) -> Result<Grouped<u64>
          GROUP BY GROUPING SETS ((), (assignee_id))",
         pop = population(r)
     );
-    let rows: Vec<(bool, Option<uuid::Uuid>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_id().0)
-        .bind(q.range.from)
-        .bind(q.range.to)
-        .bind(q.queue_id.map(|x| x.0))
+    let rows: Vec<(bool, Option<uuid::Uuid>, i64)> = population_query!(sql, tx, q)
         .fetch_all(&mut *tx.tx)
         .await
         .map_err(db)?;
@@ -114,11 +117,7 @@ async fn per_day(
         c = r.column(),
         pop = population(r)
     );
-    let rows: Vec<(chrono::NaiveDate, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_id().0)
-        .bind(q.range.from)
-        .bind(q.range.to)
-        .bind(q.queue_id.map(|x| x.0))
+    let rows: Vec<(chrono::NaiveDate, i64)> = population_query!(sql, tx, q)
         .bind(q.timezone.name())
         .fetch_all(&mut *tx.tx)
         .await
@@ -138,11 +137,7 @@ async fn csat(tx: &mut PgTx, q: &ReportQuery) -> Result<Grouped<Csat>> {
         pop = population(Range::Rated)
     );
     type Row = (bool, Option<uuid::Uuid>, i64, i64, i64, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_id().0)
-        .bind(q.range.from)
-        .bind(q.range.to)
-        .bind(q.queue_id.map(|x| x.0))
+    let rows: Vec<Row> = population_query!(sql, tx, q)
         .fetch_all(&mut *tx.tx)
         .await
         .map_err(db)?;
