@@ -167,8 +167,9 @@ CREATE INDEX tickets_clicked ON tickets (org_id, created_at DESC, id DESC) WHERE
 CREATE INDEX tickets_resolved ON tickets (org_id, resolved_at) WHERE resolved_at IS NOT NULL;
 CREATE INDEX tickets_rated ON tickets (org_id, rated_at) WHERE rated_at IS NOT NULL;
 CREATE INDEX tickets_queue_waiting ON tickets (org_id, queue_id) WHERE assignee_id IS NULL AND status IN ('new', 'open', 'pending');
--- The SLA scan is a range scan over this.
+-- The SLA scan is a range scan over these: across tenants (which are due), then per tenant.
 CREATE INDEX tickets_sla_wake ON tickets (sla_wake_at) WHERE sla_wake_at IS NOT NULL;
+CREATE INDEX tickets_sla_wake_org ON tickets (org_id, sla_wake_at, id) WHERE sla_wake_at IS NOT NULL;
 
 CREATE TABLE messages (
     org_id              uuid NOT NULL,
