@@ -6,3 +6,6 @@ pub mod sla_calc;
 
 #[path = "support/ai_agent.rs"]
 pub mod ai_agent;
+
+#[path = "support/server.rs"]
+pub mod server;

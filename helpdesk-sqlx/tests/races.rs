@@ -169,16 +169,25 @@ async fn ticket_numbers_from_eight_tasks_are_one_to_n_with_count_equal_to_max() 
 async fn db_outage_mid_ingestion_is_retryable_and_loses_or_doubles_nothing() {
     let pg = store(8).await;
     let f = Arc::new(Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 2, 1000).await);
-    const N: usize = 400;
+    // Senders keep delivering until the outage is over and at least MIN messages went out,
+    // so the outage always lands in the middle of the traffic however fast the machine is.
+    const MIN: usize = 400;
     let done = Arc::new(AtomicUsize::new(0));
+    let outage_over = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let retryable_errors = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for w in 0..8usize {
-        let (f, done, errs) = (f.clone(), done.clone(), retryable_errors.clone());
+        let (f, done, errs, over) = (
+            f.clone(),
+            done.clone(),
+            retryable_errors.clone(),
+            outage_over.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            let mut stored = Vec::new();
-            for i in (w..N).step_by(8) {
-                // 40 contacts, 10 messages each.
+            let (mut sent, mut stored) = (0usize, Vec::new());
+            let mut i = w;
+            while i < MIN || !over.load(Ordering::Relaxed) {
+                // 40 contacts.
                 let phone = format!("55119{:08}", i % 40);
                 let m = f.inbound(&format!("wamid.outage.{i}"), &phone, &format!("m{i}"));
                 let mut attempts = 0;
@@ -199,19 +208,24 @@ async fn db_outage_mid_ingestion_is_retryable_and_loses_or_doubles_nothing() {
                         }
                     }
                 }
+                sent += 1;
                 done.fetch_add(1, Ordering::Relaxed);
+                i += 8;
             }
-            stored
+            (sent, stored)
         }));
     }
     // Let ingestion get going, then take the database away for a while.
-    while done.load(Ordering::Relaxed) < N / 4 {
+    while done.load(Ordering::Relaxed) < 50 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let mode = outage(&pg).await;
-    let mut stored = Vec::new();
+    outage_over.store(true, Ordering::Relaxed);
+    let (mut n, mut stored) = (0usize, Vec::new());
     for t in tasks {
-        stored.extend(t.await.unwrap());
+        let (sent, s) = t.await.unwrap();
+        n += sent;
+        stored.extend(s);
     }
     assert!(
         retryable_errors.load(Ordering::Relaxed) > 0,
@@ -230,7 +244,7 @@ async fn db_outage_mid_ingestion_is_retryable_and_loses_or_doubles_nothing() {
     .unwrap();
     assert_eq!(
         (rows, distinct),
-        (N as i64, N as i64),
+        (n as i64, n as i64),
         "every message once ({mode})"
     );
     let (contacts, live): (i64, i64) = sqlx::query_as(

@@ -1,0 +1,521 @@
+//! The `helpdesk_server` example's parts: configuration from the environment, the service
+//! wiring (store, WhatsApp channel, default organization), the HTTP API and its error shape.
+//!
+//! This is the first slice of the server (issue 7): configuration, storage selection, the
+//! WhatsApp webhook, bearer-authenticated ticket creation, listing (with facets and cursor)
+//! and lookup with SLA state, JSON errors, graceful shutdown.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use helpdesk_core::actor::Actor;
+use helpdesk_core::clock::SystemClock;
+use helpdesk_core::domain::party::ChannelKind;
+use helpdesk_core::domain::ticket::Money;
+use helpdesk_core::domain::tracking::{ClickId, ClickIdKind, SourceType, Tracking};
+use helpdesk_core::ids::{OrgId, StageId, TicketId};
+use helpdesk_core::service::{
+    DateFilter, LeadInput, ListTickets, NewChannelAccount, NewOrganization, NewQueue, NewTicket,
+};
+use helpdesk_core::store::Store;
+use helpdesk_core::store::query::{DateRangePreset, TicketSummary};
+use helpdesk_core::{Error, Helpdesk};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A setting that is missing or invalid: start-up stops and names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The server's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HELPDESK_BIND` (default `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// `HELPDESK_API_TOKEN`: bearer token of the REST API.
+    pub api_token: String,
+    /// `WHATSAPP_VERIFY_TOKEN`.
+    pub verify_token: String,
+    /// `WHATSAPP_APP_SECRET`.
+    pub app_secret: String,
+    /// `WHATSAPP_ACCESS_TOKEN`.
+    pub access_token: String,
+    /// `WHATSAPP_PHONE_NUMBER_ID`: the default organization's WhatsApp number.
+    pub phone_number_id: String,
+    /// `WHATSAPP_GRAPH_URL` (default `https://graph.facebook.com`).
+    pub graph_url: String,
+    /// `DATABASE_URL`: Postgres when set, the in-memory store otherwise.
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Reads the settings through `var` (the process environment in `main`).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &'static str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str| {
+            get(name).ok_or_else(|| ConfigError {
+                name,
+                reason: "is required".into(),
+            })
+        };
+        let bind = match get("HELPDESK_BIND") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(b) => b.parse().map_err(|_| ConfigError {
+                name: "HELPDESK_BIND",
+                reason: format!("{b:?} is not an address such as 127.0.0.1:8080"),
+            })?,
+        };
+        let api_token = required("HELPDESK_API_TOKEN")?;
+        if api_token.len() < 16 {
+            return Err(ConfigError {
+                name: "HELPDESK_API_TOKEN",
+                reason: "must be at least 16 characters".into(),
+            });
+        }
+        let graph_url =
+            get("WHATSAPP_GRAPH_URL").unwrap_or_else(|| "https://graph.facebook.com".into());
+        if !(graph_url.starts_with("http://") || graph_url.starts_with("https://")) {
+            return Err(ConfigError {
+                name: "WHATSAPP_GRAPH_URL",
+                reason: format!("{graph_url:?} is not an http(s) URL"),
+            });
+        }
+        let phone_number_id = required("WHATSAPP_PHONE_NUMBER_ID")?;
+        if !phone_number_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError {
+                name: "WHATSAPP_PHONE_NUMBER_ID",
+                reason: "must be the numeric id Meta shows for the number".into(),
+            });
+        }
+        Ok(Config {
+            bind,
+            api_token,
+            verify_token: required("WHATSAPP_VERIFY_TOKEN")?,
+            app_secret: required("WHATSAPP_APP_SECRET")?,
+            access_token: required("WHATSAPP_ACCESS_TOKEN")?,
+            phone_number_id,
+            graph_url,
+            database_url: get("DATABASE_URL"),
+        })
+    }
+}
+
+/// What the routes share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service.
+    pub hd: Helpdesk,
+    /// The default organization (the one of `WHATSAPP_PHONE_NUMBER_ID`).
+    pub org: OrgId,
+    api_token: Arc<str>,
+}
+
+/// A built service: its router and state.
+pub struct App {
+    /// The routes.
+    pub router: Router,
+    /// The shared state.
+    pub state: AppState,
+    /// Which store it runs on (`postgres` or `memory`).
+    pub storage: &'static str,
+}
+
+/// Wires the service: store (migrated Postgres or memory), WhatsApp channel, default
+/// organization, routes.
+pub async fn build(cfg: &Config) -> Result<App, String> {
+    let (store, storage): (Arc<dyn Store>, &'static str) = match &cfg.database_url {
+        Some(url) => {
+            let pg = helpdesk_sqlx::PgStore::connect(url)
+                .await
+                .map_err(|e| format!("DATABASE_URL: cannot connect: {e}"))?;
+            pg.migrate()
+                .await
+                .map_err(|e| format!("DATABASE_URL: migrations failed: {e}"))?;
+            (Arc::new(pg), "postgres")
+        }
+        None => (
+            Arc::new(helpdesk_core::testing::MemoryStore::new()),
+            "memory",
+        ),
+    };
+    let mut graph = helpdesk_whatsapp::graph::GraphConfig::new(cfg.access_token.clone());
+    graph.base_url = cfg.graph_url.clone();
+    let client = helpdesk_whatsapp::graph::GraphClient::new(graph)
+        .map_err(|e| format!("WHATSAPP_GRAPH_URL: {e}"))?;
+    let channel = helpdesk_whatsapp::WhatsappChannel::new(Arc::new(client));
+    let hd = Helpdesk::new(store.clone(), Arc::new(channel), Arc::new(SystemClock));
+    let org = default_org(&hd, &store, &cfg.phone_number_id)
+        .await
+        .map_err(|e| format!("setting up the default organization: {e}"))?;
+    let webhook = helpdesk_whatsapp::webhook::WebhookHandler::new(
+        hd.clone(),
+        cfg.app_secret.as_bytes().to_vec(),
+        cfg.verify_token.clone(),
+    );
+    let state = AppState {
+        hd,
+        org,
+        api_token: cfg.api_token.clone().into(),
+    };
+    let api = Router::new()
+        .route("/tickets", get(list_tickets).post(create_ticket))
+        .route("/tickets/{id}", get(get_ticket))
+        .with_state(state.clone());
+    let router = Router::new()
+        .nest("/webhooks/whatsapp", helpdesk_whatsapp::router(webhook))
+        .nest("/api/v1", api)
+        .route("/health", get(|| async { "ok" }));
+    Ok(App {
+        router,
+        state,
+        storage,
+    })
+}
+
+/// The organization that owns the WhatsApp number, created (with a queue and the inbox) the
+/// first time. Several instances starting at once converge on one inbox: the inbox is unique.
+async fn default_org(
+    hd: &Helpdesk,
+    store: &Arc<dyn Store>,
+    phone_number_id: &str,
+) -> Result<OrgId, Error> {
+    if let Some(a) = store
+        .find_channel_account(ChannelKind::Whatsapp, phone_number_id)
+        .await?
+    {
+        return Ok(a.org_id);
+    }
+    let org = hd
+        .create_organization(NewOrganization::brazil("Helpdesk"))
+        .await?
+        .id;
+    let queue = hd
+        .create_queue(
+            org,
+            &Actor::System,
+            NewQueue {
+                name: "Atendimento".into(),
+                ..NewQueue::default()
+            },
+        )
+        .await?;
+    let added = hd
+        .add_channel_account(
+            org,
+            &Actor::System,
+            NewChannelAccount {
+                kind: ChannelKind::Whatsapp,
+                external_id: phone_number_id.to_owned(),
+                name: "WhatsApp".into(),
+                default_queue_id: Some(queue.id),
+            },
+        )
+        .await;
+    match added {
+        Ok(_) => Ok(org),
+        // Another instance registered it first: use theirs.
+        Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) => store
+            .find_channel_account(ChannelKind::Whatsapp, phone_number_id)
+            .await?
+            .map(|a| a.org_id)
+            .ok_or_else(|| Error::not_found("channel_account", phone_number_id)),
+        Err(e) => Err(e),
+    }
+}
+
+/// An error answer: `{error: {code, message, field?}}` with its status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        use helpdesk_core::ErrorKind as K;
+        let (status, code) = match e.kind() {
+            K::Invalid | K::InvalidClassification => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            K::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            K::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            K::Conflict | K::AlreadyExists | K::InvalidTransition => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            _ if e.is_retryable() => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "request failed");
+            "internal error".to_owned()
+        } else {
+            e.to_string()
+        };
+        ApiError {
+            status,
+            code,
+            message,
+            field: e.field().map(str::to_owned),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut err = json!({"code": self.code, "message": self.message});
+        if let Some(f) = self.field {
+            err["field"] = json!(f);
+        }
+        (self.status, Json(json!({"error": err}))).into_response()
+    }
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Constant-time comparison: the token is a secret.
+    let ok = given.is_some_and(|g| {
+        let (a, b) = (g.as_bytes(), state.api_token.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer token is required",
+        ))
+    }
+}
+
+fn bad(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        field: Some(field.to_owned()),
+        ..ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+/// The PRD's list item.
+fn item(s: &TicketSummary) -> Value {
+    let t = &s.ticket;
+    json!({
+        "id": t.id,
+        "number": t.number,
+        "status": t.status,
+        "priority": t.priority,
+        "leadName": s.lead_name,
+        "leadPhone": s.lead_phone.as_ref().map(|p| p.as_str().to_owned()),
+        "utmSource": t.tracking.utm_source,
+        "sourceType": t.tracking.effective_source(),
+        "stage": s.stage.as_ref().map(|st| json!({"id": st.id, "name": st.name, "color": st.color})),
+        "assigneeId": t.assignee_id,
+        "assigneeName": s.assignee_name,
+        "queueId": t.queue_id,
+        "dealValue": t.deal_value.as_ref().map(|m| m.minor as f64 / 100.0),
+        "messagesCount": s.messages_count,
+        "salesCount": s.sales_count,
+        "totalValue": s.sales_total_minor as f64 / 100.0,
+        "createdAt": t.created_at,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    q: Option<String>,
+    page_size: Option<u32>,
+    date_range: Option<String>,
+    stage_id: Option<String>,
+    origin: Option<String>,
+    source: Option<String>,
+    has_sales: Option<bool>,
+    cursor: Option<String>,
+}
+
+async fn list_tickets(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let req = ListTickets {
+        q: q.q.filter(|s| !s.trim().is_empty()),
+        date: q
+            .date_range
+            .map(|d| DateRangePreset::parse(&d).map(DateFilter::Preset))
+            .transpose()?,
+        stage_id: q
+            .stage_id
+            .map(|s| {
+                s.parse::<uuid::Uuid>()
+                    .map(StageId)
+                    .map_err(|_| bad("stageId", "not an id"))
+            })
+            .transpose()?,
+        origin: q.origin,
+        source: q.source.map(|s| SourceType::parse(&s)).transpose()?,
+        has_sales: q.has_sales,
+        cursor: q.cursor,
+        page_size: q.page_size,
+        ..ListTickets::default()
+    };
+    let page_size = req.page_size.unwrap_or(20);
+    let page = state
+        .hd
+        .list_tickets(state.org, &Actor::System, req)
+        .await?;
+    Ok(Json(json!({
+        "items": page.items.iter().map(item).collect::<Vec<_>>(),
+        "total": page.total,
+        "totalExact": page.total_exact,
+        "pageSize": page_size,
+        "nextCursor": page.next_cursor,
+        "origins": page.facets.origins,
+        "sources": page.facets.sources,
+        "stages": page.facets.stages.iter().map(|s| json!({"id": s.id, "name": s.name, "color": s.color})).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LeadBody {
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    document: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TicketBody {
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    utm_term: Option<String>,
+    utm_content: Option<String>,
+    gclid: Option<String>,
+    fbclid: Option<String>,
+    ctwaclid: Option<String>,
+    source_type: Option<String>,
+    stage_id: Option<uuid::Uuid>,
+    deal_value: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    lead: LeadBody,
+    #[serde(default)]
+    ticket: TicketBody,
+}
+
+async fn create_ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let b: CreateBody = serde_json::from_slice(&body).map_err(|e| bad("body", e.to_string()))?;
+    let t = b.ticket;
+    let mut click_ids = Vec::new();
+    for (kind, v) in [
+        (ClickIdKind::Gclid, t.gclid),
+        (ClickIdKind::Fbclid, t.fbclid),
+        (ClickIdKind::CtwaClid, t.ctwaclid),
+    ] {
+        if let Some(v) = v {
+            click_ids.push(ClickId::new(kind, &v)?);
+        }
+    }
+    let tracking = Tracking {
+        utm_source: t.utm_source,
+        utm_medium: t.utm_medium,
+        utm_campaign: t.utm_campaign,
+        utm_term: t.utm_term,
+        utm_content: t.utm_content,
+        click_ids,
+        source_type: t.source_type.map(|s| SourceType::parse(&s)).transpose()?,
+        ..Tracking::default()
+    };
+    let ticket = state
+        .hd
+        .create_ticket(
+            state.org,
+            &Actor::System,
+            NewTicket {
+                lead: LeadInput {
+                    name: b.lead.name,
+                    phone: b.lead.phone,
+                    email: b.lead.email,
+                    document: b.lead.document,
+                    whatsapp_id: None,
+                },
+                stage_id: t.stage_id.map(StageId),
+                deal_value: t
+                    .deal_value
+                    .map(|v| Money::from_decimal(v, "BRL"))
+                    .transpose()?,
+                tracking,
+                ..NewTicket::default()
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": ticket.id, "number": ticket.number, "status": ticket.status})),
+    ))
+}
+
+async fn get_ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let id = TicketId(id.parse().map_err(|_| bad("id", "not a ticket id"))?);
+    let t = state.hd.ticket(state.org, &Actor::System, id).await?;
+    let sla = state.hd.sla_state(state.org, &Actor::System, id).await?;
+    let mut v = serde_json::to_value(&t)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    v["slaState"] = serde_json::to_value(&sla).unwrap_or(Value::Null);
+    Ok(Json(v))
+}
+
+/// Serves until `shutdown` completes; in-flight requests finish first.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

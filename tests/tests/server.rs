@@ -1,0 +1,273 @@
+//! helpdesk_server over HTTP (first slice of issue 7): configuration errors name the setting;
+//! the webhook handshake, signed fixtures and forged signatures; the REST API's bearer token,
+//! ticket creation (PRD body), listing with filters and lookup; the JSON error shape. Runs on
+//! the in-memory store and on Postgres (DATABASE_URL, provided by tests/run.sh).
+
+// Test helpers panic on setup failures.
+#![allow(clippy::unwrap_used)]
+
+use helpdesk_examples::server::{Config, build, serve};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use wiremock::MockServer;
+
+const TOKEN: &str = "test-token-0123456789";
+const SECRET: &str = "app-secret";
+const PHONE_NUMBER_ID: &str = "1122334455667";
+
+fn env(overrides: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut m: HashMap<String, String> = [
+        ("HELPDESK_API_TOKEN", TOKEN),
+        ("WHATSAPP_VERIFY_TOKEN", "verify-me"),
+        ("WHATSAPP_APP_SECRET", SECRET),
+        ("WHATSAPP_ACCESS_TOKEN", "graph-token"),
+        ("WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in overrides {
+        m.insert(k.to_string(), v.to_string());
+    }
+    m
+}
+
+#[test]
+fn a_missing_or_invalid_setting_is_named() {
+    let cfg = |o: &[(&str, &str)], drop: &str| {
+        let mut e = env(o);
+        e.remove(drop);
+        Config::from_env(|k| e.get(k).cloned())
+    };
+    assert_eq!(
+        cfg(&[], "HELPDESK_API_TOKEN").unwrap_err().name,
+        "HELPDESK_API_TOKEN"
+    );
+    assert_eq!(
+        cfg(&[], "WHATSAPP_APP_SECRET").unwrap_err().name,
+        "WHATSAPP_APP_SECRET"
+    );
+    assert_eq!(
+        cfg(&[("HELPDESK_BIND", "localhost")], "").unwrap_err().name,
+        "HELPDESK_BIND"
+    );
+    assert_eq!(
+        cfg(&[("WHATSAPP_GRAPH_URL", "graph")], "")
+            .unwrap_err()
+            .name,
+        "WHATSAPP_GRAPH_URL"
+    );
+    assert_eq!(
+        cfg(&[("WHATSAPP_PHONE_NUMBER_ID", "abc")], "")
+            .unwrap_err()
+            .name,
+        "WHATSAPP_PHONE_NUMBER_ID"
+    );
+    assert_eq!(
+        cfg(&[("HELPDESK_API_TOKEN", "short")], "")
+            .unwrap_err()
+            .name,
+        "HELPDESK_API_TOKEN"
+    );
+    let ok = cfg(&[], "").unwrap();
+    assert_eq!(ok.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(ok.graph_url, "https://graph.facebook.com");
+}
+
+struct Running {
+    base: String,
+    http: reqwest::Client,
+    _graph: MockServer,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(database_url: Option<String>) -> Running {
+    let graph = MockServer::start().await;
+    let mut e = env(&[("WHATSAPP_GRAPH_URL", &graph.uri())]);
+    if let Some(u) = database_url {
+        e.insert("DATABASE_URL".into(), u);
+    }
+    let cfg = Config::from_env(|k| e.get(k).cloned()).unwrap();
+    let app = build(&cfg).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(app, listener, async {
+        let _ = rx.await;
+    }));
+    Running {
+        base,
+        http: reqwest::Client::new(),
+        _graph: graph,
+        stop: Some(tx),
+        task,
+    }
+}
+
+impl Running {
+    async fn get(&self, path: &str, auth: bool) -> (u16, Value) {
+        let mut r = self.http.get(format!("{}{path}", self.base));
+        if auth {
+            r = r.bearer_auth(TOKEN);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn webhook(&self, body: &[u8], signature: &str) -> u16 {
+        self.http
+            .post(format!("{}/webhooks/whatsapp", self.base))
+            .header("x-hub-signature-256", signature)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+async fn the_desk_over_http(database_url: Option<String>) {
+    let s = start(database_url).await;
+    // Handshake.
+    let r = s
+        .http
+        .get(format!("{}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=12345", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.text().await.unwrap()),
+        (200, "12345".to_owned())
+    );
+    // A signed fixture opens a ticket; a forged one is refused and stores nothing. The message
+    // id is made unique so runs on a shared database do not collide.
+    let unique = format!("wamid.server.{}", std::process::id());
+    let raw = include_str!("../../helpdesk-whatsapp/tests/fixtures/inbound_text.json")
+        .replace("wamid.xyzxyz", &unique);
+    assert_eq!(s.webhook(raw.as_bytes(), "sha256=00ff").await, 401);
+    let (_, before) = s.get("/api/v1/tickets", true).await;
+    let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), raw.as_bytes());
+    assert_eq!(s.webhook(raw.as_bytes(), &sig).await, 200);
+    assert_eq!(
+        s.webhook(raw.as_bytes(), &sig).await,
+        200,
+        "a redelivery is acknowledged"
+    );
+    let (status, list) = s.get("/api/v1/tickets", true).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        list["total"].as_u64().unwrap(),
+        before["total"].as_u64().unwrap() + 1,
+        "one ticket for the message, none for the forged or repeated delivery"
+    );
+    // The bearer token guards the API; errors have one JSON shape.
+    let (status, err) = s.get("/api/v1/tickets", false).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, err) = s
+        .get("/api/v1/tickets/0190a8c4-0000-7000-8000-000000000000", true)
+        .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, err) = s.get("/api/v1/tickets?source=both", true).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(err["error"]["message"].as_str().is_some());
+    // The PRD's create body, then the list with its filters and facets.
+    let phone = format!("+55119{:08}", std::process::id() % 100_000_000);
+    let (status, created) = s
+        .post_json(
+            "/api/v1/tickets",
+            &json!({"lead": {"name": "João Silva", "phone": phone, "email": null},
+                    "ticket": {"utmSource": "google", "utmMedium": "cpc", "utmCampaign": "lead_gen",
+                               "gclid": "EAIaIQobChMI", "sourceType": "paid", "dealValue": 1500.00}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, again) = s
+        .post_json("/api/v1/tickets", &json!({"lead": {"phone": phone}}))
+        .await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{again}"
+    );
+    let (_, bad) = s
+        .post_json(
+            "/api/v1/tickets",
+            &json!({"lead": {"phone": phone}, "extra": 1}),
+        )
+        .await;
+    assert_eq!(bad["error"]["field"], "body");
+    let (status, one) = s
+        .get(
+            &format!("/api/v1/tickets/{}", created["id"].as_str().unwrap()),
+            true,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(one["number"], created["number"]);
+    assert!(one.get("slaState").is_some());
+    let (_, google) = s
+        .get("/api/v1/tickets?origin=google&source=paid&pageSize=5", true)
+        .await;
+    let items = google["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["id"] == created["id"]
+        && i["dealValue"] == 1500.0
+        && i["leadName"] == "João Silva"));
+    assert!(
+        google["origins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "google")
+    );
+    assert!(google["stages"].as_array().is_some_and(|s| !s.is_empty()));
+    let (_, q) = s.get("/api/v1/tickets?q=jo%C3%A3o%20silva", true).await;
+    assert!(
+        q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == created["id"])
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_over_http_in_memory() {
+    the_desk_over_http(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_over_http_on_postgres() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    });
+    the_desk_over_http(Some(url)).await;
+}
