@@ -173,7 +173,15 @@ pub async fn build(cfg: &Config) -> Result<App, String> {
     };
     let api = Router::new()
         .route("/tickets", get(list_tickets).post(create_ticket))
-        .route("/tickets/{id}", get(get_ticket))
+        .route("/tickets/inbounds", get(inbounds))
+        .route("/tickets/{id}", get(get_ticket).patch(patch_ticket))
+        .route(
+            "/tickets/{id}/messages",
+            get(list_messages).post(post_message),
+        )
+        .route("/tickets/{id}/rating", axum::routing::post(rate_ticket))
+        .route("/tickets/{id}/{action}", axum::routing::post(ticket_action))
+        .route("/analytics/overview", get(analytics))
         .with_state(state.clone());
     let router = Router::new()
         .nest("/webhooks/whatsapp", helpdesk_whatsapp::router(webhook))
@@ -507,6 +515,283 @@ async fn get_ticket(
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     v["slaState"] = serde_json::to_value(&sla).unwrap_or(Value::Null);
     Ok(Json(v))
+}
+
+/// The actor of a request: the agent named by `X-Helpdesk-Agent` (an agent id), else the
+/// system (the integration holding the API token).
+fn actor(headers: &HeaderMap) -> Result<Actor, ApiError> {
+    match headers
+        .get("x-helpdesk-agent")
+        .and_then(|v| v.to_str().ok())
+    {
+        None => Ok(Actor::System),
+        Some(v) => v
+            .parse::<uuid::Uuid>()
+            .map(|u| Actor::agent(helpdesk_core::ids::AgentId(u)))
+            .map_err(|_| bad("X-Helpdesk-Agent", "not an agent id")),
+    }
+}
+
+fn ticket_id(id: &str) -> Result<TicketId, ApiError> {
+    id.parse()
+        .map(TicketId)
+        .map_err(|_| bad("id", "not a ticket id"))
+}
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return serde_json::from_slice(b"{}").map_err(|e| bad("body", e.to_string()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| bad("body", e.to_string()))
+}
+
+fn ticket_json(t: &helpdesk_core::domain::ticket::Ticket) -> Result<Json<Value>, ApiError> {
+    serde_json::to_value(t)
+        .map(Json)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchBody {
+    stage_id: Option<uuid::Uuid>,
+    assignee_id: Option<uuid::Uuid>,
+    #[serde(default, deserialize_with = "nullable")]
+    deal_value: Option<Option<f64>>,
+    priority: Option<String>,
+}
+
+/// `null` → `Some(None)`, absent → `None`.
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
+}
+
+async fn patch_ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let actor = actor(&headers)?;
+    let id = ticket_id(&id)?;
+    let b: PatchBody = body(&bytes)?;
+    let patch = helpdesk_core::service::TicketPatch {
+        stage_id: b.stage_id.map(StageId),
+        priority: b
+            .priority
+            .map(|p| helpdesk_core::domain::ticket::Priority::parse(&p))
+            .transpose()?,
+        deal_value: b
+            .deal_value
+            .map(|v| v.map(|v| Money::from_decimal(v, "BRL")).transpose())
+            .transpose()?,
+        ..helpdesk_core::service::TicketPatch::default()
+    };
+    let mut t = state.hd.update_ticket(state.org, &actor, id, patch).await?;
+    if let Some(a) = b.assignee_id {
+        t = state
+            .hd
+            .assign(state.org, &actor, id, helpdesk_core::ids::AgentId(a))
+            .await?;
+    }
+    ticket_json(&t)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ActionBody {
+    agent_id: Option<uuid::Uuid>,
+    queue_id: Option<uuid::Uuid>,
+    target_id: Option<uuid::Uuid>,
+}
+
+async fn ticket_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let actor = actor(&headers)?;
+    let id = ticket_id(&id)?;
+    let b: ActionBody = body(&bytes)?;
+    let (hd, org) = (&state.hd, state.org);
+    let t = match action.as_str() {
+        "assign" => {
+            let a = b.agent_id.ok_or_else(|| bad("agentId", "is required"))?;
+            hd.assign(org, &actor, id, helpdesk_core::ids::AgentId(a))
+                .await?
+        }
+        "transfer" => {
+            let q = b.queue_id.ok_or_else(|| bad("queueId", "is required"))?;
+            hd.transfer(org, &actor, id, helpdesk_core::ids::QueueId(q))
+                .await?
+        }
+        "pending" => hd.set_pending(org, &actor, id).await?,
+        "resolve" => hd.resolve(org, &actor, id).await?,
+        "close" => hd.close(org, &actor, id).await?,
+        "reopen" => hd.reopen(org, &actor, id).await?,
+        "merge" => {
+            let target = b.target_id.ok_or_else(|| bad("targetId", "is required"))?;
+            hd.merge(org, &actor, id, TicketId(target)).await?
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!(
+                    "no action {action:?} (assign, transfer, pending, resolve, close, reopen, merge)"
+                ),
+            ));
+        }
+    };
+    ticket_json(&t)
+}
+
+async fn list_messages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let msgs = state
+        .hd
+        .messages(state.org, &actor(&headers)?, ticket_id(&id)?)
+        .await?;
+    serde_json::to_value(&msgs)
+        .map(|v| Json(json!({"items": v})))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MessageBody {
+    text: String,
+    #[serde(default)]
+    is_internal: bool,
+}
+
+async fn post_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let actor = actor(&headers)?;
+    let id = ticket_id(&id)?;
+    let b: MessageBody = body(&bytes)?;
+    // A note is never sent; a reply goes to WhatsApp (stored first, sent after commit).
+    let m = if b.is_internal {
+        state.hd.add_note(state.org, &actor, id, &b.text).await?
+    } else {
+        state
+            .hd
+            .reply(
+                state.org,
+                &actor,
+                id,
+                helpdesk_core::domain::message::MessageContent::text(b.text),
+            )
+            .await?
+    };
+    serde_json::to_value(&m)
+        .map(|v| (StatusCode::CREATED, Json(v)))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatingBody {
+    score: u8,
+    feedback: Option<String>,
+}
+
+async fn rate_ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let b: RatingBody = body(&bytes)?;
+    let t = state
+        .hd
+        .rate(
+            state.org,
+            &actor(&headers)?,
+            ticket_id(&id)?,
+            b.score,
+            b.feedback,
+        )
+        .await?;
+    ticket_json(&t)
+}
+
+async fn inbounds(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let click_id = q
+        .get("clickId")
+        .map(|k| ClickIdKind::parse(k))
+        .transpose()?;
+    let page = state
+        .hd
+        .inbounds(
+            state.org,
+            &actor(&headers)?,
+            ListTickets {
+                click_id,
+                cursor: q.get("cursor").cloned(),
+                page_size: q.get("pageSize").and_then(|p| p.parse().ok()),
+                origin: q.get("origin").cloned(),
+                ..ListTickets::default()
+            },
+        )
+        .await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.ticket_id, "number": r.number, "status": r.status,
+                "gclid": r.gclid, "fbclid": r.fbclid, "ctwaclid": r.ctwa_clid, "ttclid": r.ttclid,
+                "utmSource": r.utm_source, "utmMedium": r.utm_medium, "utmCampaign": r.utm_campaign,
+                "utmTerm": r.utm_term, "utmContent": r.utm_content, "sourceType": r.source_type,
+                "leadId": r.lead_id, "leadName": r.lead_name, "createdAt": r.created_at,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"items": items, "total": page.total, "totalExact": page.total_exact, "nextCursor": page.next_cursor}),
+    ))
+}
+
+async fn analytics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let preset = q.get("dateRange").map(String::as_str).unwrap_or("30d");
+    let report = state
+        .hd
+        .report(
+            state.org,
+            &actor(&headers)?,
+            helpdesk_core::service::ReportRequest {
+                date: DateFilter::Preset(DateRangePreset::parse(preset)?),
+                queue_id: None,
+            },
+        )
+        .await?;
+    serde_json::to_value(&report)
+        .map(Json)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 /// Serves until `shutdown` completes; in-flight requests finish first.

@@ -15,6 +15,12 @@ const TOKEN: &str = "test-token-0123456789";
 const SECRET: &str = "app-secret";
 const PHONE_NUMBER_ID: &str = "1122334455667";
 
+/// A random number per call, so runs on a long-lived database do not collide.
+fn unique() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(0u8) % 100_000_000
+}
+
 fn env(overrides: &[(&str, &str)]) -> HashMap<String, String> {
     let mut m: HashMap<String, String> = [
         ("HELPDESK_API_TOKEN", TOKEN),
@@ -77,14 +83,19 @@ fn a_missing_or_invalid_setting_is_named() {
 struct Running {
     base: String,
     http: reqwest::Client,
-    _graph: MockServer,
+    graph: MockServer,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-async fn start(database_url: Option<String>) -> Running {
+/// A server whose default organization owns `phone_number_id` (tests that run at once on one
+/// database use different numbers, so their organizations do not mix).
+async fn start(database_url: Option<String>, phone_number_id: &str) -> Running {
     let graph = MockServer::start().await;
-    let mut e = env(&[("WHATSAPP_GRAPH_URL", &graph.uri())]);
+    let mut e = env(&[
+        ("WHATSAPP_GRAPH_URL", &graph.uri()),
+        ("WHATSAPP_PHONE_NUMBER_ID", phone_number_id),
+    ]);
     if let Some(u) = database_url {
         e.insert("DATABASE_URL".into(), u);
     }
@@ -99,7 +110,7 @@ async fn start(database_url: Option<String>) -> Running {
     Running {
         base,
         http: reqwest::Client::new(),
-        _graph: graph,
+        graph,
         stop: Some(tx),
         task,
     }
@@ -129,6 +140,19 @@ impl Running {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     async fn webhook(&self, body: &[u8], signature: &str) -> u16 {
         self.http
             .post(format!("{}/webhooks/whatsapp", self.base))
@@ -149,7 +173,8 @@ impl Running {
 }
 
 async fn the_desk_over_http(database_url: Option<String>) {
-    let s = start(database_url).await;
+    // The fixture's number.
+    let s = start(database_url, PHONE_NUMBER_ID).await;
     // Handshake.
     let r = s
         .http
@@ -163,9 +188,9 @@ async fn the_desk_over_http(database_url: Option<String>) {
     );
     // A signed fixture opens a ticket; a forged one is refused and stores nothing. The message
     // id is made unique so runs on a shared database do not collide.
-    let unique = format!("wamid.server.{}", std::process::id());
+    let message_id = format!("wamid.server.{}", unique());
     let raw = include_str!("../../helpdesk-whatsapp/tests/fixtures/inbound_text.json")
-        .replace("wamid.xyzxyz", &unique);
+        .replace("wamid.xyzxyz", &message_id);
     assert_eq!(s.webhook(raw.as_bytes(), "sha256=00ff").await, 401);
     let (_, before) = s.get("/api/v1/tickets", true).await;
     let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), raw.as_bytes());
@@ -199,7 +224,7 @@ async fn the_desk_over_http(database_url: Option<String>) {
     assert_eq!(status, 422, "{err}");
     assert!(err["error"]["message"].as_str().is_some());
     // The PRD's create body, then the list with its filters and facets.
-    let phone = format!("+55119{:08}", std::process::id() % 100_000_000);
+    let phone = format!("+55119{:08}", unique());
     let (status, created) = s
         .post_json(
             "/api/v1/tickets",
@@ -270,4 +295,137 @@ async fn the_desk_over_http_on_postgres() {
         panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
     });
     the_desk_over_http(Some(url)).await;
+}
+
+async fn a_ticket_through_its_life_over_http(database_url: Option<String>) {
+    use reqwest::Method;
+    let s = start(database_url, "2233445566778").await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path_regex(r"/messages$"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp", "messages": [{"id": "wamid.OUT1"}]})))
+        .mount(&s.graph)
+        .await;
+    let phone = format!("+55219{:08}", unique());
+    let (status, created) = s
+        .post_json(
+            "/api/v1/tickets",
+            &json!({"lead": {"name": "Ana", "phone": phone},
+            "ticket": {"utmSource": "google", "gclid": "G-123"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let t = |p: &str| format!("/api/v1/tickets/{id}{p}");
+    // A note stays inside; a reply reaches the Graph API with the text.
+    let (st, note) = s
+        .send(
+            Method::POST,
+            &t("/messages"),
+            Some(json!({"text": "cliente VIP", "isInternal": true})),
+        )
+        .await;
+    assert_eq!(st, 201, "{note}");
+    assert!(
+        s.graph.received_requests().await.unwrap().is_empty(),
+        "a note is never sent"
+    );
+    let (st, reply) = s
+        .send(
+            Method::POST,
+            &t("/messages"),
+            Some(json!({"text": "Olá Ana, como posso ajudar?"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{reply}");
+    let sent = s.graph.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["text"]["body"], "Olá Ana, como posso ajudar?");
+    assert_eq!(body["to"], phone.trim_start_matches('+'));
+    let (_, msgs) = s.get(&t("/messages"), true).await;
+    assert_eq!(msgs["items"].as_array().unwrap().len(), 2);
+    // Lifecycle with SLA state on the way.
+    let (st, p) = s
+        .send(
+            Method::PATCH,
+            &t(""),
+            Some(json!({"priority": "urgent", "dealValue": 99.9})),
+        )
+        .await;
+    assert_eq!((st, p["priority"].as_str()), (200, Some("urgent")), "{p}");
+    for (action, status) in [
+        ("pending", "pending"),
+        ("resolve", "resolved"),
+        ("reopen", "open"),
+        ("resolve", "resolved"),
+        ("close", "closed"),
+    ] {
+        let (st, v) = s.send(Method::POST, &t(&format!("/{action}")), None).await;
+        assert_eq!(
+            (st, v["status"].as_str()),
+            (200, Some(status)),
+            "{action}: {v}"
+        );
+        let (_, one) = s.get(&t(""), true).await;
+        assert!(one["slaState"].is_array(), "{one}");
+    }
+    let (st, err) = s.send(Method::POST, &t("/pending"), None).await;
+    assert_eq!(
+        (st, err["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "closed → pending is refused: {err}"
+    );
+    let (st, err) = s.send(Method::POST, &t("/explode"), None).await;
+    assert_eq!(st, 404, "{err}");
+    let (st, err) = s.send(Method::POST, &t("/assign"), Some(json!({}))).await;
+    assert_eq!((st, err["error"]["field"].as_str()), (400, Some("agentId")));
+    let (st, rated) = s
+        .send(
+            Method::POST,
+            &t("/rating"),
+            Some(json!({"score": 5, "feedback": "ótimo"})),
+        )
+        .await;
+    assert_eq!(
+        (st, rated["rating"]["score"].as_u64()),
+        (200, Some(5)),
+        "{rated}"
+    );
+    let (st, err) = s
+        .send(Method::POST, &t("/rating"), Some(json!({"score": 9})))
+        .await;
+    assert_eq!(st, 422, "{err}");
+    // Inbounds and analytics.
+    let (_, inb) = s
+        .get("/api/v1/tickets/inbounds?clickId=gclid&pageSize=100", true)
+        .await;
+    assert!(
+        inb["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == created["id"] && i["gclid"] == "G-123"),
+        "{inb}"
+    );
+    let (st, a) = s.get("/api/v1/analytics/overview?dateRange=7d", true).await;
+    assert_eq!(st, 200, "{a}");
+    assert!(
+        a["created"].as_u64().unwrap() >= 1 && a["csat"]["responses"].as_u64().unwrap() >= 1,
+        "{a}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_through_its_life_in_memory() {
+    a_ticket_through_its_life_over_http(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_through_its_life_on_postgres() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    });
+    a_ticket_through_its_life_over_http(Some(url)).await;
 }
