@@ -3,9 +3,10 @@
 //! Settings come from the environment (see `support/server.rs`): `HELPDESK_BIND`,
 //! `HELPDESK_API_TOKEN`, `WHATSAPP_VERIFY_TOKEN`, `WHATSAPP_APP_SECRET`,
 //! `WHATSAPP_ACCESS_TOKEN`, `WHATSAPP_PHONE_NUMBER_ID`, `WHATSAPP_GRAPH_URL`, `DATABASE_URL`
-//! (Postgres; without it the in-memory store). Stops gracefully on SIGTERM or Ctrl-C.
+//! (Postgres; without it the in-memory store), `HELPDESK_EVENT_URLS` and
+//! `HELPDESK_EVENT_SECRET` (signed event webhooks). Stops gracefully on SIGTERM or Ctrl-C.
 
-use helpdesk_examples::server::{Config, build, serve};
+use helpdesk_examples::server::{Config, build, serve, spawn_workers};
 
 #[tokio::main]
 async fn main() {
@@ -55,7 +56,15 @@ async fn main() {
             let _ = ctrl_c.await;
         }
     };
-    if let Err(e) = serve(app, listener, shutdown).await {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = spawn_workers(app.state.hd.clone(), app.sink.clone(), stop_rx);
+    let served = serve(app, listener, shutdown).await;
+    // In-flight requests have finished; workers stop after their current item.
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    if let Err(e) = served {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

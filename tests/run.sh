@@ -10,12 +10,13 @@ cd "$(dirname "$0")/.."
 source tests/postgres.sh
 
 cargo test -p helpdesk-core --all-features --doc
-# Tests named db_outage stop the database: they run after the rest, on their own.
+# Tests named exclusive_* need the database to themselves (one stops it, one relays every
+# tenant's events): they run after the rest, one at a time.
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --all-features --no-fail-fast -E 'not test(/db_outage/)'
-  cargo nextest run --workspace --all-features --no-fail-fast -E 'test(/db_outage/)' --test-threads 1
+  cargo nextest run --workspace --all-features --no-fail-fast -E 'not test(/exclusive_/)'
+  cargo nextest run --workspace --all-features --no-fail-fast -E 'test(/exclusive_/)' --test-threads 1
 else
   echo "cargo-nextest not found; using cargo test" >&2
-  cargo test --workspace --all-features --no-fail-fast --lib --bins --tests --examples -- --skip db_outage
-  cargo test --workspace --all-features --no-fail-fast --lib --bins --tests --examples -- db_outage --test-threads 1
+  cargo test --workspace --all-features --no-fail-fast --lib --bins --tests --examples -- --skip exclusive_
+  cargo test --workspace --all-features --no-fail-fast --lib --bins --tests --examples -- exclusive_ --test-threads 1
 fi

@@ -56,6 +56,11 @@ pub struct Config {
     pub graph_url: String,
     /// `DATABASE_URL`: Postgres when set, the in-memory store otherwise.
     pub database_url: Option<String>,
+    /// `HELPDESK_EVENT_URLS`: comma-separated URLs that receive every event (outbox relay).
+    pub event_urls: Vec<String>,
+    /// `HELPDESK_EVENT_SECRET`: key of the `X-Helpdesk-Signature-256` HMAC-SHA256 header
+    /// (required with event URLs).
+    pub event_secret: Option<String>,
 }
 
 impl Config {
@@ -101,7 +106,33 @@ impl Config {
                 reason: "must be the numeric id Meta shows for the number".into(),
             });
         }
+        let event_urls: Vec<String> = get("HELPDESK_EVENT_URLS")
+            .map(|v| {
+                v.split(',')
+                    .map(|u| u.trim().to_owned())
+                    .filter(|u| !u.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(u) = event_urls
+            .iter()
+            .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            return Err(ConfigError {
+                name: "HELPDESK_EVENT_URLS",
+                reason: format!("{u:?} is not an http(s) URL"),
+            });
+        }
+        let event_secret = get("HELPDESK_EVENT_SECRET");
+        if !event_urls.is_empty() && event_secret.is_none() {
+            return Err(ConfigError {
+                name: "HELPDESK_EVENT_SECRET",
+                reason: "is required with HELPDESK_EVENT_URLS (events are signed)".into(),
+            });
+        }
         Ok(Config {
+            event_urls,
+            event_secret,
             bind,
             api_token,
             verify_token: required("WHATSAPP_VERIFY_TOKEN")?,
@@ -124,8 +155,10 @@ pub struct AppState {
     api_token: Arc<str>,
 }
 
-/// A built service: its router and state.
+/// A built service: its router, state and event sink.
 pub struct App {
+    /// The outbox relay's sink (with `HELPDESK_EVENT_URLS`).
+    pub sink: Option<Arc<WebhookSink>>,
     /// The routes.
     pub router: Router,
     /// The shared state.
@@ -187,7 +220,13 @@ pub async fn build(cfg: &Config) -> Result<App, String> {
         .nest("/webhooks/whatsapp", helpdesk_whatsapp::router(webhook))
         .nest("/api/v1", api)
         .route("/health", get(|| async { "ok" }));
+    let sink = cfg
+        .event_secret
+        .as_ref()
+        .filter(|_| !cfg.event_urls.is_empty())
+        .map(|secret| Arc::new(WebhookSink::new(cfg.event_urls.clone(), secret)));
     Ok(App {
+        sink,
         router,
         state,
         storage,
@@ -792,6 +831,129 @@ async fn analytics(
     serde_json::to_value(&report)
         .map(Json)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+/// Delivers events to the subscribed URLs: `POST` of the event JSON, signed with
+/// `X-Helpdesk-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, with `X-Helpdesk-Event-Id`.
+/// All URLs must accept (2xx) for the event to count as delivered; otherwise the relay retries
+/// it later (so a URL may see an event twice: dedupe by the id).
+pub struct WebhookSink {
+    http: reqwest::Client,
+    urls: Vec<String>,
+    secret: Vec<u8>,
+}
+
+impl WebhookSink {
+    /// A sink for `urls`, signing with `secret`.
+    pub fn new(urls: Vec<String>, secret: &str) -> WebhookSink {
+        WebhookSink {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            urls,
+            secret: secret.as_bytes().to_vec(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl helpdesk_core::service::EventSink for WebhookSink {
+    async fn deliver(
+        &self,
+        event: &helpdesk_core::domain::records::Event,
+    ) -> Result<(), helpdesk_core::service::SinkError> {
+        use helpdesk_core::service::SinkError;
+        let body = serde_json::to_vec(event).map_err(|e| SinkError::permanent(e.to_string()))?;
+        let signature = helpdesk_whatsapp::webhook::sign(&self.secret, &body);
+        for url in &self.urls {
+            let resp = self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-helpdesk-event-id", event.id.to_string())
+                .header("x-helpdesk-signature-256", &signature)
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    SinkError::retryable(if e.is_timeout() {
+                        "timeout"
+                    } else {
+                        "network error"
+                    })
+                })?;
+            let s = resp.status();
+            if s.is_success() {
+                continue;
+            }
+            let msg = format!("subscriber answered HTTP {}", s.as_u16());
+            return Err(
+                if s.is_server_error() || s.as_u16() == 429 || s.as_u16() == 408 {
+                    SinkError::retryable(msg)
+                } else {
+                    SinkError::permanent(msg)
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Background workers: the SLA scan (sleeps until the next SLA change, at most a minute) and,
+/// with subscribers, the outbox relay. They stop after their current item when `stop` turns
+/// true.
+pub fn spawn_workers(
+    hd: Helpdesk,
+    sink: Option<Arc<WebhookSink>>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut out = Vec::new();
+    {
+        let (hd, mut stop) = (hd.clone(), stop.clone());
+        out.push(tokio::spawn(async move {
+            while !*stop.borrow() {
+                let now = hd.now();
+                if let Err(e) = hd.scan_sla(now).await {
+                    tracing::warn!(error = %e, "SLA scan failed; retrying");
+                }
+                let wait = match hd.next_sla_wake().await {
+                    Ok(Some(t)) => (t - hd.now()).to_std().unwrap_or_default(),
+                    _ => std::time::Duration::from_secs(60),
+                }
+                .clamp(
+                    std::time::Duration::from_millis(200),
+                    std::time::Duration::from_secs(60),
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }));
+    }
+    if let Some(sink) = sink {
+        let mut stop = stop;
+        out.push(tokio::spawn(async move {
+            let opts = helpdesk_core::service::RelayOptions::default();
+            while !*stop.borrow() {
+                let idle = match hd.relay_events(sink.as_ref(), &opts).await {
+                    Ok(r) => r.claimed == 0,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event relay failed; retrying");
+                        true
+                    }
+                };
+                if idle {
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            }
+        }));
+    }
+    out
 }
 
 /// Serves until `shutdown` completes; in-flight requests finish first.

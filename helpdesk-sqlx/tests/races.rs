@@ -163,10 +163,10 @@ async fn ticket_numbers_from_eight_tasks_are_one_to_n_with_count_equal_to_max() 
 /// middle of ingestion. Every delivery is retried by its sender (as Meta does) while the error
 /// says a retry can help; afterwards each message is stored exactly once.
 ///
-/// Runs on its own (tests/run.sh runs `db_outage` tests after the rest): it takes the server
+/// Runs on its own (tests/run.sh runs `exclusive_` tests after the rest): it takes the server
 /// away from every other test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn db_outage_mid_ingestion_is_retryable_and_loses_or_doubles_nothing() {
+async fn exclusive_db_outage_mid_ingestion_is_retryable_and_loses_or_doubles_nothing() {
     let pg = store(8).await;
     let f = Arc::new(Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 2, 1000).await);
     // Senders keep delivering until the outage is over and at least MIN messages went out,

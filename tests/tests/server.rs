@@ -429,3 +429,133 @@ async fn a_ticket_through_its_life_on_postgres() {
     });
     a_ticket_through_its_life_over_http(Some(url)).await;
 }
+
+/// Two instances on one database, both running the outbox relay: a subscriber gets each event
+/// of the tenant exactly once, signed. Runs alone (`exclusive_`): other tests' relays would
+/// otherwise deliver this tenant's events to their own sinks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exclusive_events_reach_subscribers_signed_once_across_two_instances() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    });
+    let subscriber = MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&subscriber)
+        .await;
+    let graph = MockServer::start().await;
+    let number = format!("9{:08}", unique());
+    let e = env(&[
+        ("WHATSAPP_GRAPH_URL", &graph.uri()),
+        ("WHATSAPP_PHONE_NUMBER_ID", &number),
+        ("DATABASE_URL", &url),
+        (
+            "HELPDESK_EVENT_URLS",
+            &format!("{}/events", subscriber.uri()),
+        ),
+        ("HELPDESK_EVENT_SECRET", "event-secret"),
+    ]);
+    let cfg = Config::from_env(|k| e.get(k).cloned()).unwrap();
+    let a = build(&cfg).await.unwrap();
+    let b = build(&cfg).await.unwrap();
+    assert_eq!(
+        a.state.org, b.state.org,
+        "both instances serve the number's organization"
+    );
+    let org = a.state.org;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = helpdesk_examples::server::spawn_workers(
+        a.state.hd.clone(),
+        a.sink.clone(),
+        stop_rx.clone(),
+    );
+    workers.extend(helpdesk_examples::server::spawn_workers(
+        b.state.hd.clone(),
+        b.sink.clone(),
+        stop_rx,
+    ));
+    // Traffic on both instances.
+    for (i, app) in [&a, &b, &a, &b].into_iter().enumerate() {
+        app.state
+            .hd
+            .create_ticket(
+                org,
+                &helpdesk_core::actor::Actor::System,
+                helpdesk_core::service::NewTicket {
+                    lead: helpdesk_core::service::LeadInput {
+                        phone: Some(format!("+55319{:08}", unique() + i as u64)),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let expected = a.state.hd.events(org, None, 1000).await.unwrap().len();
+    assert!(expected >= 4);
+    let mut mine: Vec<Value> = Vec::new();
+    // The relays work through the whole outbox (other tests' tenants too): allow a minute.
+    for _ in 0..1200 {
+        mine = subscriber
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).ok()?;
+                (body["org_id"] == json!(org)).then(|| {
+                    let sig = r
+                        .headers
+                        .get("x-helpdesk-signature-256")
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .to_owned();
+                    assert_eq!(
+                        sig,
+                        helpdesk_whatsapp::webhook::sign(b"event-secret", &r.body),
+                        "signed body"
+                    );
+                    assert_eq!(
+                        r.headers
+                            .get("x-helpdesk-event-id")
+                            .unwrap()
+                            .to_str()
+                            .unwrap(),
+                        body["id"].as_str().unwrap()
+                    );
+                    body
+                })
+            })
+            .collect();
+        if mine.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Give a duplicate (if any) time to arrive.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let all: Vec<String> = subscriber
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter(|b| b["org_id"] == json!(org))
+        .map(|b| b["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut unique_ids = all.clone();
+    unique_ids.sort();
+    unique_ids.dedup();
+    assert_eq!(mine.len(), expected, "every event delivered");
+    assert_eq!(
+        unique_ids.len(),
+        all.len(),
+        "no event delivered twice across instances"
+    );
+    let _ = stop_tx.send(true);
+    for w in workers {
+        w.await.unwrap();
+    }
+}
