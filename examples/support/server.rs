@@ -215,6 +215,20 @@ pub async fn build(cfg: &Config) -> Result<App, String> {
         .route("/tickets/{id}/rating", axum::routing::post(rate_ticket))
         .route("/tickets/{id}/{action}", axum::routing::post(ticket_action))
         .route("/analytics/overview", get(analytics))
+        .route("/queues", get(list_queues).post(create_queue))
+        .route("/queues/{id}/members", axum::routing::post(add_member))
+        .route("/agents", get(list_agents).post(create_agent))
+        .route("/agents/{id}/presence", axum::routing::post(set_presence))
+        .route("/stages", get(list_stages).post(create_stage))
+        .route("/canned-responses", get(list_canned).post(create_canned))
+        .route(
+            "/canned-responses/{id}",
+            axum::routing::delete(delete_canned),
+        )
+        .route(
+            "/sla-policies",
+            get(list_sla_policies).post(create_sla_policy),
+        )
         .with_state(state.clone());
     let router = Router::new()
         .nest("/webhooks/whatsapp", helpdesk_whatsapp::router(webhook))
@@ -954,6 +968,298 @@ pub fn spawn_workers(
         }));
     }
     out
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Json<Value>, ApiError> {
+    serde_json::to_value(v)
+        .map(Json)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+fn created<T: serde::Serialize>(v: &T) -> Result<(StatusCode, Json<Value>), ApiError> {
+    to_json(v).map(|j| (StatusCode::CREATED, j))
+}
+
+fn uuid_of(field: &'static str, s: &str) -> Result<uuid::Uuid, ApiError> {
+    s.parse().map_err(|_| bad(field, "not an id"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QueueBody {
+    name: String,
+    color: Option<String>,
+    #[serde(default)]
+    distribution: helpdesk_core::domain::team::Distribution,
+    #[serde(default)]
+    auto_replies: helpdesk_core::domain::team::AutoReplies,
+    business_hours: Option<helpdesk_core::sla::CalendarSpec>,
+}
+
+async fn list_queues(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    to_json(&state.hd.queues(state.org).await?)
+}
+
+async fn create_queue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let b: QueueBody = body(&bytes)?;
+    let q = state
+        .hd
+        .create_queue(
+            state.org,
+            &actor(&headers)?,
+            NewQueue {
+                name: b.name,
+                color: b.color,
+                business_hours: b.business_hours,
+                auto_replies: b.auto_replies,
+                distribution: b.distribution,
+            },
+        )
+        .await?;
+    created(&q)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MemberBody {
+    agent_id: uuid::Uuid,
+    #[serde(default)]
+    skills: Vec<String>,
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let b: MemberBody = body(&bytes)?;
+    let m = state
+        .hd
+        .add_queue_member(
+            state.org,
+            &actor(&headers)?,
+            helpdesk_core::ids::QueueId(uuid_of("id", &id)?),
+            helpdesk_core::ids::AgentId(b.agent_id),
+            b.skills,
+        )
+        .await?;
+    created(&m)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AgentBody {
+    name: String,
+    email: String,
+    role: helpdesk_core::domain::team::Role,
+    capacity: u32,
+    presence: helpdesk_core::domain::team::Presence,
+}
+
+async fn list_agents(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    to_json(&state.hd.agents(state.org).await?)
+}
+
+async fn create_agent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let b: AgentBody = body(&bytes)?;
+    let a = state
+        .hd
+        .create_agent(
+            state.org,
+            &actor(&headers)?,
+            helpdesk_core::service::NewAgent {
+                name: b.name,
+                email: b.email,
+                role: b.role,
+                capacity: b.capacity,
+                presence: b.presence,
+            },
+        )
+        .await?;
+    created(&a)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresenceBody {
+    presence: helpdesk_core::domain::team::Presence,
+}
+
+async fn set_presence(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let b: PresenceBody = body(&bytes)?;
+    let a = state
+        .hd
+        .set_presence(
+            state.org,
+            &actor(&headers)?,
+            helpdesk_core::ids::AgentId(uuid_of("id", &id)?),
+            b.presence,
+        )
+        .await?;
+    to_json(&a)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageBody {
+    name: String,
+    color: String,
+    position: i32,
+}
+
+async fn list_stages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    to_json(&state.hd.ensure_stages(state.org).await?)
+}
+
+async fn create_stage(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let b: StageBody = body(&bytes)?;
+    let s = state
+        .hd
+        .create_stage(state.org, &actor(&headers)?, &b.name, &b.color, b.position)
+        .await?;
+    created(&s)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedBody {
+    shortcut: String,
+    title: String,
+    body: String,
+    category: Option<String>,
+}
+
+async fn list_canned(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    to_json(&state.hd.canned_responses(state.org).await?)
+}
+
+async fn create_canned(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let b: CannedBody = body(&bytes)?;
+    let c = state
+        .hd
+        .create_canned_response(
+            state.org,
+            &actor(&headers)?,
+            &b.shortcut,
+            &b.title,
+            &b.body,
+            b.category,
+        )
+        .await?;
+    created(&c)
+}
+
+async fn delete_canned(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers)?;
+    state
+        .hd
+        .delete_canned_response(
+            state.org,
+            &actor(&headers)?,
+            helpdesk_core::ids::CannedResponseId(uuid_of("id", &id)?),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SlaPolicyBody {
+    name: String,
+    first_response_hours: Option<f64>,
+    next_response_hours: Option<f64>,
+    resolution_hours: Option<f64>,
+    business_hours: Option<helpdesk_core::sla::CalendarSpec>,
+    at_risk: Option<f64>,
+    #[serde(default)]
+    is_default: bool,
+}
+
+async fn list_sla_policies(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    to_json(&state.hd.sla_policies(state.org).await?)
+}
+
+async fn create_sla_policy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers)?;
+    let b: SlaPolicyBody = body(&bytes)?;
+    let d = helpdesk_core::service::NewSlaPolicy::default();
+    let secs = |h: Option<f64>, d: Option<i64>| h.map(|h| (h * 3600.0).round() as i64).or(d);
+    let p = state
+        .hd
+        .create_sla_policy(
+            state.org,
+            &actor(&headers)?,
+            helpdesk_core::service::NewSlaPolicy {
+                name: b.name,
+                targets: helpdesk_core::sla::SlaTargets {
+                    first_response: secs(b.first_response_hours, d.targets.first_response),
+                    next_response: secs(b.next_response_hours, d.targets.next_response),
+                    resolution: secs(b.resolution_hours, d.targets.resolution),
+                },
+                business_hours: b.business_hours,
+                at_risk: b.at_risk.unwrap_or(d.at_risk),
+                is_default: b.is_default,
+                ..d
+            },
+        )
+        .await?;
+    created(&p)
 }
 
 /// Serves until `shutdown` completes; in-flight requests finish first.

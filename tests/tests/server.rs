@@ -559,3 +559,88 @@ async fn exclusive_events_reach_subscribers_signed_once_across_two_instances() {
         w.await.unwrap();
     }
 }
+
+/// The fixture as a payload for `number`, from contact `k` with message `id`.
+fn payload(number: &str, k: u64, id: &str) -> String {
+    include_str!("../../helpdesk-whatsapp/tests/fixtures/inbound_text.json")
+        .replace("1122334455667", number)
+        .replace("972987654321", &format!("55119{k:08}"))
+        .replace("US.13491208655302741918", &format!("BR.{k}"))
+        .replace("wamid.xyzxyz", id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_database_assign_round_robin_exactly() {
+    use reqwest::Method;
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    });
+    let number = format!("8{:08}", unique());
+    let (a, b) = tokio::join!(start(Some(url.clone()), &number), start(Some(url), &number));
+    let (_, queues) = a.get("/api/v1/queues", true).await;
+    let queue = queues[0]["id"].as_str().unwrap().to_owned();
+    let mut agents = Vec::new();
+    for i in 0..3 {
+        let (st, ag) = a
+            .send(Method::POST, "/api/v1/agents", Some(json!({"name": format!("Agente {i}"),
+                "email": format!("agente{i}.{number}@example.com"), "role": "agent", "capacity": 100, "presence": "online"})))
+            .await;
+        assert_eq!(st, 201, "{ag}");
+        let (st, m) = b
+            .send(
+                Method::POST,
+                &format!("/api/v1/queues/{queue}/members"),
+                Some(json!({"agentId": ag["id"]})),
+            )
+            .await;
+        assert_eq!(st, 201, "{m}");
+        agents.push(ag["id"].as_str().unwrap().to_owned());
+    }
+    // 30 first messages from 30 new contacts, half through each instance, all at once.
+    let base = unique();
+    let mut tasks = Vec::new();
+    for k in 0..30u64 {
+        let s = if k % 2 == 0 { &a } else { &b };
+        let (http, url) = (s.http.clone(), format!("{}/webhooks/whatsapp", s.base));
+        let body = payload(&number, base + k, &format!("wamid.rr.{number}.{k}"));
+        tasks.push(tokio::spawn(async move {
+            let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
+            http.post(url)
+                .header("x-hub-signature-256", sig)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let (_, list) = a.get("/api/v1/tickets?pageSize=100", true).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 30);
+    let mut per: HashMap<String, usize> = HashMap::new();
+    for i in items {
+        *per.entry(
+            i["assigneeId"]
+                .as_str()
+                .expect("every ticket assigned")
+                .to_owned(),
+        )
+        .or_default() += 1;
+    }
+    let counts: Vec<usize> = agents
+        .iter()
+        .map(|id| per.get(id).copied().unwrap_or(0))
+        .collect();
+    assert_eq!(
+        counts,
+        [10, 10, 10],
+        "round robin is exact across instances"
+    );
+    a.stop().await;
+    b.stop().await;
+}
