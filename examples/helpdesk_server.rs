@@ -10,6 +10,10 @@ use helpdesk_examples::server::{Config, build, serve, spawn_workers};
 
 #[tokio::main]
 async fn main() {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .init();
     let cfg = match Config::from_env(|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {

@@ -644,3 +644,102 @@ async fn two_instances_on_one_database_assign_round_robin_exactly() {
     a.stop().await;
     b.stop().await;
 }
+
+async fn duplicates_and_pages_over_http(database_url: Option<String>) {
+    let number = format!("7{:08}", unique());
+    let s = start(database_url, &number).await;
+    // The same payload 10 times at once: one message, one ticket.
+    let body = payload(&number, unique(), &format!("wamid.dup.{number}"));
+    let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (http, url, body, sig) = (
+            s.http.clone(),
+            format!("{}/webhooks/whatsapp", s.base),
+            body.clone(),
+            sig.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .header("x-hub-signature-256", sig)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let (_, list) = s.get("/api/v1/tickets", true).await;
+    assert_eq!(list["total"], 1, "{list}");
+    let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, msgs) = s.get(&format!("/api/v1/tickets/{id}/messages"), true).await;
+    let inbound = msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "inbound")
+        .count();
+    assert_eq!(inbound, 1, "stored once");
+    // 23 more tickets, then pages of 5 by cursor: every ticket once, newest first.
+    for _ in 0..23 {
+        let (st, c) = s
+            .post_json(
+                "/api/v1/tickets",
+                &json!({"lead": {"phone": format!("+55419{:08}", unique())}}),
+            )
+            .await;
+        assert_eq!(st, 201, "{c}");
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/tickets?pageSize=5&cursor={c}"),
+            None => "/api/v1/tickets?pageSize=5".to_owned(),
+        };
+        let (st, page) = s.get(&path, true).await;
+        assert_eq!(st, 200, "{page}");
+        assert_eq!(page["total"], 24);
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["number"].as_u64().unwrap()),
+        );
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!((seen.len(), sorted.len()), (24, 24), "each ticket once");
+    assert_eq!(seen, sorted, "newest first");
+    let (st, err) = s.get("/api/v1/tickets?cursor=garbage", true).await;
+    assert_eq!(
+        (st, err["error"]["field"].as_str()),
+        (422, Some("cursor")),
+        "{err}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn duplicates_and_pages_over_http_in_memory() {
+    duplicates_and_pages_over_http(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn duplicates_and_pages_over_http_on_postgres() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    });
+    duplicates_and_pages_over_http(Some(url)).await;
+}
