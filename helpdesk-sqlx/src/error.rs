@@ -20,10 +20,13 @@ pub(crate) fn db(e: sqlx::Error) -> Error {
                 entity: "referenced row",
                 id: d.constraint().unwrap_or("foreign key").to_owned(),
             },
-            // Admin shutdown, crash shutdown, cannot connect now, too many connections.
-            Some("57P01" | "57P02" | "57P03" | "53300" | "08000" | "08003" | "08006") => {
-                Error::store("database unavailable", true, e)
-            }
+            // Admin shutdown, crash shutdown, cannot connect now, insufficient resources (too
+            // many connections, disk full, out of memory), connection failures, and a database
+            // not accepting connections (55000 at connect time).
+            Some(
+                "57P01" | "57P02" | "57P03" | "53000" | "53100" | "53200" | "53300" | "53400"
+                | "08000" | "08001" | "08003" | "08004" | "08006" | "55000",
+            ) => Error::store("database unavailable", true, e),
             _ => Error::store("database error", false, e),
         },
         sqlx::Error::Io(_)

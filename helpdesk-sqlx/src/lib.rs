@@ -48,11 +48,12 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects with a pool of up to 10 connections.
+    /// Connects with a pool of up to 10 connections. Waiting for a connection gives up after
+    /// 3 s with a retryable error, so a webhook answers 503 quickly while the database is down.
     pub async fn connect(url: &str) -> Result<PgStore> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            .acquire_timeout(std::time::Duration::from_secs(3))
             .connect(url)
             .await
             .map_err(error::db)?;

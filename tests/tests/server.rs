@@ -743,3 +743,209 @@ async fn duplicates_and_pages_over_http_on_postgres() {
     });
     duplicates_and_pages_over_http(Some(url)).await;
 }
+
+/// A status fixture for `number` about message `wamid`.
+fn status_payload(fixture: &str, number: &str, wamid: &str) -> String {
+    fixture
+        .replace("1122334455667", number)
+        .replace("wamid.xyzxyz", wamid)
+}
+
+async fn statuses_out_of_order_over_http(database_url: Option<String>) {
+    use reqwest::Method;
+    let number = format!("6{:08}", unique());
+    let s = start(database_url, &number).await;
+    let wamid = format!("wamid.OUT.{number}");
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path_regex(r"/messages$"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp", "messages": [{"id": wamid}]})))
+        .mount(&s.graph)
+        .await;
+    let (_, created) = s
+        .post_json(
+            "/api/v1/tickets",
+            &json!({"lead": {"phone": format!("+55519{:08}", unique())}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (st, _) = s
+        .send(
+            Method::POST,
+            &format!("/api/v1/tickets/{id}/messages"),
+            Some(json!({"text": "Olá"})),
+        )
+        .await;
+    assert_eq!(st, 201);
+    // Meta delivers read, then delivered, then sent.
+    for fixture in [
+        include_str!("../../helpdesk-whatsapp/tests/fixtures/status_read.json"),
+        include_str!("../../helpdesk-whatsapp/tests/fixtures/status_delivered.json"),
+        include_str!("../../helpdesk-whatsapp/tests/fixtures/status_sent.json"),
+    ] {
+        let body = status_payload(fixture, &number, &wamid);
+        let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
+        assert_eq!(s.webhook(body.as_bytes(), &sig).await, 200);
+    }
+    let (_, msgs) = s.get(&format!("/api/v1/tickets/{id}/messages"), true).await;
+    let out: Vec<&Value> = msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .collect();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0]["external_id"], json!(wamid));
+    assert_eq!(
+        out[0]["status"], "read",
+        "statuses never move backwards: {}",
+        out[0]
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_out_of_order_end_as_read_in_memory() {
+    statuses_out_of_order_over_http(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_out_of_order_end_as_read_on_postgres() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    });
+    statuses_out_of_order_over_http(Some(url)).await;
+}
+
+/// The database goes away mid-traffic: the webhook answers 503 (Meta redelivers), and after
+/// it is back the redeliveries store every message once. Stops the cluster through
+/// `HELPDESK_PG_CTL` (tests/run.sh); on a server given by the environment, refuses new
+/// connections and drops the open ones instead. Runs alone (`exclusive_`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exclusive_database_down_gives_503_and_redelivery_stores_everything_once() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    });
+    let number = format!("5{:08}", unique());
+    let s = start(Some(url.clone()), &number).await;
+    let base = unique();
+    let payloads: Vec<String> = (0..20u64)
+        .map(|k| payload(&number, base + k, &format!("wamid.down.{number}.{k}")))
+        .collect();
+    let post = |body: &String| {
+        let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
+        let body = body.clone();
+        let s = &s;
+        async move { s.webhook(body.as_bytes(), &sig).await }
+    };
+    for p in &payloads[..10] {
+        assert_eq!(post(p).await, 200);
+    }
+    let ctl = std::env::var("HELPDESK_PG_CTL").ok();
+    let opts: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+    let db = opts.get_database().unwrap_or("postgres").to_owned();
+    let mut admin = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(
+        &opts.clone().database("template1"),
+    )
+    .await
+    .unwrap();
+    match &ctl {
+        Some(c) => assert!(
+            std::process::Command::new(c)
+                .arg("stop")
+                .status()
+                .unwrap()
+                .success()
+        ),
+        None => outage_without_ctl(&mut admin, &db, true).await,
+    }
+    // The other ten arrive during the outage, at once (each waits for the pool's timeout).
+    let mut tasks = Vec::new();
+    for p in &payloads[10..] {
+        let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), p.as_bytes());
+        let (http, url, body) = (
+            s.http.clone(),
+            format!("{}/webhooks/whatsapp", s.base),
+            p.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .header("x-hub-signature-256", sig)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut refused = 0;
+    for t in tasks {
+        let code = t.await.unwrap();
+        assert!(code == 503 || code == 200, "{code}");
+        refused += usize::from(code == 503);
+    }
+    assert!(refused > 0, "the outage was answered 503");
+    match &ctl {
+        Some(c) => assert!(
+            std::process::Command::new(c)
+                .arg("start")
+                .status()
+                .unwrap()
+                .success()
+        ),
+        None => outage_without_ctl(&mut admin, &db, false).await,
+    }
+    // Meta redelivers everything it did not get a 200 for (here: everything, twice over).
+    for _ in 0..2 {
+        for p in &payloads {
+            let mut code = 0;
+            for _ in 0..100 {
+                code = post(p).await;
+                if code == 200 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(code, 200, "accepted once the database is back");
+        }
+    }
+    let (_, list) = s.get("/api/v1/tickets?pageSize=100", true).await;
+    assert_eq!(list["total"], 20, "one ticket per sender: {list}");
+    for i in list["items"].as_array().unwrap() {
+        let (_, msgs) = s
+            .get(
+                &format!("/api/v1/tickets/{}/messages", i["id"].as_str().unwrap()),
+                true,
+            )
+            .await;
+        let inbound = msgs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["direction"] == "inbound")
+            .count();
+        assert_eq!(inbound, 1, "each message stored once");
+    }
+    s.stop().await;
+}
+
+/// Without control of the server: refuse new connections to `db` and drop the open ones
+/// (`down`), or allow connections again. `admin` is connected to another database.
+async fn outage_without_ctl(admin: &mut sqlx::postgres::PgConnection, db: &str, down: bool) {
+    let allow = if down { "false" } else { "true" };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE \"{db}\" WITH ALLOW_CONNECTIONS {allow}"
+    )))
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+    if down {
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(db)
+            .execute(&mut *admin)
+            .await
+            .unwrap();
+    }
+}

@@ -173,9 +173,10 @@ impl WebhookHandler {
                     entity: "channel_account",
                     ..
                 }) => report.unknown_accounts += 1,
-                // The store is down: answer 503 so Meta redelivers the whole payload; what was
-                // stored already is recognized as a duplicate then.
-                Err(e) if e.is_retryable() => {
+                // The store is down (or failed in a way no item is to blame for): answer 503 so
+                // Meta redelivers the whole payload; what was stored already is recognized as a
+                // duplicate then. Nothing is acknowledged that was not stored.
+                Err(e) if e.is_retryable() || e.kind() == helpdesk_core::ErrorKind::Store => {
                     tracing::warn!(error_kind = %e.kind(), "store unavailable while processing a webhook; answering 503 for redelivery");
                     return (PostOutcome::Unavailable(e), deliveries);
                 }
