@@ -356,6 +356,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An authenticated request: the bearer token checked, and the actor it acts as (the agent named
+/// by `X-Helpdesk-Agent`, else the system). Every API handler takes one.
+pub struct Caller(pub Actor);
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authorize(state, &parts.headers)?;
+        Ok(Caller(actor(&parts.headers)?))
+    }
+}
+
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get("authorization")
@@ -423,10 +439,9 @@ struct ListQuery {
 
 async fn list_tickets(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let req = ListTickets {
         q: q.q.filter(|s| !s.trim().is_empty()),
         date: q
@@ -500,11 +515,10 @@ struct CreateBody {
 
 async fn create_ticket(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    _: Caller,
+    bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
-    let b: CreateBody = serde_json::from_slice(&body).map_err(|e| bad("body", e.to_string()))?;
+    let b: CreateBody = body(&bytes)?;
     let t = b.ticket;
     let mut click_ids = Vec::new();
     for (kind, v) in [
@@ -557,16 +571,14 @@ async fn create_ticket(
 
 async fn get_ticket(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
-    let id = TicketId(id.parse().map_err(|_| bad("id", "not a ticket id"))?);
+    let id = ticket_id(&id)?;
     let t = state.hd.ticket(state.org, &Actor::System, id).await?;
     let sla = state.hd.sla_state(state.org, &Actor::System, id).await?;
-    let mut v = serde_json::to_value(&t)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    v["slaState"] = serde_json::to_value(&sla).unwrap_or(Value::Null);
+    let Json(mut v) = to_json(&t)?;
+    v["slaState"] = to_json(&sla)?.0;
     Ok(Json(v))
 }
 
@@ -598,12 +610,6 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| bad("body", e.to_string()))
 }
 
-fn ticket_json(t: &helpdesk_core::domain::ticket::Ticket) -> Result<Json<Value>, ApiError> {
-    serde_json::to_value(t)
-        .map(Json)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
-}
-
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PatchBody {
@@ -621,12 +627,10 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<f64>
 
 async fn patch_ticket(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
-    let actor = actor(&headers)?;
     let id = ticket_id(&id)?;
     let b: PatchBody = body(&bytes)?;
     let patch = helpdesk_core::service::TicketPatch {
@@ -648,7 +652,7 @@ async fn patch_ticket(
             .assign(state.org, &actor, id, helpdesk_core::ids::AgentId(a))
             .await?;
     }
-    ticket_json(&t)
+    to_json(&t)
 }
 
 #[derive(Deserialize, Default)]
@@ -661,12 +665,10 @@ struct ActionBody {
 
 async fn ticket_action(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Path((id, action)): Path<(String, String)>,
     bytes: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
-    let actor = actor(&headers)?;
     let id = ticket_id(&id)?;
     let b: ActionBody = body(&bytes)?;
     let (hd, org) = (&state.hd, state.org);
@@ -699,22 +701,19 @@ async fn ticket_action(
             ));
         }
     };
-    ticket_json(&t)
+    to_json(&t)
 }
 
 async fn list_messages(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let msgs = state
         .hd
-        .messages(state.org, &actor(&headers)?, ticket_id(&id)?)
+        .messages(state.org, &actor, ticket_id(&id)?)
         .await?;
-    serde_json::to_value(&msgs)
-        .map(|v| Json(json!({"items": v})))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+    to_json(&json!({"items": msgs}))
 }
 
 #[derive(Deserialize)]
@@ -727,12 +726,10 @@ struct MessageBody {
 
 async fn post_message(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
-    let actor = actor(&headers)?;
     let id = ticket_id(&id)?;
     let b: MessageBody = body(&bytes)?;
     // A note is never sent; a reply goes to WhatsApp (stored first, sent after commit).
@@ -749,9 +746,7 @@ async fn post_message(
             )
             .await?
     };
-    serde_json::to_value(&m)
-        .map(|v| (StatusCode::CREATED, Json(v)))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+    created(&m)
 }
 
 #[derive(Deserialize)]
@@ -763,31 +758,23 @@ struct RatingBody {
 
 async fn rate_ticket(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let b: RatingBody = body(&bytes)?;
     let t = state
         .hd
-        .rate(
-            state.org,
-            &actor(&headers)?,
-            ticket_id(&id)?,
-            b.score,
-            b.feedback,
-        )
+        .rate(state.org, &actor, ticket_id(&id)?, b.score, b.feedback)
         .await?;
-    ticket_json(&t)
+    to_json(&t)
 }
 
 async fn inbounds(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let click_id = q
         .get("clickId")
         .map(|k| ClickIdKind::parse(k))
@@ -796,7 +783,7 @@ async fn inbounds(
         .hd
         .inbounds(
             state.org,
-            &actor(&headers)?,
+            &actor,
             ListTickets {
                 click_id,
                 cursor: q.get("cursor").cloned(),
@@ -826,25 +813,22 @@ async fn inbounds(
 
 async fn analytics(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let preset = q.get("dateRange").map(String::as_str).unwrap_or("30d");
     let report = state
         .hd
         .report(
             state.org,
-            &actor(&headers)?,
+            &actor,
             helpdesk_core::service::ReportRequest {
                 date: DateFilter::Preset(DateRangePreset::parse(preset)?),
                 queue_id: None,
             },
         )
         .await?;
-    serde_json::to_value(&report)
-        .map(Json)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+    to_json(&report)
 }
 
 /// Delivers events to the subscribed URLs: `POST` of the event JSON, signed with
@@ -996,26 +980,21 @@ struct QueueBody {
     business_hours: Option<helpdesk_core::sla::CalendarSpec>,
 }
 
-async fn list_queues(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+async fn list_queues(State(state): State<AppState>, _: Caller) -> Result<Json<Value>, ApiError> {
     to_json(&state.hd.queues(state.org).await?)
 }
 
 async fn create_queue(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
     let b: QueueBody = body(&bytes)?;
     let q = state
         .hd
         .create_queue(
             state.org,
-            &actor(&headers)?,
+            &actor,
             NewQueue {
                 name: b.name,
                 color: b.color,
@@ -1038,17 +1017,16 @@ struct MemberBody {
 
 async fn add_member(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
     let b: MemberBody = body(&bytes)?;
     let m = state
         .hd
         .add_queue_member(
             state.org,
-            &actor(&headers)?,
+            &actor,
             helpdesk_core::ids::QueueId(uuid_of("id", &id)?),
             helpdesk_core::ids::AgentId(b.agent_id),
             b.skills,
@@ -1067,26 +1045,21 @@ struct AgentBody {
     presence: helpdesk_core::domain::team::Presence,
 }
 
-async fn list_agents(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+async fn list_agents(State(state): State<AppState>, _: Caller) -> Result<Json<Value>, ApiError> {
     to_json(&state.hd.agents(state.org).await?)
 }
 
 async fn create_agent(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
     let b: AgentBody = body(&bytes)?;
     let a = state
         .hd
         .create_agent(
             state.org,
-            &actor(&headers)?,
+            &actor,
             helpdesk_core::service::NewAgent {
                 name: b.name,
                 email: b.email,
@@ -1107,17 +1080,16 @@ struct PresenceBody {
 
 async fn set_presence(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let b: PresenceBody = body(&bytes)?;
     let a = state
         .hd
         .set_presence(
             state.org,
-            &actor(&headers)?,
+            &actor,
             helpdesk_core::ids::AgentId(uuid_of("id", &id)?),
             b.presence,
         )
@@ -1133,24 +1105,19 @@ struct StageBody {
     position: i32,
 }
 
-async fn list_stages(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+async fn list_stages(State(state): State<AppState>, _: Caller) -> Result<Json<Value>, ApiError> {
     to_json(&state.hd.ensure_stages(state.org).await?)
 }
 
 async fn create_stage(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
     let b: StageBody = body(&bytes)?;
     let s = state
         .hd
-        .create_stage(state.org, &actor(&headers)?, &b.name, &b.color, b.position)
+        .create_stage(state.org, &actor, &b.name, &b.color, b.position)
         .await?;
     created(&s)
 }
@@ -1164,26 +1131,21 @@ struct CannedBody {
     category: Option<String>,
 }
 
-async fn list_canned(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+async fn list_canned(State(state): State<AppState>, _: Caller) -> Result<Json<Value>, ApiError> {
     to_json(&state.hd.canned_responses(state.org).await?)
 }
 
 async fn create_canned(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
     let b: CannedBody = body(&bytes)?;
     let c = state
         .hd
         .create_canned_response(
             state.org,
-            &actor(&headers)?,
+            &actor,
             &b.shortcut,
             &b.title,
             &b.body,
@@ -1195,15 +1157,14 @@ async fn create_canned(
 
 async fn delete_canned(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers)?;
     state
         .hd
         .delete_canned_response(
             state.org,
-            &actor(&headers)?,
+            &actor,
             helpdesk_core::ids::CannedResponseId(uuid_of("id", &id)?),
         )
         .await?;
@@ -1225,18 +1186,16 @@ struct SlaPolicyBody {
 
 async fn list_sla_policies(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     to_json(&state.hd.sla_policies(state.org).await?)
 }
 
 async fn create_sla_policy(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Caller(actor): Caller,
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
     let b: SlaPolicyBody = body(&bytes)?;
     let d = helpdesk_core::service::NewSlaPolicy::default();
     let secs = |h: Option<f64>, d: Option<i64>| h.map(|h| (h * 3600.0).round() as i64).or(d);
@@ -1244,7 +1203,7 @@ async fn create_sla_policy(
         .hd
         .create_sla_policy(
             state.org,
-            &actor(&headers)?,
+            &actor,
             helpdesk_core::service::NewSlaPolicy {
                 name: b.name,
                 targets: helpdesk_core::sla::SlaTargets {

@@ -166,6 +166,32 @@ impl Running {
             .as_u16()
     }
 
+    /// Delivers `body` to the webhook signed with the app secret, as Meta does.
+    async fn webhook_signed(&self, body: &str) -> u16 {
+        let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
+        self.webhook(body.as_bytes(), &sig).await
+    }
+
+    /// [`Running::webhook_signed`] as a task, for deliveries that arrive at once.
+    fn spawn_webhook_signed(&self, body: String) -> tokio::task::JoinHandle<u16> {
+        let (http, url) = (
+            self.http.clone(),
+            format!("{}/webhooks/whatsapp", self.base),
+        );
+        tokio::spawn(async move {
+            let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
+            http.post(url)
+                .header("x-hub-signature-256", sig)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    }
+
     async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.task.await.unwrap().unwrap();
@@ -193,10 +219,9 @@ async fn the_desk_over_http(database_url: Option<String>) {
         .replace("wamid.xyzxyz", &message_id);
     assert_eq!(s.webhook(raw.as_bytes(), "sha256=00ff").await, 401);
     let (_, before) = s.get("/api/v1/tickets", true).await;
-    let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), raw.as_bytes());
-    assert_eq!(s.webhook(raw.as_bytes(), &sig).await, 200);
+    assert_eq!(s.webhook_signed(&raw).await, 200);
     assert_eq!(
-        s.webhook(raw.as_bytes(), &sig).await,
+        s.webhook_signed(&raw).await,
         200,
         "a redelivery is acknowledged"
     );
@@ -601,20 +626,8 @@ async fn two_instances_on_one_database_assign_round_robin_exactly() {
     let mut tasks = Vec::new();
     for k in 0..30u64 {
         let s = if k % 2 == 0 { &a } else { &b };
-        let (http, url) = (s.http.clone(), format!("{}/webhooks/whatsapp", s.base));
         let body = payload(&number, base + k, &format!("wamid.rr.{number}.{k}"));
-        tasks.push(tokio::spawn(async move {
-            let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
-            http.post(url)
-                .header("x-hub-signature-256", sig)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
+        tasks.push(s.spawn_webhook_signed(body));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
@@ -650,26 +663,9 @@ async fn duplicates_and_pages_over_http(database_url: Option<String>) {
     let s = start(database_url, &number).await;
     // The same payload 10 times at once: one message, one ticket.
     let body = payload(&number, unique(), &format!("wamid.dup.{number}"));
-    let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
     let mut tasks = Vec::new();
     for _ in 0..10 {
-        let (http, url, body, sig) = (
-            s.http.clone(),
-            format!("{}/webhooks/whatsapp", s.base),
-            body.clone(),
-            sig.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            http.post(url)
-                .header("x-hub-signature-256", sig)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
+        tasks.push(s.spawn_webhook_signed(body.clone()));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
@@ -784,8 +780,7 @@ async fn statuses_out_of_order_over_http(database_url: Option<String>) {
         include_str!("../../helpdesk-whatsapp/tests/fixtures/status_sent.json"),
     ] {
         let body = status_payload(fixture, &number, &wamid);
-        let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
-        assert_eq!(s.webhook(body.as_bytes(), &sig).await, 200);
+        assert_eq!(s.webhook_signed(&body).await, 200);
     }
     let (_, msgs) = s.get(&format!("/api/v1/tickets/{id}/messages"), true).await;
     let out: Vec<&Value> = msgs["items"]
@@ -832,14 +827,8 @@ async fn exclusive_database_down_gives_503_and_redelivery_stores_everything_once
     let payloads: Vec<String> = (0..20u64)
         .map(|k| payload(&number, base + k, &format!("wamid.down.{number}.{k}")))
         .collect();
-    let post = |body: &String| {
-        let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), body.as_bytes());
-        let body = body.clone();
-        let s = &s;
-        async move { s.webhook(body.as_bytes(), &sig).await }
-    };
     for p in &payloads[..10] {
-        assert_eq!(post(p).await, 200);
+        assert_eq!(s.webhook_signed(p).await, 200);
     }
     let ctl = std::env::var("HELPDESK_PG_CTL").ok();
     let opts: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
@@ -862,23 +851,7 @@ async fn exclusive_database_down_gives_503_and_redelivery_stores_everything_once
     // The other ten arrive during the outage, at once (each waits for the pool's timeout).
     let mut tasks = Vec::new();
     for p in &payloads[10..] {
-        let sig = helpdesk_whatsapp::webhook::sign(SECRET.as_bytes(), p.as_bytes());
-        let (http, url, body) = (
-            s.http.clone(),
-            format!("{}/webhooks/whatsapp", s.base),
-            p.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            http.post(url)
-                .header("x-hub-signature-256", sig)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
+        tasks.push(s.spawn_webhook_signed(p.clone()));
     }
     let mut refused = 0;
     for t in tasks {
@@ -902,7 +875,7 @@ async fn exclusive_database_down_gives_503_and_redelivery_stores_everything_once
         for p in &payloads {
             let mut code = 0;
             for _ in 0..100 {
-                code = post(p).await;
+                code = s.webhook_signed(p).await;
                 if code == 200 {
                     break;
                 }
