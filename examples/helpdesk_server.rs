@@ -6,7 +6,7 @@
 //! (Postgres; without it the in-memory store), `HELPDESK_EVENT_URLS` and
 //! `HELPDESK_EVENT_SECRET` (signed event webhooks). Stops gracefully on SIGTERM or Ctrl-C.
 
-use helpdesk_examples::server::{Config, build, serve, spawn_workers};
+use helpdesk_examples::server::{Config, build, run, terminate_signal};
 
 #[tokio::main]
 async fn main() {
@@ -42,34 +42,18 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    eprintln!("listening on http://{}", cfg.bind);
-    let shutdown = async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
-            tokio::select! {
-                _ = ctrl_c => {},
-                _ = term.recv() => {},
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = ctrl_c.await;
+    let shutdown = match terminate_signal() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot install the signal handlers: {e}");
+            std::process::exit(1);
         }
     };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let workers = spawn_workers(app.state.hd.clone(), app.sink.clone(), stop_rx);
-    let served = serve(app, listener, shutdown).await;
-    // In-flight requests have finished; workers stop after their current item.
-    let _ = stop_tx.send(true);
-    for w in workers {
-        let _ = w.await;
-    }
-    if let Err(e) = served {
+    eprintln!("listening on http://{}", cfg.bind);
+    // In-flight requests finish; workers stop after their current item.
+    if let Err(e) = run(app, listener, shutdown).await {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
+    eprintln!("stopped");
 }

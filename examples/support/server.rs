@@ -1,10 +1,11 @@
 //! The `helpdesk_server` example's parts: configuration from the environment, the service
 //! wiring (store, WhatsApp channel, default organization), the HTTP API and its error shape.
 //!
-//! This is the first slice of the server (issue 7): configuration, storage selection, the
-//! WhatsApp webhook, bearer-authenticated ticket creation, listing (with facets and cursor)
-//! and lookup with SLA state, JSON errors, graceful shutdown.
+//! Configuration, storage selection, the WhatsApp webhook, the bearer-authenticated REST API
+//! (camelCase JSON, `{error:{code,message,field?}}` errors), the background workers (SLA scan,
+//! outbox relay to signed event webhooks) and graceful shutdown.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,13 +15,14 @@ use helpdesk_core::actor::Actor;
 use helpdesk_core::clock::SystemClock;
 use helpdesk_core::domain::party::ChannelKind;
 use helpdesk_core::domain::ticket::Money;
+use helpdesk_core::domain::ticket::{Priority, TicketStatus};
 use helpdesk_core::domain::tracking::{ClickId, ClickIdKind, SourceType, Tracking};
-use helpdesk_core::ids::{OrgId, StageId, TicketId};
+use helpdesk_core::ids::{AgentId, OrgId, QueueId, StageId, TicketId};
 use helpdesk_core::service::{
     DateFilter, LeadInput, ListTickets, NewChannelAccount, NewOrganization, NewQueue, NewTicket,
 };
 use helpdesk_core::store::Store;
-use helpdesk_core::store::query::{DateRangePreset, TicketSummary};
+use helpdesk_core::store::query::{AssigneeFilter, DateRangePreset, TicketSummary};
 use helpdesk_core::{Error, Helpdesk};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -393,6 +395,11 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// A query parameter that does not parse: 400 naming the parameter.
+fn param<T>(field: &str, parsed: Result<T, Error>) -> Result<T, ApiError> {
+    parsed.map_err(|e| bad(field, e.to_string()))
+}
+
 fn bad(field: &str, message: impl Into<String>) -> ApiError {
     ApiError {
         field: Some(field.to_owned()),
@@ -435,39 +442,97 @@ struct ListQuery {
     source: Option<String>,
     has_sales: Option<bool>,
     cursor: Option<String>,
+    /// Comma-separated statuses (`open,pending`).
+    status: Option<String>,
+    priority: Option<String>,
+    queue_id: Option<String>,
+    /// An agent id, or `none` for unassigned tickets.
+    assignee_id: Option<String>,
+    /// `gclid`, `fbclid` or `ctwaclid`: tickets that carry that click id.
+    click_id: Option<String>,
+    /// Count the total exactly up to this many tickets (default 1,000).
+    count_limit: Option<u32>,
+}
+
+impl ListQuery {
+    /// The query string as core's request; a parameter that does not parse is a 400 naming it.
+    fn into_request(q: Result<Query<ListQuery>, QueryRejection>) -> Result<ListTickets, ApiError> {
+        let Query(q) = q.map_err(|e| bad("query", e.body_text()))?;
+        let statuses = q
+            .status
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| param("status", TicketStatus::parse(s)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let assignee = match q.assignee_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("none") | Some("unassigned") => Some(AssigneeFilter::Unassigned),
+            Some(id) => Some(AssigneeFilter::Agent(AgentId(uuid_of("assigneeId", id)?))),
+        };
+        let req = ListTickets {
+            statuses,
+            priority: q
+                .priority
+                .as_deref()
+                .map(|p| param("priority", Priority::parse(p)))
+                .transpose()?,
+            queue_id: q
+                .queue_id
+                .as_deref()
+                .map(|id| uuid_of("queueId", id).map(QueueId))
+                .transpose()?,
+            assignee,
+            click_id: q
+                .click_id
+                .as_deref()
+                .map(|c| param("clickId", ClickIdKind::parse(c)))
+                .transpose()?,
+            count_limit: q.count_limit,
+            q: q.q.filter(|s| !s.trim().is_empty()),
+            date: q
+                .date_range
+                .map(|d| param("dateRange", DateRangePreset::parse(&d)).map(DateFilter::Preset))
+                .transpose()?,
+            stage_id: q
+                .stage_id
+                .as_deref()
+                .map(|s| uuid_of("stageId", s).map(StageId))
+                .transpose()?,
+            origin: q.origin,
+            source: q
+                .source
+                .as_deref()
+                .map(|s| param("source", SourceType::parse(s)))
+                .transpose()?,
+            has_sales: q.has_sales,
+            cursor: q.cursor,
+            page_size: q.page_size,
+        };
+        Ok(req)
+    }
+}
+
+/// A cursor that does not decode is a malformed parameter (400), like the others.
+fn list_error(e: Error) -> ApiError {
+    match e.field() {
+        Some("cursor") => bad("cursor", e.to_string()),
+        _ => e.into(),
+    }
 }
 
 async fn list_tickets(
     State(state): State<AppState>,
-    _: Caller,
-    Query(q): Query<ListQuery>,
+    Caller(actor): Caller,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let req = ListTickets {
-        q: q.q.filter(|s| !s.trim().is_empty()),
-        date: q
-            .date_range
-            .map(|d| DateRangePreset::parse(&d).map(DateFilter::Preset))
-            .transpose()?,
-        stage_id: q
-            .stage_id
-            .map(|s| {
-                s.parse::<uuid::Uuid>()
-                    .map(StageId)
-                    .map_err(|_| bad("stageId", "not an id"))
-            })
-            .transpose()?,
-        origin: q.origin,
-        source: q.source.map(|s| SourceType::parse(&s)).transpose()?,
-        has_sales: q.has_sales,
-        cursor: q.cursor,
-        page_size: q.page_size,
-        ..ListTickets::default()
-    };
+    let req = ListQuery::into_request(q)?;
     let page_size = req.page_size.unwrap_or(20);
     let page = state
         .hd
-        .list_tickets(state.org, &Actor::System, req)
-        .await?;
+        .list_tickets(state.org, &actor, req)
+        .await
+        .map_err(list_error)?;
     Ok(Json(json!({
         "items": page.items.iter().map(item).collect::<Vec<_>>(),
         "total": page.total,
@@ -571,12 +636,12 @@ async fn create_ticket(
 
 async fn get_ticket(
     State(state): State<AppState>,
-    _: Caller,
+    Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = ticket_id(&id)?;
-    let t = state.hd.ticket(state.org, &Actor::System, id).await?;
-    let sla = state.hd.sla_state(state.org, &Actor::System, id).await?;
+    let t = state.hd.ticket(state.org, &actor, id).await?;
+    let sla = state.hd.sla_state(state.org, &actor, id).await?;
     let Json(mut v) = to_json(&t)?;
     v["slaState"] = to_json(&sla)?.0;
     Ok(Json(v))
@@ -773,26 +838,14 @@ async fn rate_ticket(
 async fn inbounds(
     State(state): State<AppState>,
     Caller(actor): Caller,
-    Query(q): Query<std::collections::HashMap<String, String>>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let click_id = q
-        .get("clickId")
-        .map(|k| ClickIdKind::parse(k))
-        .transpose()?;
+    let req = ListQuery::into_request(q)?;
     let page = state
         .hd
-        .inbounds(
-            state.org,
-            &actor,
-            ListTickets {
-                click_id,
-                cursor: q.get("cursor").cloned(),
-                page_size: q.get("pageSize").and_then(|p| p.parse().ok()),
-                origin: q.get("origin").cloned(),
-                ..ListTickets::default()
-            },
-        )
-        .await?;
+        .inbounds(state.org, &actor, req)
+        .await
+        .map_err(list_error)?;
     let items: Vec<Value> = page
         .items
         .iter()
@@ -954,10 +1007,52 @@ pub fn spawn_workers(
     out
 }
 
+/// Serializes a domain value for the API: the domain's snake_case field names become the PRD's
+/// camelCase (`deal_value` → `dealValue`). Enum values stay as they are (`in_progress`), and the
+/// keys of free-form maps (a contact's `attributes`) are the user's data, never rewritten.
 fn to_json<T: serde::Serialize>(v: &T) -> Result<Json<Value>, ApiError> {
     serde_json::to_value(v)
-        .map(Json)
+        .map(|v| Json(camel_keys(v)))
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+/// Maps whose keys are data, not field names.
+const DATA_MAPS: [&str; 2] = ["attributes", "priority_targets"];
+
+fn camel_keys(v: Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_keys).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = match (DATA_MAPS.contains(&k.as_str()), v) {
+                        (true, Value::Object(m)) => {
+                            Value::Object(m.into_iter().map(|(k, v)| (k, camel_keys(v))).collect())
+                        }
+                        (_, v) => camel_keys(v),
+                    };
+                    (camel(&k), v)
+                })
+                .collect(),
+        ),
+        v => v,
+    }
+}
+
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' && !out.is_empty() {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn created<T: serde::Serialize>(v: &T) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -1230,4 +1325,77 @@ pub async fn serve(
     axum::serve(listener, app.router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The whole service: the workers (SLA scan, event relay) and the HTTP server, until
+/// `shutdown` completes. Then the listener closes, in-flight requests finish, and the workers
+/// stop after their current item (an event being delivered is delivered and settled); `run`
+/// returns when all of that is done.
+pub async fn run(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = spawn_workers(app.state.hd.clone(), app.sink.clone(), stop_rx);
+    let served = serve(app, listener, shutdown).await;
+    let _ = stop_tx.send(true);
+    for w in workers {
+        if let Err(e) = w.await {
+            tracing::error!(error = %e, "a worker panicked");
+        }
+    }
+    served
+}
+
+/// Completes on SIGTERM or Ctrl-C. The handlers are installed when this is called (not when
+/// the future is first polled), so a signal that arrives right after is not lost.
+pub fn terminate_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static>
+{
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+                _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_fields_become_camel_case_and_data_keys_stay() {
+        let v = json!({
+            "deal_value": {"minor": 150},
+            "sla_state": [{"due_at": "x", "kind": "first_response"}],
+            "attributes": {"plano_contratado": {"inner_key": 1}},
+            "priority_targets": {"urgent": {"first_response_minutes": 15}},
+            "id": "a",
+            "_private": 1
+        });
+        assert_eq!(
+            camel_keys(v),
+            json!({
+                "dealValue": {"minor": 150},
+                "slaState": [{"dueAt": "x", "kind": "first_response"}],
+                "attributes": {"plano_contratado": {"innerKey": 1}},
+                "priorityTargets": {"urgent": {"firstResponseMinutes": 15}},
+                "id": "a",
+                "_private": 1
+            })
+        );
+    }
 }

@@ -245,9 +245,20 @@ async fn the_desk_over_http(database_url: Option<String>) {
         (status, err["error"]["code"].as_str()),
         (404, Some("not_found"))
     );
+    // A query parameter that does not parse is a 400 naming it.
     let (status, err) = s.get("/api/v1/tickets?source=both", true).await;
-    assert_eq!(status, 422, "{err}");
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("source")),
+        "{err}"
+    );
     assert!(err["error"]["message"].as_str().is_some());
+    let (status, err) = s.get("/api/v1/tickets?pageSize=many", true).await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("query")),
+        "{err}"
+    );
     // The PRD's create body, then the list with its filters and facets.
     let phone = format!("+55119{:08}", unique());
     let (status, created) = s
@@ -379,6 +390,12 @@ async fn a_ticket_through_its_life_over_http(database_url: Option<String>) {
         )
         .await;
     assert_eq!((st, p["priority"].as_str()), (200, Some("urgent")), "{p}");
+    // The ticket view speaks the PRD's camelCase.
+    assert_eq!(p["dealValue"]["minor"], 9990, "{p}");
+    assert!(
+        p.get("deal_value").is_none() && p["createdAt"].is_string(),
+        "{p}"
+    );
     for (action, status) in [
         ("pending", "pending"),
         ("resolve", "resolved"),
@@ -395,6 +412,42 @@ async fn a_ticket_through_its_life_over_http(database_url: Option<String>) {
         let (_, one) = s.get(&t(""), true).await;
         assert!(one["slaState"].is_array(), "{one}");
     }
+    // The list filters beyond the PRD's: status (several), priority, assignee.
+    let listed = |v: &Value| {
+        v["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| i["id"] == created["id"]))
+    };
+    let (_, closed) = s
+        .get(
+            "/api/v1/tickets?status=resolved,closed&priority=urgent&assigneeId=none&pageSize=100",
+            true,
+        )
+        .await;
+    assert!(listed(&closed), "{closed}");
+    let (_, open) = s
+        .get("/api/v1/tickets?status=open&pageSize=100", true)
+        .await;
+    assert!(
+        !listed(&open),
+        "a closed ticket is not listed as open: {open}"
+    );
+    let (_, low) = s
+        .get("/api/v1/tickets?priority=low&pageSize=100", true)
+        .await;
+    assert!(!listed(&low), "{low}");
+    let (st, err) = s.get("/api/v1/tickets?status=opn", true).await;
+    assert_eq!(
+        (st, err["error"]["field"].as_str()),
+        (400, Some("status")),
+        "{err}"
+    );
+    let (st, err) = s.get("/api/v1/tickets?assigneeId=x", true).await;
+    assert_eq!(
+        (st, err["error"]["field"].as_str()),
+        (400, Some("assigneeId")),
+        "{err}"
+    );
     let (st, err) = s.send(Method::POST, &t("/pending"), None).await;
     assert_eq!(
         (st, err["error"]["code"].as_str()),
@@ -721,7 +774,7 @@ async fn duplicates_and_pages_over_http(database_url: Option<String>) {
     let (st, err) = s.get("/api/v1/tickets?cursor=garbage", true).await;
     assert_eq!(
         (st, err["error"]["field"].as_str()),
-        (422, Some("cursor")),
+        (400, Some("cursor")),
         "{err}"
     );
     s.stop().await;
@@ -790,7 +843,7 @@ async fn statuses_out_of_order_over_http(database_url: Option<String>) {
         .filter(|m| m["direction"] == "outbound")
         .collect();
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0]["external_id"], json!(wamid));
+    assert_eq!(out[0]["externalId"], json!(wamid));
     assert_eq!(
         out[0]["status"], "read",
         "statuses never move backwards: {}",
@@ -921,4 +974,151 @@ async fn outage_without_ctl(admin: &mut sqlx::postgres::PgConnection, db: &str, 
             .await
             .unwrap();
     }
+}
+
+/// Records what a relay delivers (the events left after a shutdown).
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl helpdesk_core::service::EventSink for Recorder {
+    async fn deliver(
+        &self,
+        event: &helpdesk_core::domain::records::Event,
+    ) -> Result<(), helpdesk_core::service::SinkError> {
+        self.0.lock().unwrap().push(event.id.to_string());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_in_flight_work_finish() {
+    use helpdesk_examples::server::{run, terminate_signal};
+    use std::time::Duration;
+    // A slow Graph API (the reply is in flight when SIGTERM arrives) and a slow subscriber
+    // (the relay is delivering an event).
+    let graph = MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(
+                    json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.SLOW"}]}),
+                )
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&graph)
+        .await;
+    let subscriber = MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_delay(Duration::from_millis(700)))
+        .mount(&subscriber)
+        .await;
+    let e = env(&[
+        ("WHATSAPP_GRAPH_URL", &graph.uri()),
+        (
+            "HELPDESK_EVENT_URLS",
+            &format!("{}/events", subscriber.uri()),
+        ),
+        ("HELPDESK_EVENT_SECRET", "event-secret"),
+    ]);
+    let cfg = Config::from_env(|k| e.get(k).cloned()).unwrap();
+    let app = build(&cfg).await.unwrap();
+    let (hd, org) = (app.state.hd.clone(), app.state.org);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(run(app, listener, terminate_signal().unwrap()));
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{base}/api/v1/tickets"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"lead": {"name": "Ana", "phone": "+5521987654321"}, "ticket": {}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let reply = tokio::spawn({
+        let (http, url) = (http.clone(), format!("{base}/api/v1/tickets/{id}/messages"));
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&json!({"text": "Já verifico, um momento"}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    });
+    // Both are in flight: the Graph API has the reply, the subscriber an event.
+    for _ in 0..200 {
+        if !graph.received_requests().await.unwrap().is_empty()
+            && !subscriber.received_requests().await.unwrap().is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(graph.received_requests().await.unwrap().len(), 1);
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The in-flight request finishes with the Graph API's answer…
+    let (st, msg) = reply.await.unwrap();
+    assert_eq!((st, msg["status"].as_str()), (201, Some("sent")), "{msg}");
+    assert_eq!(msg["externalId"], "wamid.SLOW");
+    // …the service stops (a hang here fails the test instead of blocking the run)…
+    tokio::time::timeout(Duration::from_secs(60), server)
+        .await
+        .expect("the server stops after SIGTERM")
+        .unwrap()
+        .unwrap();
+    // …and takes no new requests.
+    assert!(
+        http.get(format!("{base}/api/v1/tickets"))
+            .send()
+            .await
+            .is_err()
+    );
+    // The relay finished what it was delivering: those events are settled (never delivered
+    // again), and every other event is still there for the next relay.
+    let delivered: Vec<String> = subscriber
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(!delivered.is_empty());
+    let next = Recorder::default();
+    let opts = helpdesk_core::service::RelayOptions::default();
+    while hd.relay_events(&next, &opts).await.unwrap().claimed > 0 {}
+    let later = next.0.lock().unwrap().clone();
+    assert!(
+        delivered.iter().all(|d| !later.contains(d)),
+        "delivered before the stop and again after: {delivered:?} {later:?}"
+    );
+    let mut all: Vec<String> = hd
+        .events(org, None, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id.to_string())
+        .collect();
+    let mut seen: Vec<String> = delivered.into_iter().chain(later).collect();
+    all.sort();
+    seen.sort();
+    assert_eq!(
+        seen, all,
+        "every event delivered exactly once across the restart"
+    );
 }
