@@ -94,7 +94,7 @@ async fn main() {
                             break;
                         }
                         let phone = format!("55119{contact:08}");
-                        let m = f.inbound(
+                        let m = f.whatsapp(
                             &format!("wamid.bench.{i}"),
                             &phone,
                             "Olá, minha internet caiu",

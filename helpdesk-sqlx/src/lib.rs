@@ -21,6 +21,7 @@
 //! ```
 
 mod error;
+mod inbound;
 mod listing;
 mod report;
 mod tx;
@@ -149,6 +150,30 @@ impl Store for PgStore {
         .await
         .map_err(error::db)?;
         doc.map(|d| tx::from_doc("channel_accounts", d)).transpose()
+    }
+
+    async fn inbound_snapshot(
+        &self,
+        kind: ChannelKind,
+        account_external_id: &str,
+        whatsapp_id: &str,
+        external_id: &str,
+    ) -> Result<Option<helpdesk_core::store::inbound::InboundSnapshot>> {
+        inbound::snapshot(
+            &self.pool,
+            kind,
+            account_external_id,
+            whatsapp_id,
+            external_id,
+        )
+        .await
+    }
+
+    async fn write_inbound(
+        &self,
+        w: &helpdesk_core::store::inbound::InboundWrite,
+    ) -> Result<helpdesk_core::store::inbound::InboundWritten> {
+        inbound::write(&self.pool, w).await
     }
 
     async fn claim_events(

@@ -56,6 +56,18 @@ macro_rules! exec {
     }};
 }
 
+/// The `SET` list of a ticket update; its parameters are bound by [`bind_ticket_update`]
+/// (`$1` org, `$2` id, `$3` new version, `$4`–`$20` the projected columns and the document).
+macro_rules! ticket_update_set {
+    () => {
+        "status = $4, priority = $5, queue_id = $6, assignee_id = $7, stage_id = $8, utm_source = $9,
+         utm_source_key = $10, source_type = $11, sla_wake_at = $12, version = $3, doc = $13,
+         click_kinds = $14, first_response_at = $15, first_response_bsecs = $16, resolved_at = $17,
+         resolution_bsecs = $18, rating = $19, rated_at = $20"
+    };
+}
+pub(crate) use ticket_update_set;
+
 pub(crate) struct PgTx {
     org: OrgId,
     pub(crate) tx: Transaction<'static, Postgres>,
@@ -423,34 +435,18 @@ impl StoreTx for PgTx {
             org_id: self.org,
             ..t.clone()
         };
-        let n = exec!(
-            self,
-            "UPDATE tickets SET status = $4, priority = $5, queue_id = $6, assignee_id = $7, stage_id = $8, utm_source = $9,
-                                utm_source_key = $10, source_type = $11, sla_wake_at = $12, version = $3, doc = $13,
-                                click_kinds = $14, first_response_at = $15, first_response_bsecs = $16, resolved_at = $17,
-                                resolution_bsecs = $18, rating = $19, rated_at = $20
-             WHERE org_id = $1 AND id = $2 AND version = $3 - 1",
-            self.org.0,
-            t.id.0,
-            t.version as i64,
-            t.status.as_str(),
-            t.priority.as_str(),
-            t.queue_id.map(|x| x.0),
-            t.assignee_id.map(|x| x.0),
-            t.stage_id.map(|x| x.0),
-            t.tracking.utm_source.clone(),
-            t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()),
-            t.tracking.effective_source().as_str(),
-            t.sla_wake_at,
-            to_doc(&t)?,
-            click_kinds(&t),
-            t.first_response_at,
-            t.sla.as_ref().and_then(|s| s.first_response_secs()),
-            t.resolved_at,
-            t.sla.as_ref().and_then(|s| s.resolution_secs()),
-            t.rating.as_ref().map(|r| i16::from(r.score)),
-            t.rating.as_ref().map(|r| r.rated_at)
-        );
+        let n = bind_ticket_update(
+            sqlx::query(concat!(
+                "UPDATE tickets SET ",
+                ticket_update_set!(),
+                " WHERE org_id = $1 AND id = $2 AND version = $3 - 1"
+            )),
+            &t,
+        )?
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
         if n == 0 {
             let exists: Option<i32> =
                 sqlx::query_scalar("SELECT 1 FROM tickets WHERE org_id = $1 AND id = $2")
@@ -1044,6 +1040,33 @@ impl StoreTx for PgTx {
             i64::from(limit)
         )
     }
+}
+
+/// Binds `$1`–`$20` of a statement that uses [`ticket_update_set`].
+pub(crate) fn bind_ticket_update<'q>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    t: &Ticket,
+) -> Result<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>> {
+    Ok(q.bind(t.org_id.0)
+        .bind(t.id.0)
+        .bind(t.version as i64)
+        .bind(t.status.as_str())
+        .bind(t.priority.as_str())
+        .bind(t.queue_id.map(|x| x.0))
+        .bind(t.assignee_id.map(|x| x.0))
+        .bind(t.stage_id.map(|x| x.0))
+        .bind(t.tracking.utm_source.clone())
+        .bind(t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()))
+        .bind(t.tracking.effective_source().as_str())
+        .bind(t.sla_wake_at)
+        .bind(to_doc(t)?)
+        .bind(click_kinds(t))
+        .bind(t.first_response_at)
+        .bind(t.sla.as_ref().and_then(|s| s.first_response_secs()))
+        .bind(t.resolved_at)
+        .bind(t.sla.as_ref().and_then(|s| s.resolution_secs()))
+        .bind(t.rating.as_ref().map(|r| i16::from(r.score)))
+        .bind(t.rating.as_ref().map(|r| r.rated_at)))
 }
 
 /// The kinds of click id a ticket carries (for the inbounds view's filter).

@@ -50,7 +50,7 @@ async fn two_hundred_deliveries_of_fifty_messages_over_eight_connections() {
             } else {
                 "551187650000"
             };
-            let m = f.inbound(&format!("wamid.race.{i}"), phone, &format!("msg {i}"));
+            let m = f.whatsapp(&format!("wamid.race.{i}"), phone, &format!("msg {i}"));
             tasks.push(tokio::spawn(async move { (i, f.hd.ingest(m).await) }));
         }
     }
@@ -189,7 +189,7 @@ async fn exclusive_db_outage_mid_ingestion_is_retryable_and_loses_or_doubles_not
             while i < MIN || !over.load(Ordering::Relaxed) {
                 // 40 contacts.
                 let phone = format!("55119{:08}", i % 40);
-                let m = f.inbound(&format!("wamid.outage.{i}"), &phone, &format!("m{i}"));
+                let m = f.whatsapp(&format!("wamid.outage.{i}"), &phone, &format!("m{i}"));
                 let mut attempts = 0;
                 loop {
                     attempts += 1;

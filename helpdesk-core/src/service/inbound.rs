@@ -70,6 +70,90 @@ pub enum StatusOutcome {
     UnknownMessage,
 }
 
+/// The sender as a lead. Channel senders are international numbers, written with or without
+/// '+'.
+fn inbound_lead(msg: &InboundMessage) -> LeadInput {
+    let phone = msg
+        .from
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            if p.starts_with('+') {
+                p.to_owned()
+            } else {
+                format!("+{p}")
+            }
+        });
+    LeadInput {
+        name: msg.from.name.clone(),
+        phone,
+        email: msg.from.email.clone(),
+        document: None,
+        whatsapp_id: msg.from.whatsapp_id.clone(),
+    }
+}
+
+/// Whether finding `contact` for `lead` would change or refuse it (a field to fill in, or a
+/// phone that does not parse): then only the workflow may handle the message.
+fn would_update_contact(contact: &crate::domain::party::Contact, lead: &LeadInput) -> bool {
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    (contact.name.is_none() && given(&lead.name))
+        || (given(&lead.phone)
+            && (contact.phone.is_none()
+                || lead.phone.as_deref().is_some_and(|p| {
+                    // Inbound phones are international ('+'), so the region plays no part.
+                    crate::domain::phone::PhoneNumber::parse(p, Default::default()).is_err()
+                })))
+        || lead.email.is_some()
+}
+
+/// The stored row of an inbound message.
+fn inbound_row(
+    account: &crate::domain::party::ChannelAccount,
+    contact: &crate::domain::party::Contact,
+    conv: &crate::domain::party::Conversation,
+    ticket: &Ticket,
+    msg: &InboundMessage,
+) -> Message {
+    Message {
+        id: MessageId::new(),
+        org_id: account.org_id,
+        ticket_id: ticket.id,
+        conversation_id: conv.id,
+        channel_account_id: account.id,
+        direction: Direction::Inbound,
+        author: Author::Contact(contact.id),
+        content: msg.content.clone(),
+        external_id: Some(msg.external_id.clone()),
+        reply_to_external_id: msg.reply_to_external_id.clone(),
+        status: None,
+        delivery_error: None,
+        created_at: msg.sent_at,
+        status_at: None,
+        pricing_category: None,
+    }
+}
+
+/// The `message.added` payload of an inbound message.
+fn inbound_added(m: &Message) -> serde_json::Value {
+    json!({"message_id": m.id, "direction": "inbound", "kind": m.content.kind_name()})
+}
+
+/// What a redelivery of a stored message reports.
+fn duplicate(org: OrgId, m: &Message) -> Ingested {
+    Ingested {
+        org_id: org,
+        ticket_id: m.ticket_id,
+        message_id: m.id,
+        duplicate: true,
+        created_ticket: false,
+        assigned_to: None,
+        auto_replies: Vec::new(),
+    }
+}
+
 impl Helpdesk {
     /// Ingests one inbound message. Idempotent: the same (inbox, channel message id) is stored
     /// once however often and however concurrently it arrives, and its side effects (ticket,
@@ -92,22 +176,53 @@ impl Helpdesk {
     /// acknowledges first, then runs them in the background, so it never waits on the
     /// channel). Dropping the [`Deliveries`] leaves the replies `queued`, never lost.
     pub async fn ingest_deferred(&self, msg: InboundMessage) -> Result<(Ingested, Deliveries)> {
-        let account = self
-            .store
-            .find_channel_account(msg.channel, &msg.account_external_id)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(
-                    "channel_account",
-                    format!("{} {}", msg.channel.as_str(), msg.account_external_id),
-                )
-            })?;
         if msg.external_id.trim().is_empty() {
             return Err(Error::invalid(
                 "external_id",
                 "inbound messages need the channel's message id",
             ));
         }
+        let unknown = || {
+            Error::not_found(
+                "channel_account",
+                format!("{} {}", msg.channel.as_str(), msg.account_external_id),
+            )
+        };
+        let whatsapp_id = msg
+            .from
+            .whatsapp_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty());
+        let account = match whatsapp_id {
+            // A sender known by its channel id: the common case (a message that continues a
+            // live ticket) is one read and one atomic write; anything else falls through to
+            // the workflow below.
+            Some(wa) if self.inbound_fast_path => {
+                let snap = self
+                    .store
+                    .inbound_snapshot(msg.channel, &msg.account_external_id, wa, &msg.external_id)
+                    .await?
+                    .ok_or_else(unknown)?;
+                if let Some(out) = self.ingest_fast(&snap, &msg).await? {
+                    let org = out.org_id;
+                    return Ok((
+                        out,
+                        Deliveries {
+                            hd: self.clone(),
+                            org,
+                            pending: Vec::new(),
+                        },
+                    ));
+                }
+                snap.account
+            }
+            _ => self
+                .store
+                .find_channel_account(msg.channel, &msg.account_external_id)
+                .await?
+                .ok_or_else(unknown)?,
+        };
         let (out, pending) = retrying!(self, self.ingest_once(&account, &msg))?;
         Ok((
             out,
@@ -117,6 +232,79 @@ impl Helpdesk {
                 pending,
             },
         ))
+    }
+
+    /// The fast path: a message from a known contact that continues its conversation's live
+    /// ticket (`new` or `open`, so no status moves), with nothing to learn about the contact.
+    /// Computes exactly the rows the workflow would (message, conversation, ticket with its
+    /// SLA step, event) and writes them at once if the ticket is still as read. `None` means
+    /// "run the workflow" (another case, or the ticket changed meanwhile).
+    async fn ingest_fast(
+        &self,
+        snap: &crate::store::inbound::InboundSnapshot,
+        msg: &InboundMessage,
+    ) -> Result<Option<Ingested>> {
+        use crate::store::inbound::{InboundWrite, InboundWritten};
+        let org = snap.account.org_id;
+        if let Some(m) = &snap.duplicate {
+            return Ok(Some(duplicate(org, m)));
+        }
+        let (Some(contact), Some(conv), Some(ticket)) =
+            (&snap.contact, &snap.conversation, &snap.ticket)
+        else {
+            return Ok(None);
+        };
+        if !matches!(ticket.status, TicketStatus::New | TicketStatus::Open)
+            || would_update_contact(contact, &inbound_lead(msg))
+        {
+            return Ok(None);
+        }
+        let policy = match (&ticket.sla, &snap.sla_policy) {
+            (None, _) => None,
+            (Some(s), Some(p)) if p.id == s.policy_id => Some(p),
+            // The policy is gone: the workflow picks the ticket's policy again.
+            (Some(_), _) => return Ok(None),
+        };
+        let now = self.now();
+        let m = inbound_row(&snap.account, contact, conv, ticket, msg);
+        let mut conversation = conv.clone();
+        conversation.last_inbound_at = conversation.last_inbound_at.max(Some(msg.sent_at));
+        let mut t = ticket.clone();
+        t.last_customer_message_at = t.last_customer_message_at.max(Some(msg.sent_at));
+        if let Some(p) = policy {
+            super::sla::apply_sla_event(&mut t, crate::sla::SlaEvent::CustomerMessage, p, now)?;
+        }
+        t.updated_at = now;
+        t.version = ticket.version + 1;
+        let event = crate::domain::records::Event {
+            id: EventId::new(),
+            org_id: org,
+            kind: EventKind::MessageAdded,
+            ticket_id: Some(t.id),
+            actor: Actor::System,
+            payload: inbound_added(&m),
+            occurred_at: now,
+        };
+        let w = InboundWrite {
+            message: m,
+            conversation,
+            ticket: t,
+            events: vec![event],
+        };
+        match self.store.write_inbound(&w).await {
+            Ok(InboundWritten::Stored) => Ok(Some(Ingested {
+                org_id: org,
+                ticket_id: w.ticket.id,
+                message_id: w.message.id,
+                duplicate: false,
+                created_ticket: false,
+                assigned_to: None,
+                auto_replies: Vec::new(),
+            })),
+            Ok(InboundWritten::Duplicate(m)) => Ok(Some(duplicate(org, &m))),
+            Ok(InboundWritten::Stale) | Err(Error::Conflict { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn ingest_once(
@@ -130,27 +318,7 @@ impl Helpdesk {
         // Duplicates are recognized below, under the conversation's lock (a redelivery's
         // contact and conversation exist already, so nothing is created before that check).
         let organization = tx.organization().await?;
-        // Channel senders are international numbers, written with or without '+'.
-        let phone = msg
-            .from
-            .phone
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                if p.starts_with('+') {
-                    p.to_owned()
-                } else {
-                    format!("+{p}")
-                }
-            });
-        let lead = LeadInput {
-            name: msg.from.name.clone(),
-            phone,
-            email: msg.from.email.clone(),
-            document: None,
-            whatsapp_id: msg.from.whatsapp_id.clone(),
-        };
+        let lead = inbound_lead(msg);
         let contact = find_or_create_contact(&mut *tx, &organization, &lead, now).await?;
         let mut conv = find_or_create_conversation(&mut *tx, &contact, account, now).await?;
         // Messages of one conversation queue here instead of racing for the same ticket row
@@ -162,18 +330,7 @@ impl Helpdesk {
             .message_by_external_id(account.id, &msg.external_id)
             .await?
         {
-            return Ok((
-                Ingested {
-                    org_id: org,
-                    ticket_id: m.ticket_id,
-                    message_id: m.id,
-                    duplicate: true,
-                    created_ticket: false,
-                    assigned_to: None,
-                    auto_replies: Vec::new(),
-                },
-                Vec::new(),
-            ));
+            return Ok((duplicate(org, &m), Vec::new()));
         }
         let actor = Actor::System;
 
@@ -210,23 +367,7 @@ impl Helpdesk {
             }
         };
 
-        let m = Message {
-            id: MessageId::new(),
-            org_id: org,
-            ticket_id: ticket.id,
-            conversation_id: conv.id,
-            channel_account_id: account.id,
-            direction: Direction::Inbound,
-            author: Author::Contact(contact.id),
-            content: msg.content.clone(),
-            external_id: Some(msg.external_id.clone()),
-            reply_to_external_id: msg.reply_to_external_id.clone(),
-            status: None,
-            delivery_error: None,
-            created_at: msg.sent_at,
-            status_at: None,
-            pricing_category: None,
-        };
+        let m = inbound_row(account, &contact, &conv, &ticket, msg);
         tx.insert_message(&m).await?;
         conv.last_inbound_at = conv.last_inbound_at.max(Some(msg.sent_at));
         tx.update_conversation(&conv).await?;
@@ -247,7 +388,7 @@ impl Helpdesk {
             EventKind::MessageAdded,
             Some(ticket.id),
             &actor,
-            json!({"message_id": m.id, "direction": "inbound", "kind": m.content.kind_name()}),
+            inbound_added(&m),
             now,
         )
         .await?;

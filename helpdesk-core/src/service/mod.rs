@@ -59,6 +59,7 @@ pub struct Helpdesk {
     pub(crate) channel: Arc<dyn Channel>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_attempts: u32,
+    pub(crate) inbound_fast_path: bool,
 }
 
 impl Helpdesk {
@@ -73,7 +74,16 @@ impl Helpdesk {
             channel,
             clock,
             max_attempts: DEFAULT_ATTEMPTS,
+            inbound_fast_path: true,
         }
+    }
+
+    /// Turns the inbound fast path off (on by default): every message then runs the full
+    /// ingestion workflow. Both leave the same rows; the switch exists so tests and benchmarks
+    /// can compare them.
+    pub fn with_inbound_fast_path(mut self, on: bool) -> Helpdesk {
+        self.inbound_fast_path = on;
+        self
     }
 
     /// The store.

@@ -85,15 +85,25 @@ pub(crate) async fn sla_step(
         _ => resolve_policy(tx, t).await?,
     };
     let Some(policy) = policy else { return Ok(()) };
+    apply_sla_event(t, ev, &policy, now)
+}
+
+/// Applies `ev` to the ticket's clocks under `policy` (the pure part of [`sla_step`]).
+pub(crate) fn apply_sla_event(
+    t: &mut Ticket,
+    ev: SlaEvent,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let cal = cached(policy.business_hours.as_ref())?;
     let targets = policy.targets_for(t.priority);
     let mut sla = t
         .sla
         .take()
-        .unwrap_or_else(|| TicketSla::new(&policy, targets, now));
+        .unwrap_or_else(|| TicketSla::new(policy, targets, now));
     sla.apply(
         ev,
-        &policy,
+        policy,
         targets,
         &cal,
         now,

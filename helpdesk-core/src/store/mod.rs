@@ -21,6 +21,7 @@
 //! Every read and write of a transaction is scoped to its organization: an id of another
 //! tenant behaves exactly like an unknown id ([`Error::NotFound`](crate::Error::NotFound) or `None`).
 
+pub mod inbound;
 pub mod query;
 pub mod report;
 
@@ -77,6 +78,32 @@ pub trait Store: Send + Sync + 'static {
         kind: ChannelKind,
         external_id: &str,
     ) -> Result<Option<ChannelAccount>>;
+
+    // --- inbound fast path (see [`inbound`]) ---
+
+    /// Everything an inbound message from `whatsapp_id` with channel id `external_id` would
+    /// touch in the inbox `(kind, account_external_id)`, read at once outside a transaction.
+    /// `None` when the inbox is unknown. The default uses the transaction primitives; a store
+    /// may answer with one query.
+    async fn inbound_snapshot(
+        &self,
+        kind: ChannelKind,
+        account_external_id: &str,
+        whatsapp_id: &str,
+        external_id: &str,
+    ) -> Result<Option<inbound::InboundSnapshot>> {
+        inbound::snapshot_with_primitives(self, kind, account_external_id, whatsapp_id, external_id)
+            .await
+    }
+
+    /// Stores a fast-path message atomically: the message (unless its channel id is stored
+    /// already: [`Duplicate`](inbound::InboundWritten::Duplicate)), the conversation, the ticket
+    /// (only if the stored one is still live at `ticket.version - 1`, else nothing is written:
+    /// [`Stale`](inbound::InboundWritten::Stale)) and the events. The default uses the
+    /// transaction primitives; a store may do it in one statement.
+    async fn write_inbound(&self, w: &inbound::InboundWrite) -> Result<inbound::InboundWritten> {
+        inbound::write_with_primitives(self, w).await
+    }
 
     // --- outbox relay (cross-tenant, outside any workflow transaction) ---
 

@@ -163,6 +163,14 @@ impl Fixture {
         }
     }
 
+    /// A message as WhatsApp delivers it: the sender's `wa_id` is both its WhatsApp id and
+    /// its phone, with a profile name.
+    pub fn whatsapp(&self, external_id: &str, wa_id: &str, text: &str) -> InboundMessage {
+        let mut m = self.inbound(external_id, wa_id, text);
+        m.from.whatsapp_id = Some(wa_id.to_owned());
+        m
+    }
+
     pub fn lead(&self, i: usize) -> LeadInput {
         LeadInput {
             name: Some(format!("Lead {i}")),
@@ -1585,6 +1593,277 @@ pub async fn outbox_relay_delivers_each_event_once_across_relays(store: Arc<dyn 
     );
 }
 
+/// A store that counts the fast path's writes (to know which path a message took).
+struct CountingStore {
+    inner: Arc<dyn Store>,
+    fast_writes: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Store for CountingStore {
+    async fn begin(&self, org: OrgId) -> crate::Result<Box<dyn crate::store::StoreTx>> {
+        self.inner.begin(org).await
+    }
+    async fn create_organization(&self, org: &Organization) -> crate::Result<()> {
+        self.inner.create_organization(org).await
+    }
+    async fn orgs_with_sla_due(&self, until: DateTime<Utc>) -> crate::Result<Vec<OrgId>> {
+        self.inner.orgs_with_sla_due(until).await
+    }
+    async fn next_sla_wake(&self) -> crate::Result<Option<DateTime<Utc>>> {
+        self.inner.next_sla_wake().await
+    }
+    async fn find_channel_account(
+        &self,
+        kind: ChannelKind,
+        external_id: &str,
+    ) -> crate::Result<Option<ChannelAccount>> {
+        self.inner.find_channel_account(kind, external_id).await
+    }
+    async fn inbound_snapshot(
+        &self,
+        kind: ChannelKind,
+        account_external_id: &str,
+        whatsapp_id: &str,
+        external_id: &str,
+    ) -> crate::Result<Option<crate::store::inbound::InboundSnapshot>> {
+        self.inner
+            .inbound_snapshot(kind, account_external_id, whatsapp_id, external_id)
+            .await
+    }
+    async fn write_inbound(
+        &self,
+        w: &crate::store::inbound::InboundWrite,
+    ) -> crate::Result<crate::store::inbound::InboundWritten> {
+        let r = self.inner.write_inbound(w).await;
+        if matches!(r, Ok(crate::store::inbound::InboundWritten::Stored)) {
+            self.fast_writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        r
+    }
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> crate::Result<Vec<crate::store::ClaimedEvent>> {
+        self.inner.claim_events(now, limit, lease).await
+    }
+    async fn settle_event(
+        &self,
+        claim: &crate::store::EventClaim,
+        outcome: &crate::store::EventOutcome,
+        now: DateTime<Utc>,
+    ) -> crate::Result<bool> {
+        self.inner.settle_event(claim, outcome, now).await
+    }
+}
+
+/// `a` and `b` are equal up to a consistent renaming of ids (two tenants that lived the same
+/// story: every uuid of one maps to exactly one uuid of the other).
+fn assert_same_up_to_ids(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    ids: &mut HashMap<String, String>,
+    path: &str,
+) {
+    use serde_json::Value as V;
+    match (a, b) {
+        (V::String(x), V::String(y)) if uuid::Uuid::parse_str(x).is_ok() && x.len() == 36 => {
+            assert!(uuid::Uuid::parse_str(y).is_ok(), "{path}: id {x} vs {y}");
+            let known = ids.entry(x.clone()).or_insert_with(|| y.clone());
+            assert_eq!(known, y, "{path}: id {x} maps to two ids");
+        }
+        (V::Array(x), V::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{path}: lengths differ\n{a}\n{b}");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                assert_same_up_to_ids(x, y, ids, &format!("{path}[{i}]"));
+            }
+        }
+        (V::Object(x), V::Object(y)) => {
+            let kx: Vec<&String> = x.keys().collect();
+            let ky: Vec<&String> = y.keys().collect();
+            assert_eq!(kx, ky, "{path}: fields differ");
+            for (k, v) in x {
+                assert_same_up_to_ids(v, &y[k], ids, &format!("{path}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{path}"),
+    }
+}
+
+/// One tenant's story: a WhatsApp contact writes, is answered, waits, is resolved, writes
+/// again; messages are redelivered and arrive out of order. Returns what each delivery
+/// reported and the final rows (ticket, messages, conversation, events) as JSON.
+async fn inbound_story(f: &Fixture) -> serde_json::Value {
+    f.hd.create_sla_policy(f.org.id, &f.admin, NewSlaPolicy::default())
+        .await
+        .unwrap();
+    let wa = "5511987650001";
+    let msg = |id: &str, at: DateTime<Utc>| InboundMessage {
+        from: InboundSender {
+            phone: Some(wa.into()),
+            whatsapp_id: Some(wa.into()),
+            email: None,
+            name: Some("Maria".into()),
+        },
+        sent_at: at,
+        ..f.inbound(id, wa, &format!("mensagem {id}"))
+    };
+    let mut reports = Vec::new();
+    let mut ingest = async |id: &str, minutes: i64| {
+        let at = t0() + Duration::minutes(minutes);
+        let r = f.hd.ingest(msg(id, at)).await.unwrap();
+        reports.push(serde_json::json!([
+            id,
+            r.duplicate,
+            r.created_ticket,
+            r.assigned_to.is_some()
+        ]));
+        r
+    };
+    f.clock.set(t0());
+    let first = ingest("wamid.1", 0).await;
+    let ticket = first.ticket_id;
+    f.clock.set(t0() + Duration::minutes(1));
+    ingest("wamid.2", 1).await;
+    ingest("wamid.3", 1).await;
+    ingest("wamid.2", 1).await; // redelivered
+    let agent = Actor::agent(first.assigned_to.expect("assigned"));
+    f.clock.set(t0() + Duration::minutes(5));
+    f.hd.reply(f.org.id, &agent, ticket, MessageContent::text("Oi Maria"))
+        .await
+        .unwrap();
+    f.clock.set(t0() + Duration::minutes(10));
+    ingest("wamid.4", 10).await;
+    ingest("wamid.late", 2).await; // sent before wamid.4, arrives after it
+    f.clock.set(t0() + Duration::minutes(20));
+    f.hd.set_pending(f.org.id, &agent, ticket).await.unwrap();
+    f.clock.set(t0() + Duration::minutes(30));
+    ingest("wamid.5", 30).await; // reopens
+    ingest("wamid.6", 30).await;
+    f.clock.set(t0() + Duration::minutes(40));
+    f.hd.resolve(f.org.id, &agent, ticket).await.unwrap();
+    f.clock.set(t0() + Duration::minutes(50));
+    ingest("wamid.7", 50).await; // reopens
+    f.clock.set(t0() + Duration::hours(3));
+    ingest("wamid.8", 180).await; // the next-response clock has run long
+    ingest("wamid.8", 180).await; // redelivered
+    let t = f.hd.ticket(f.org.id, &Actor::System, ticket).await.unwrap();
+    let msgs =
+        f.hd.messages(f.org.id, &Actor::System, ticket)
+            .await
+            .unwrap();
+    let mut tx = f.hd.store().begin(f.org.id).await.unwrap();
+    let conv = tx.conversation(t.conversation_id).await.unwrap();
+    drop(tx);
+    let events = f.events().await;
+    serde_json::json!({
+        "reports": reports,
+        "ticket": t,
+        "messages": msgs,
+        "conversation": conv,
+        "events": events.iter().map(|e| serde_json::json!([e.kind, e.ticket_id, e.payload, e.occurred_at])).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn inbound_fast_path_leaves_what_the_workflow_leaves(store: Arc<dyn Store>) {
+    let counting = Arc::new(CountingStore {
+        inner: store.clone(),
+        fast_writes: 0.into(),
+    });
+    let fast = Fixture::new(counting.clone(), 2, 10).await;
+    let mut slow = Fixture::new(store, 2, 10).await;
+    slow.hd = slow.hd.clone().with_inbound_fast_path(false);
+    let a = inbound_story(&fast).await;
+    let b = inbound_story(&slow).await;
+    // wamid.2, .3, .4, .late, .6, .8 continue an open ticket; .1 opens it, .5 and .7 reopen it.
+    assert_eq!(
+        counting
+            .fast_writes
+            .load(std::sync::atomic::Ordering::SeqCst),
+        6,
+        "the fast path took the messages that continue an open ticket"
+    );
+    assert_same_up_to_ids(&a, &b, &mut HashMap::new(), "$");
+}
+
+pub async fn album_of_messages_at_once_on_a_live_ticket_is_stored_once_each(store: Arc<dyn Store>) {
+    let f = Fixture::new(store, 2, 10).await;
+    let wa = "5521998877665";
+    let msg = |i: usize| InboundMessage {
+        from: InboundSender {
+            phone: Some(wa.into()),
+            whatsapp_id: Some(wa.into()),
+            email: None,
+            name: Some("Ana".into()),
+        },
+        sent_at: t0() + Duration::seconds(i as i64),
+        ..f.inbound(&format!("wamid.album.{i}"), wa, "foto")
+    };
+    let first = f.hd.ingest(msg(0)).await.unwrap();
+    let before =
+        f.hd.ticket(f.org.id, &Actor::System, first.ticket_id)
+            .await
+            .unwrap();
+    // 30 photos, each delivered 3 times, all at once.
+    let mut tasks = Vec::new();
+    for round in 0..3 {
+        for i in 1..=30 {
+            let (hd, m) = (f.hd.clone(), msg(i));
+            tasks.push(tokio::spawn(async move { (round, hd.ingest(m).await) }));
+        }
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        let (_, r) = t.await.unwrap();
+        let r = r.expect("every delivery is acknowledged");
+        assert_eq!(r.ticket_id, first.ticket_id, "one ticket");
+        assert!(!r.created_ticket);
+        fresh += usize::from(!r.duplicate);
+    }
+    assert_eq!(fresh, 30, "each photo stored by exactly one delivery");
+    let msgs =
+        f.hd.messages(f.org.id, &Actor::System, first.ticket_id)
+            .await
+            .unwrap();
+    let inbound: HashSet<_> = msgs
+        .iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .map(|m| m.external_id.clone().unwrap())
+        .collect();
+    assert_eq!(inbound.len(), 31);
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m.direction == Direction::Inbound)
+            .count(),
+        31,
+        "no photo stored twice"
+    );
+    let after =
+        f.hd.ticket(f.org.id, &Actor::System, first.ticket_id)
+            .await
+            .unwrap();
+    assert_eq!(
+        after.version,
+        before.version + 30,
+        "one ticket update per photo"
+    );
+    assert_eq!(
+        after.last_customer_message_at,
+        Some(t0() + Duration::seconds(30)),
+        "the latest photo's instant, whatever order they landed in"
+    );
+    let added = f
+        .events()
+        .await
+        .iter()
+        .filter(|e| e.kind == EventKind::MessageAdded && e.payload["direction"] == "inbound")
+        .count();
+    assert_eq!(added, 31, "message.added once per photo");
+}
+
 /// Generates one `#[tokio::test]` per conformance case for the store built by `$make`
 /// (an expression of type `impl Future<Output = Arc<dyn Store>>`, evaluated once per case).
 #[macro_export]
@@ -1605,6 +1884,8 @@ macro_rules! store_conformance_tests {
             events_are_committed_in_order_with_their_change,
             outbox_relay_delivers_each_event_once_across_relays,
             reports_agree_with_the_reference_semantics,
+            inbound_fast_path_leaves_what_the_workflow_leaves,
+            album_of_messages_at_once_on_a_live_ticket_is_stored_once_each,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
