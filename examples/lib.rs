@@ -9,3 +9,6 @@ pub mod ai_agent;
 
 #[path = "support/server.rs"]
 pub mod server;
+
+#[path = "support/load.rs"]
+pub mod load;

@@ -1122,3 +1122,51 @@ async fn sigterm_lets_in_flight_work_finish() {
         "every event delivered exactly once across the restart"
     );
 }
+
+/// The load generator against a running server: every accepted message is stored once.
+async fn load_generator_counts_what_it_sent(database_url: Option<String>) {
+    use helpdesk_examples::load::{LoadConfig, run};
+    let number = format!("7{:08}", unique());
+    let s = start(database_url, &number).await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp", "messages": [{"id": "wamid.GREETING"}]})))
+        .mount(&s.graph)
+        .await;
+    let report = run(&LoadConfig {
+        base_url: s.base.clone(),
+        app_secret: SECRET.into(),
+        api_token: TOKEN.into(),
+        phone_number_id: number,
+        contacts: 12,
+        messages_per_contact: 4,
+        concurrency: 4,
+        redeliver_every: 5,
+        run_id: unique() % 10_000,
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.accepted, 48, "{report:?}");
+    assert!(report.redelivered >= 9, "{report:?}");
+    assert_eq!(
+        report.posted,
+        report.accepted + report.redelivered + report.refused
+    );
+    assert_eq!(report.tickets, 12, "one ticket per customer: {report:?}");
+    assert_eq!(report.stored, report.accepted, "{report:?}");
+    assert!(report.p50 <= report.p99 && report.p99 <= report.max);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_generator_counts_what_it_sent_in_memory() {
+    load_generator_counts_what_it_sent(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_generator_counts_what_it_sent_on_postgres() {
+    load_generator_counts_what_it_sent(Some(std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    })))
+    .await;
+}
