@@ -10,6 +10,7 @@
 //! posted twice). Prints accepted messages per second, delivery latency (p50/p90/p99/max) and
 //! the count stored afterwards; exits 1 when stored ≠ accepted.
 
+use helpdesk_core::clock::{Clock, SystemClock};
 use helpdesk_examples::load::{LoadConfig, graph_stub, run};
 use helpdesk_examples::server::{Config, build};
 
@@ -27,7 +28,8 @@ async fn main_inner() -> Result<bool, String> {
     let messages = env_or("LOAD_MESSAGES", 10)?;
     let concurrency = env_or("LOAD_CONCURRENCY", 16)?;
     let redeliver_every = env_or("LOAD_REDELIVER_EVERY", 20)?;
-    let run_id = chrono::Utc::now().timestamp_millis() as u64 % 10_000;
+    let now = SystemClock.now();
+    let run_id = now.timestamp_millis() as u64 % 10_000;
     let target = std::env::var("HELPDESK_LOAD_URL").ok();
     let (base_url, secret, token, number, storage) = match target {
         Some(url) => {
@@ -94,6 +96,7 @@ async fn main_inner() -> Result<bool, String> {
         concurrency,
         redeliver_every,
         run_id,
+        sent_at: now.timestamp(),
     })
     .await?;
     println!(

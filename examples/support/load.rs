@@ -36,6 +36,8 @@ pub struct LoadConfig {
     pub redeliver_every: usize,
     /// Makes this run's customers and message ids unique (runs on one database do not mix).
     pub run_id: u64,
+    /// Unix time of the customers' first messages (each next one a second later).
+    pub sent_at: i64,
 }
 
 /// What a run measured.
@@ -143,7 +145,7 @@ pub async fn run(cfg: &LoadConfig) -> Result<LoadReport, String> {
     let http = reqwest::Client::new();
     let url = format!("{}/webhooks/whatsapp", cfg.base_url);
     let next = Arc::new(AtomicUsize::new(0));
-    let start_ts = chrono::Utc::now().timestamp();
+    let start_ts = cfg.sent_at;
     let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..cfg.concurrency.max(1) {

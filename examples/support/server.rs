@@ -9,7 +9,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, patch};
 use axum::{Json, Router};
 use helpdesk_core::actor::Actor;
 use helpdesk_core::clock::SystemClock;
@@ -218,18 +218,29 @@ pub async fn build(cfg: &Config) -> Result<App, String> {
         .route("/tickets/{id}/{action}", axum::routing::post(ticket_action))
         .route("/analytics/overview", get(analytics))
         .route("/queues", get(list_queues).post(create_queue))
+        .route("/queues/{id}", patch(update_queue).delete(delete_queue))
         .route("/queues/{id}/members", axum::routing::post(add_member))
+        .route(
+            "/queues/{id}/members/{agent}",
+            axum::routing::delete(remove_member),
+        )
         .route("/agents", get(list_agents).post(create_agent))
+        .route("/agents/{id}", patch(update_agent).delete(deactivate_agent))
         .route("/agents/{id}/presence", axum::routing::post(set_presence))
         .route("/stages", get(list_stages).post(create_stage))
+        .route("/stages/{id}", patch(update_stage).delete(delete_stage))
         .route("/canned-responses", get(list_canned).post(create_canned))
         .route(
             "/canned-responses/{id}",
-            axum::routing::delete(delete_canned),
+            patch(update_canned).delete(delete_canned),
         )
         .route(
             "/sla-policies",
             get(list_sla_policies).post(create_sla_policy),
+        )
+        .route(
+            "/sla-policies/{id}",
+            axum::routing::put(replace_sla_policy).delete(delete_sla_policy),
         )
         .with_state(state.clone());
     let router = Router::new()
@@ -1070,8 +1081,9 @@ struct QueueBody {
     color: Option<String>,
     #[serde(default)]
     distribution: helpdesk_core::domain::team::Distribution,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "from_camel")]
     auto_replies: helpdesk_core::domain::team::AutoReplies,
+    #[serde(default, deserialize_with = "from_camel")]
     business_hours: Option<helpdesk_core::sla::CalendarSpec>,
 }
 
@@ -1273,10 +1285,31 @@ struct SlaPolicyBody {
     first_response_hours: Option<f64>,
     next_response_hours: Option<f64>,
     resolution_hours: Option<f64>,
+    #[serde(default, deserialize_with = "from_camel")]
     business_hours: Option<helpdesk_core::sla::CalendarSpec>,
     at_risk: Option<f64>,
     #[serde(default)]
     is_default: bool,
+}
+
+impl SlaPolicyBody {
+    /// Hours become seconds; what is left out takes the defaults.
+    fn into_new(self) -> helpdesk_core::service::NewSlaPolicy {
+        let d = helpdesk_core::service::NewSlaPolicy::default();
+        let secs = |h: Option<f64>, d: Option<i64>| h.map(|h| (h * 3600.0).round() as i64).or(d);
+        helpdesk_core::service::NewSlaPolicy {
+            name: self.name,
+            targets: helpdesk_core::sla::SlaTargets {
+                first_response: secs(self.first_response_hours, d.targets.first_response),
+                next_response: secs(self.next_response_hours, d.targets.next_response),
+                resolution: secs(self.resolution_hours, d.targets.resolution),
+            },
+            business_hours: self.business_hours,
+            at_risk: self.at_risk.unwrap_or(d.at_risk),
+            is_default: self.is_default,
+            ..d
+        }
+    }
 }
 
 async fn list_sla_policies(
@@ -1292,28 +1325,324 @@ async fn create_sla_policy(
     bytes: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let b: SlaPolicyBody = body(&bytes)?;
-    let d = helpdesk_core::service::NewSlaPolicy::default();
-    let secs = |h: Option<f64>, d: Option<i64>| h.map(|h| (h * 3600.0).round() as i64).or(d);
     let p = state
         .hd
-        .create_sla_policy(
+        .create_sla_policy(state.org, &actor, b.into_new())
+        .await?;
+    created(&p)
+}
+
+/// A nested domain object sent in camelCase (`outOfHours`, `specialDays`): its keys become the
+/// domain's snake_case before it is read, so requests and responses speak the same JSON.
+fn from_camel<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = Value::deserialize(d)?;
+    serde_json::from_value(snake_keys(v)).map_err(serde::de::Error::custom)
+}
+
+/// [`from_camel`] for a field that may be sent as `null` to clear it: present → `Some(value)`.
+fn present_camel<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    from_camel(d).map(Some)
+}
+
+/// A field that may be sent as `null` to clear it: absent → `None`, `null` → `Some(None)`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+fn snake_keys(v: Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.into_iter().map(snake_keys).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let k = snake(&k);
+                    let v = match (DATA_MAPS.contains(&k.as_str()), v) {
+                        (true, Value::Object(m)) => {
+                            Value::Object(m.into_iter().map(|(k, v)| (k, snake_keys(v))).collect())
+                        }
+                        (_, v) => snake_keys(v),
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        v => v,
+    }
+}
+
+fn snake(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QueuePatch {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    color: Option<Option<String>>,
+    distribution: Option<helpdesk_core::domain::team::Distribution>,
+    #[serde(default, deserialize_with = "present_camel")]
+    auto_replies: Option<helpdesk_core::domain::team::AutoReplies>,
+    #[serde(default, deserialize_with = "present_camel")]
+    business_hours: Option<Option<helpdesk_core::sla::CalendarSpec>>,
+    #[serde(default, deserialize_with = "present")]
+    sla_policy_id: Option<Option<uuid::Uuid>>,
+}
+
+async fn update_queue(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let id = QueueId(uuid_of("id", &id)?);
+    let b: QueuePatch = body(&bytes)?;
+    let mut q = state
+        .hd
+        .update_queue(
             state.org,
             &actor,
-            helpdesk_core::service::NewSlaPolicy {
+            id,
+            helpdesk_core::service::QueueChanges {
                 name: b.name,
-                targets: helpdesk_core::sla::SlaTargets {
-                    first_response: secs(b.first_response_hours, d.targets.first_response),
-                    next_response: secs(b.next_response_hours, d.targets.next_response),
-                    resolution: secs(b.resolution_hours, d.targets.resolution),
-                },
+                color: b.color,
                 business_hours: b.business_hours,
-                at_risk: b.at_risk.unwrap_or(d.at_risk),
-                is_default: b.is_default,
-                ..d
+                auto_replies: b.auto_replies,
+                distribution: b.distribution,
             },
         )
         .await?;
-    created(&p)
+    if let Some(p) = b.sla_policy_id {
+        q = state
+            .hd
+            .set_queue_sla_policy(
+                state.org,
+                &actor,
+                id,
+                p.map(helpdesk_core::ids::SlaPolicyId),
+            )
+            .await?;
+    }
+    to_json(&q)
+}
+
+async fn delete_queue(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .hd
+        .delete_queue(state.org, &actor, QueueId(uuid_of("id", &id)?))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((id, agent)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .hd
+        .remove_queue_member(
+            state.org,
+            &actor,
+            QueueId(uuid_of("id", &id)?),
+            AgentId(uuid_of("agent", &agent)?),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AgentPatch {
+    name: Option<String>,
+    role: Option<helpdesk_core::domain::team::Role>,
+    capacity: Option<u32>,
+    active: Option<bool>,
+}
+
+async fn update_agent(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: AgentPatch = body(&bytes)?;
+    let a = state
+        .hd
+        .update_agent(
+            state.org,
+            &actor,
+            AgentId(uuid_of("id", &id)?),
+            helpdesk_core::service::AgentChanges {
+                name: b.name,
+                role: b.role,
+                capacity: b.capacity,
+                active: b.active,
+            },
+        )
+        .await?;
+    to_json(&a)
+}
+
+/// Agents are deactivated, not erased: tickets and the audit trail keep naming them.
+async fn deactivate_agent(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let a = state
+        .hd
+        .update_agent(
+            state.org,
+            &actor,
+            AgentId(uuid_of("id", &id)?),
+            helpdesk_core::service::AgentChanges {
+                active: Some(false),
+                ..Default::default()
+            },
+        )
+        .await?;
+    to_json(&a)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StagePatch {
+    name: Option<String>,
+    color: Option<String>,
+    position: Option<i32>,
+}
+
+async fn update_stage(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: StagePatch = body(&bytes)?;
+    let s = state
+        .hd
+        .update_stage(
+            state.org,
+            &actor,
+            StageId(uuid_of("id", &id)?),
+            helpdesk_core::service::StageChanges {
+                name: b.name,
+                color: b.color,
+                position: b.position,
+            },
+        )
+        .await?;
+    to_json(&s)
+}
+
+async fn delete_stage(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .hd
+        .delete_stage(state.org, &actor, StageId(uuid_of("id", &id)?))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CannedPatch {
+    shortcut: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    category: Option<Option<String>>,
+}
+
+async fn update_canned(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: CannedPatch = body(&bytes)?;
+    let c = state
+        .hd
+        .update_canned_response(
+            state.org,
+            &actor,
+            helpdesk_core::ids::CannedResponseId(uuid_of("id", &id)?),
+            helpdesk_core::service::CannedChanges {
+                shortcut: b.shortcut,
+                title: b.title,
+                body: b.body,
+                category: b.category,
+            },
+        )
+        .await?;
+    to_json(&c)
+}
+
+/// A policy is replaced whole (the create body; what is left out takes the defaults).
+async fn replace_sla_policy(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: SlaPolicyBody = body(&bytes)?;
+    let p = state
+        .hd
+        .update_sla_policy(
+            state.org,
+            &actor,
+            helpdesk_core::ids::SlaPolicyId(uuid_of("id", &id)?),
+            b.into_new(),
+        )
+        .await?;
+    to_json(&p)
+}
+
+async fn delete_sla_policy(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .hd
+        .delete_sla_policy(
+            state.org,
+            &actor,
+            helpdesk_core::ids::SlaPolicyId(uuid_of("id", &id)?),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Serves until `shutdown` completes; in-flight requests finish first.
@@ -1375,6 +1704,28 @@ pub fn terminate_signal() -> std::io::Result<impl std::future::Future<Output = (
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn camel_case_requests_read_as_the_domain() {
+        let sent = json!({"outOfHours": "Fechado", "specialDays": [{"opensAt": "09:00"}],
+            "attributes": {"planoContratado": 1}});
+        assert_eq!(
+            snake_keys(sent.clone()),
+            json!({"out_of_hours": "Fechado", "special_days": [{"opens_at": "09:00"}],
+                "attributes": {"planoContratado": 1}})
+        );
+        assert_eq!(camel_keys(snake_keys(sent.clone())), sent, "round trip");
+        let q: QueuePatch = serde_json::from_value(
+            json!({"autoReplies": {"outOfHours": "Fechado"}, "color": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            q.auto_replies.unwrap().out_of_hours.as_deref(),
+            Some("Fechado")
+        );
+        assert_eq!(q.color, Some(None), "null clears");
+        assert!(q.business_hours.is_none(), "absent keeps");
+    }
 
     #[test]
     fn domain_fields_become_camel_case_and_data_keys_stay() {

@@ -583,6 +583,38 @@ impl StoreTx for PgTx {
         )
     }
 
+    async fn update_stage(&mut self, s: &Stage) -> Result<()> {
+        let n = exec!(
+            self,
+            "UPDATE stages SET name_key = $3, position = $4, doc = $5 WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            s.id.0,
+            s.name.to_lowercase(),
+            s.position,
+            to_doc(&Stage {
+                org_id: self.org,
+                ..s.clone()
+            })?
+        );
+        if n == 0 {
+            return Err(Error::not_found("stage", s.id));
+        }
+        Ok(())
+    }
+
+    async fn delete_stage(&mut self, id: StageId) -> Result<()> {
+        let n = exec!(
+            self,
+            "DELETE FROM stages WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            id.0
+        );
+        if n == 0 {
+            return Err(Error::not_found("stage", id));
+        }
+        Ok(())
+    }
+
     async fn insert_stage(&mut self, s: &Stage) -> Result<()> {
         let s = Stage {
             org_id: self.org,
@@ -661,6 +693,25 @@ impl StoreTx for PgTx {
             q.created_at,
             to_doc(&q)?
         );
+        Ok(())
+    }
+
+    async fn delete_queue(&mut self, id: QueueId) -> Result<()> {
+        exec!(
+            self,
+            "DELETE FROM queue_members WHERE org_id = $1 AND queue_id = $2",
+            self.org.0,
+            id.0
+        );
+        let n = exec!(
+            self,
+            "DELETE FROM queues WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            id.0
+        );
+        if n == 0 {
+            return Err(Error::not_found("queue", id));
+        }
         Ok(())
     }
 
@@ -893,6 +944,19 @@ impl StoreTx for PgTx {
             p.created_at,
             to_doc(&p)?
         );
+        Ok(())
+    }
+
+    async fn delete_sla_policy(&mut self, id: SlaPolicyId) -> Result<()> {
+        let n = exec!(
+            self,
+            "DELETE FROM sla_policies WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            id.0
+        );
+        if n == 0 {
+            return Err(Error::not_found("sla_policy", id));
+        }
         Ok(())
     }
 

@@ -1143,6 +1143,7 @@ async fn load_generator_counts_what_it_sent(database_url: Option<String>) {
         concurrency: 4,
         redeliver_every: 5,
         run_id: unique() % 10_000,
+        sent_at: 1_790_000_000,
     })
     .await
     .unwrap();
@@ -1166,6 +1167,269 @@ async fn load_generator_counts_what_it_sent_in_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_generator_counts_what_it_sent_on_postgres() {
     load_generator_counts_what_it_sent(Some(std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    })))
+    .await;
+}
+
+/// Queues, agents, stages, canned responses and SLA policies: create, read, update, delete.
+async fn configuration_over_http(database_url: Option<String>) {
+    use reqwest::Method;
+    let number = format!("6{:08}", unique());
+    let s = start(database_url, &number).await;
+    let (st, q) = s
+        .post_json(
+            "/api/v1/queues",
+            &json!({"name": "Financeiro", "autoReplies": {"greeting": "Olá {{customer_name}}", "outOfHours": "Voltamos às 9h"}}),
+        )
+        .await;
+    assert_eq!(st, 201, "{q}");
+    assert_eq!(
+        q["autoReplies"]["outOfHours"], "Voltamos às 9h",
+        "camelCase in, camelCase out: {q}"
+    );
+    let qid = q["id"].as_str().unwrap().to_owned();
+    let (st, p) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/queues/{qid}"),
+            Some(json!({"name": "Cobrança", "distribution": "least_busy", "color": "#ff0000"})),
+        )
+        .await;
+    assert_eq!(
+        (st, p["name"].as_str(), p["distribution"].as_str()),
+        (200, Some("Cobrança"), Some("least_busy")),
+        "{p}"
+    );
+    assert_eq!(
+        p["autoReplies"]["outOfHours"], "Voltamos às 9h",
+        "fields left out stay"
+    );
+    let (st, err) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/queues/{qid}"),
+            Some(json!({"nome": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (st, err["error"]["field"].as_str()),
+        (400, Some("body")),
+        "{err}"
+    );
+    // An agent in the queue, then out of it, then deactivated.
+    let (st, ag) = s
+        .post_json(
+            "/api/v1/agents",
+            &json!({"name": "Bia", "email": format!("bia.{number}@example.com"), "role": "agent", "capacity": 5, "presence": "online"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{ag}");
+    let aid = ag["id"].as_str().unwrap().to_owned();
+    let (st, _) = s
+        .post_json(
+            &format!("/api/v1/queues/{qid}/members"),
+            &json!({"agentId": aid}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let (st, _) = s
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/queues/{qid}/members/{aid}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (st, a) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/agents/{aid}"),
+            Some(json!({"capacity": 8, "role": "supervisor"})),
+        )
+        .await;
+    assert_eq!(
+        (st, a["capacity"].as_u64(), a["role"].as_str()),
+        (200, Some(8), Some("supervisor")),
+        "{a}"
+    );
+    let (st, a) = s
+        .send(Method::DELETE, &format!("/api/v1/agents/{aid}"), None)
+        .await;
+    assert_eq!(
+        (st, a["active"].as_bool(), a["presence"].as_str()),
+        (200, Some(false), Some("offline")),
+        "{a}"
+    );
+    // Stages: a new one, renamed, removed; the one holding a ticket stays.
+    let (_, stages) = s.get("/api/v1/stages", true).await;
+    let first = stages[0]["id"].as_str().unwrap().to_owned();
+    let (st, stage) = s
+        .post_json(
+            "/api/v1/stages",
+            &json!({"name": "Proposta", "color": "#00ff00", "position": 50}),
+        )
+        .await;
+    assert_eq!(st, 201, "{stage}");
+    let sid = stage["id"].as_str().unwrap().to_owned();
+    let (st, stage) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/stages/{sid}"),
+            Some(json!({"name": "Proposta enviada"})),
+        )
+        .await;
+    assert_eq!(
+        (st, stage["name"].as_str()),
+        (200, Some("Proposta enviada")),
+        "{stage}"
+    );
+    let (st, dup) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/stages/{sid}"),
+            Some(json!({"name": stages[0]["name"]})),
+        )
+        .await;
+    assert_eq!(
+        (st, dup["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{dup}"
+    );
+    let (st, _) = s
+        .send(Method::DELETE, &format!("/api/v1/stages/{sid}"), None)
+        .await;
+    assert_eq!(st, 204);
+    let (st, t) = s
+        .post_json(
+            "/api/v1/tickets",
+            &json!({"lead": {"phone": format!("+55319{:08}", unique())}, "ticket": {}}),
+        )
+        .await;
+    assert_eq!(st, 201, "{t}");
+    let (st, err) = s
+        .send(Method::DELETE, &format!("/api/v1/stages/{first}"), None)
+        .await;
+    assert_eq!(
+        (st, err["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{err}"
+    );
+    // A queue with a ticket stays; an empty one goes.
+    let (st, err) = s
+        .post_json(
+            &format!("/api/v1/tickets/{}/transfer", t["id"].as_str().unwrap()),
+            &json!({"queueId": qid}),
+        )
+        .await;
+    assert_eq!(st, 200, "{err}");
+    let (st, err) = s
+        .send(Method::DELETE, &format!("/api/v1/queues/{qid}"), None)
+        .await;
+    assert_eq!(st, 409, "{err}");
+    let (_, spare) = s
+        .post_json("/api/v1/queues", &json!({"name": "Vazia"}))
+        .await;
+    let (st, _) = s
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/queues/{}", spare["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (_, queues) = s.get("/api/v1/queues", true).await;
+    assert!(
+        queues
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["id"] != spare["id"])
+    );
+    // Canned responses.
+    let (_, c) = s
+        .post_json(
+            "/api/v1/canned-responses",
+            &json!({"shortcut": "/boleto", "title": "Boleto", "body": "Segue o boleto"}),
+        )
+        .await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let (st, c) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/canned-responses/{cid}"),
+            Some(json!({"body": "Segue a segunda via"})),
+        )
+        .await;
+    assert_eq!(
+        (st, c["body"].as_str(), c["shortcut"].as_str()),
+        (200, Some("Segue a segunda via"), Some("boleto")),
+        "{c}"
+    );
+    // SLA policies: replaced whole; one a queue uses stays.
+    let (st, p) = s
+        .post_json(
+            "/api/v1/sla-policies",
+            &json!({"name": "Padrão", "firstResponseHours": 1}),
+        )
+        .await;
+    assert_eq!(st, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let (st, p) = s
+        .send(
+            Method::PUT,
+            &format!("/api/v1/sla-policies/{pid}"),
+            Some(json!({"name": "Ouro", "firstResponseHours": 0.5})),
+        )
+        .await;
+    assert_eq!(
+        (
+            st,
+            p["name"].as_str(),
+            p["targets"]["firstResponse"].as_i64()
+        ),
+        (200, Some("Ouro"), Some(1800)),
+        "{p}"
+    );
+    let (st, _) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/queues/{qid}"),
+            Some(json!({"slaPolicyId": pid})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, err) = s
+        .send(Method::DELETE, &format!("/api/v1/sla-policies/{pid}"), None)
+        .await;
+    assert_eq!(st, 409, "{err}");
+    let (st, q) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/queues/{qid}"),
+            Some(json!({"slaPolicyId": null})),
+        )
+        .await;
+    assert_eq!((st, &q["slaPolicyId"]), (200, &Value::Null), "{q}");
+    let (st, _) = s
+        .send(Method::DELETE, &format!("/api/v1/sla-policies/{pid}"), None)
+        .await;
+    assert_eq!(st, 204);
+    let (st, _) = s
+        .send(Method::DELETE, &format!("/api/v1/sla-policies/{pid}"), None)
+        .await;
+    assert_eq!(st, 404);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_over_http_in_memory() {
+    configuration_over_http(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_over_http_on_postgres() {
+    configuration_over_http(Some(std::env::var("DATABASE_URL").unwrap_or_else(|_| {
         panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
     })))
     .await;

@@ -226,3 +226,57 @@ pub struct BoardColumn {
     /// `false` when the stage holds more than `total`.
     pub total_exact: bool,
 }
+
+/// Changes to a queue; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct QueueChanges {
+    /// Name.
+    pub name: Option<String>,
+    /// `#rrggbb`, or `Some(None)` to clear it.
+    pub color: Option<Option<String>>,
+    /// Business hours, or `Some(None)` for always open.
+    pub business_hours: Option<Option<CalendarSpec>>,
+    /// Auto-replies (replaced as a whole).
+    pub auto_replies: Option<AutoReplies>,
+    /// Strategy.
+    pub distribution: Option<Distribution>,
+}
+
+/// Changes to an agent; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AgentChanges {
+    /// Name.
+    pub name: Option<String>,
+    /// Role.
+    pub role: Option<crate::domain::team::Role>,
+    /// Open tickets it may hold (1 to 1000). Lowering it below the current load assigns
+    /// nothing more until the load drops; no ticket is taken away.
+    pub capacity: Option<u32>,
+    /// `false` deactivates the agent: offline, never assigned again, its tickets stay with it
+    /// until someone reassigns them.
+    pub active: Option<bool>,
+}
+
+/// Changes to a stage; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct StageChanges {
+    /// Name.
+    pub name: Option<String>,
+    /// `#rrggbb`.
+    pub color: Option<String>,
+    /// Board position.
+    pub position: Option<i32>,
+}
+
+/// Changes to a canned response; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CannedChanges {
+    /// Shortcut (normalized like on creation).
+    pub shortcut: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Body.
+    pub body: Option<String>,
+    /// Category, or `Some(None)` to clear it.
+    pub category: Option<Option<String>>,
+}

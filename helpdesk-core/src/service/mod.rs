@@ -8,6 +8,7 @@
 //! sent after the commit, and their delivery result is stored after that, so a channel outage
 //! loses nothing and a store outage sends nothing that was not recorded.
 
+mod edits;
 mod inbound;
 mod inputs;
 mod relay;

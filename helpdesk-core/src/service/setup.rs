@@ -16,8 +16,46 @@ use std::collections::BTreeMap;
 /// Variables auto-replies may use.
 pub(crate) const AUTO_REPLY_VARS: [&str; 3] = ["customer_name", "ticket_number", "queue_name"];
 
+/// A queue's business hours must be a valid calendar, and its auto-replies non-empty texts
+/// that use only the known variables.
+pub(crate) fn validate_queue_settings(
+    business_hours: Option<&crate::sla::CalendarSpec>,
+    auto_replies: &crate::domain::team::AutoReplies,
+) -> Result<()> {
+    if let Some(spec) = business_hours {
+        Calendar::new(spec.clone())?;
+    }
+    let known: BTreeMap<String, String> = AUTO_REPLY_VARS
+        .iter()
+        .map(|v| ((*v).to_owned(), String::new()))
+        .collect();
+    for (field, text) in [
+        ("auto_replies.greeting", &auto_replies.greeting),
+        ("auto_replies.out_of_hours", &auto_replies.out_of_hours),
+        ("auto_replies.no_agent", &auto_replies.no_agent),
+    ] {
+        if let Some(t) = text {
+            let r = render(t, &known);
+            if !r.unknown.is_empty() {
+                return Err(Error::invalid_with(
+                    field,
+                    format!("unknown variables {:?}", r.unknown),
+                    AUTO_REPLY_VARS,
+                ));
+            }
+            if t.trim().is_empty() {
+                return Err(Error::invalid(
+                    field,
+                    "empty auto-reply; leave it unset instead",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Helpdesk {
-    async fn admin_tx(&self, org: OrgId, actor: &Actor) -> Result<Box<dyn StoreTx>> {
+    pub(crate) async fn admin_tx(&self, org: OrgId, actor: &Actor) -> Result<Box<dyn StoreTx>> {
         let mut tx = self.store.begin(org).await?;
         principal(&mut *tx, actor)
             .await?
@@ -89,35 +127,7 @@ impl Helpdesk {
     /// `{{customer_name}}`, `{{ticket_number}}` and `{{queue_name}}`.
     pub async fn create_queue(&self, org: OrgId, actor: &Actor, new: NewQueue) -> Result<Queue> {
         let now = self.now();
-        if let Some(spec) = &new.business_hours {
-            Calendar::new(spec.clone())?;
-        }
-        let known: BTreeMap<String, String> = AUTO_REPLY_VARS
-            .iter()
-            .map(|v| ((*v).to_owned(), String::new()))
-            .collect();
-        for (field, text) in [
-            ("auto_replies.greeting", &new.auto_replies.greeting),
-            ("auto_replies.out_of_hours", &new.auto_replies.out_of_hours),
-            ("auto_replies.no_agent", &new.auto_replies.no_agent),
-        ] {
-            if let Some(t) = text {
-                let r = render(t, &known);
-                if !r.unknown.is_empty() {
-                    return Err(Error::invalid_with(
-                        field,
-                        format!("unknown variables {:?}", r.unknown),
-                        AUTO_REPLY_VARS,
-                    ));
-                }
-                if t.trim().is_empty() {
-                    return Err(Error::invalid(
-                        field,
-                        "empty auto-reply; leave it unset instead",
-                    ));
-                }
-            }
-        }
+        validate_queue_settings(new.business_hours.as_ref(), &new.auto_replies)?;
         let mut tx = self.admin_tx(org, actor).await?;
         let q = Queue {
             id: QueueId::new(),

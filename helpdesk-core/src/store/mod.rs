@@ -268,6 +268,10 @@ pub trait StoreTx: Send {
     async fn stages(&mut self) -> Result<Vec<Stage>>;
     /// Inserts; `Conflict` on a duplicate name.
     async fn insert_stage(&mut self, s: &Stage) -> Result<()>;
+    /// Replaces; `NotFound` when absent, `Conflict` on a duplicate name.
+    async fn update_stage(&mut self, s: &Stage) -> Result<()>;
+    /// Deletes; `NotFound` when absent. (The service checks no ticket is in it.)
+    async fn delete_stage(&mut self, id: StageId) -> Result<()>;
     /// Categories.
     async fn categories(&mut self) -> Result<Vec<Category>>;
     /// Inserts; `Conflict` on a duplicate name.
@@ -282,6 +286,9 @@ pub trait StoreTx: Send {
     async fn insert_queue(&mut self, q: &Queue) -> Result<()>;
     /// Replaces; versioned like tickets.
     async fn update_queue(&mut self, q: &Queue) -> Result<()>;
+    /// Deletes the queue and its memberships; `NotFound` when absent. (The service checks no
+    /// ticket or inbox refers to it.)
+    async fn delete_queue(&mut self, id: QueueId) -> Result<()>;
     /// An agent by id.
     async fn agent(&mut self, id: AgentId) -> Result<Agent>;
     /// All agents, oldest first.
@@ -325,6 +332,8 @@ pub trait StoreTx: Send {
     async fn insert_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()>;
     /// Replaces; `NotFound` when absent.
     async fn update_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()>;
+    /// Deletes; `NotFound` when absent. (The service checks no queue uses it.)
+    async fn delete_sla_policy(&mut self, id: SlaPolicyId) -> Result<()>;
 
     // --- sales, cycles, audit, events ---
     /// Inserts a sale.

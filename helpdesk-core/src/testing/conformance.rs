@@ -1593,6 +1593,308 @@ pub async fn outbox_relay_delivers_each_event_once_across_relays(store: Arc<dyn 
     );
 }
 
+pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dyn Store>) {
+    let f = Fixture::new(store.clone(), 2, 10).await;
+    let other = Fixture::new(store, 1, 10).await;
+    let (org, admin) = (f.org.id, &f.admin);
+    let conflict = |r: crate::Result<()>| matches!(r, Err(Error::Conflict { .. }));
+    // Queues: rename (a taken name is refused), then removal rules.
+    let spare =
+        f.hd.create_queue(
+            org,
+            admin,
+            NewQueue {
+                name: "Financeiro".into(),
+                ..NewQueue::default()
+            },
+        )
+        .await
+        .unwrap();
+    let taken =
+        f.hd.update_queue(
+            org,
+            admin,
+            spare.id,
+            QueueChanges {
+                name: Some("suporte".into()),
+                ..QueueChanges::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(taken, Err(Error::AlreadyExists { .. })),
+        "{taken:?}"
+    );
+    let renamed =
+        f.hd.update_queue(
+            org,
+            admin,
+            spare.id,
+            QueueChanges {
+                name: Some("Cobrança".into()),
+                auto_replies: Some(AutoReplies {
+                    greeting: Some("Olá {{customer_name}}".into()),
+                    ..AutoReplies::default()
+                }),
+                ..QueueChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.version),
+        ("Cobrança", spare.version + 1)
+    );
+    let bad =
+        f.hd.update_queue(
+            org,
+            admin,
+            spare.id,
+            QueueChanges {
+                auto_replies: Some(AutoReplies {
+                    greeting: Some("{{cpf}}".into()),
+                    ..AutoReplies::default()
+                }),
+                ..QueueChanges::default()
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(Error::Invalid { .. })), "{bad:?}");
+    assert!(
+        conflict(f.hd.delete_queue(org, admin, f.queue.id).await),
+        "the inbox's default queue stays"
+    );
+    f.hd.add_queue_member(org, admin, spare.id, f.agents[0].id, vec![])
+        .await
+        .unwrap();
+    let t =
+        f.hd.create_ticket(
+            org,
+            admin,
+            NewTicket {
+                lead: f.lead(1),
+                queue_id: Some(spare.id),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        conflict(f.hd.delete_queue(org, admin, spare.id).await),
+        "a queue with tickets stays"
+    );
+    f.hd.transfer(org, admin, t.id, f.queue.id).await.unwrap();
+    f.hd.delete_queue(org, admin, spare.id).await.unwrap();
+    assert!(
+        !f.hd
+            .queues(org)
+            .await
+            .unwrap()
+            .iter()
+            .any(|q| q.id == spare.id)
+    );
+    let mut tx = f.hd.store().begin(org).await.unwrap();
+    assert!(
+        tx.agent_queues(f.agents[0].id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|q| *q != spare.id),
+        "memberships go with the queue"
+    );
+    drop(tx);
+    // Agents: a deactivated agent goes offline and is never assigned again.
+    let off =
+        f.hd.update_agent(
+            org,
+            admin,
+            f.agents[0].id,
+            AgentChanges {
+                active: Some(false),
+                capacity: Some(3),
+                ..AgentChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!off.active && off.presence == Presence::Offline && off.capacity == 3);
+    for i in 10..14 {
+        let t =
+            f.hd.create_ticket(
+                org,
+                admin,
+                NewTicket {
+                    lead: f.lead(i),
+                    ..NewTicket::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            t.assignee_id,
+            Some(f.agents[1].id),
+            "only the active agent is assigned"
+        );
+    }
+    let zero =
+        f.hd.update_agent(
+            org,
+            admin,
+            f.agents[1].id,
+            AgentChanges {
+                capacity: Some(0),
+                ..AgentChanges::default()
+            },
+        )
+        .await;
+    assert!(matches!(zero, Err(Error::Invalid { .. })));
+    // Stages: rename, a taken name, removal only when empty.
+    let stages = f.hd.stages(org).await.unwrap();
+    let (first, second) = (&stages[0], &stages[1]);
+    let dup =
+        f.hd.update_stage(
+            org,
+            admin,
+            second.id,
+            StageChanges {
+                name: Some(first.name.to_uppercase()),
+                ..StageChanges::default()
+            },
+        )
+        .await;
+    assert!(matches!(dup, Err(Error::AlreadyExists { .. })), "{dup:?}");
+    let moved =
+        f.hd.update_stage(
+            org,
+            admin,
+            second.id,
+            StageChanges {
+                name: Some("Negociação".into()),
+                position: Some(99),
+                ..StageChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((moved.name.as_str(), moved.position), ("Negociação", 99));
+    assert_eq!(
+        f.hd.stages(org).await.unwrap().last().unwrap().id,
+        second.id,
+        "board order follows position"
+    );
+    assert!(
+        conflict(f.hd.delete_stage(org, admin, first.id).await),
+        "the first stage holds the new tickets"
+    );
+    f.hd.delete_stage(org, admin, second.id).await.unwrap();
+    assert_eq!(f.hd.stages(org).await.unwrap().len(), stages.len() - 1);
+    // SLA policies: update in place; a policy a queue uses stays.
+    let p =
+        f.hd.create_sla_policy(org, admin, NewSlaPolicy::default())
+            .await
+            .unwrap();
+    let changed =
+        f.hd.update_sla_policy(
+            org,
+            admin,
+            p.id,
+            NewSlaPolicy {
+                name: "Ouro".into(),
+                at_risk: 0.5,
+                ..NewSlaPolicy::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.id, changed.name.as_str(), changed.at_risk_permille),
+        (p.id, "Ouro", 500)
+    );
+    f.hd.set_queue_sla_policy(org, admin, f.queue.id, Some(p.id))
+        .await
+        .unwrap();
+    assert!(conflict(f.hd.delete_sla_policy(org, admin, p.id).await));
+    f.hd.set_queue_sla_policy(org, admin, f.queue.id, None)
+        .await
+        .unwrap();
+    f.hd.delete_sla_policy(org, admin, p.id).await.unwrap();
+    assert!(
+        f.hd.sla_policies(org)
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| x.id != p.id)
+    );
+    // Canned responses: edit keeps the id; a taken shortcut is refused.
+    let a =
+        f.hd.create_canned_response(org, admin, "/oi", "Oi", "Olá!", None)
+            .await
+            .unwrap();
+    f.hd.create_canned_response(org, admin, "/tchau", "Tchau", "Até logo", None)
+        .await
+        .unwrap();
+    let edited =
+        f.hd.update_canned_response(
+            org,
+            admin,
+            a.id,
+            CannedChanges {
+                body: Some("Olá, tudo bem?".into()),
+                ..CannedChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((edited.id, edited.body.as_str()), (a.id, "Olá, tudo bem?"));
+    let clash =
+        f.hd.update_canned_response(
+            org,
+            admin,
+            a.id,
+            CannedChanges {
+                shortcut: Some("/tchau".into()),
+                ..CannedChanges::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(clash, Err(Error::AlreadyExists { .. })),
+        "{clash:?}"
+    );
+    assert_eq!(
+        f.hd.canned_responses(org).await.unwrap().len(),
+        2,
+        "a refused edit changes nothing"
+    );
+    // Another tenant's ids are unknown here, and agents cannot configure.
+    let foreign = other
+        .hd
+        .update_queue(
+            other.org.id,
+            &other.admin,
+            f.queue.id,
+            QueueChanges::default(),
+        )
+        .await;
+    assert!(
+        matches!(foreign, Err(Error::NotFound { .. })),
+        "{foreign:?}"
+    );
+    assert!(matches!(
+        other
+            .hd
+            .delete_stage(other.org.id, &other.admin, first.id)
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    let agent = Actor::agent(f.agents[1].id);
+    assert!(matches!(
+        f.hd.update_queue(org, &agent, f.queue.id, QueueChanges::default())
+            .await,
+        Err(Error::Forbidden { .. })
+    ));
+}
+
 /// A store that counts the fast path's writes (to know which path a message took).
 struct CountingStore {
     inner: Arc<dyn Store>,
@@ -1886,6 +2188,7 @@ macro_rules! store_conformance_tests {
             reports_agree_with_the_reference_semantics,
             inbound_fast_path_leaves_what_the_workflow_leaves,
             album_of_messages_at_once_on_a_live_ticket_is_stored_once_each,
+            configuration_changes_and_removals_keep_tickets_whole,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

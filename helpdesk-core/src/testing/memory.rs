@@ -843,6 +843,40 @@ impl StoreTx for MemoryTx {
         Ok(self.sorted_stages())
     }
 
+    async fn update_stage(&mut self, st: &Stage) -> Result<()> {
+        match self.state.stages.get(&st.id) {
+            Some(x) if x.org_id == self.org => {}
+            _ => return Err(Error::not_found("stage", st.id)),
+        }
+        if self
+            .state
+            .stages
+            .values()
+            .any(|x| x.org_id == self.org && x.id != st.id && x.name.eq_ignore_ascii_case(&st.name))
+        {
+            return Err(Error::conflict("stage", format!("{:?} exists", st.name)));
+        }
+        self.put(
+            |s| &mut s.stages,
+            st.id,
+            Stage {
+                org_id: self.org,
+                ..st.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn delete_stage(&mut self, id: StageId) -> Result<()> {
+        match self.state.stages.get(&id) {
+            Some(x) if x.org_id == self.org => {
+                self.remove(|s| &mut s.stages, id);
+                Ok(())
+            }
+            _ => Err(Error::not_found("stage", id)),
+        }
+    }
+
     async fn insert_stage(&mut self, st: &Stage) -> Result<()> {
         if self
             .state
@@ -933,9 +967,33 @@ impl StoreTx for MemoryTx {
         Ok(())
     }
 
+    async fn delete_queue(&mut self, id: QueueId) -> Result<()> {
+        self.queue(id).await?;
+        self.remove(|s| &mut s.queues, id);
+        let members: Vec<(QueueId, AgentId)> = self
+            .state
+            .members
+            .keys()
+            .filter(|(q, _)| *q == id)
+            .copied()
+            .collect();
+        for k in members {
+            self.remove(|s| &mut s.members, k);
+        }
+        Ok(())
+    }
+
     async fn update_queue(&mut self, q: &Queue) -> Result<()> {
         let stored = self.queue(q.id).await?;
         Self::check_version(stored.version, q.version, "queue")?;
+        if self
+            .state
+            .queues
+            .values()
+            .any(|x| x.org_id == self.org && x.id != q.id && x.name.eq_ignore_ascii_case(&q.name))
+        {
+            return Err(Error::conflict("queue", format!("{:?} exists", q.name)));
+        }
         self.put(
             |s| &mut s.queues,
             q.id,
@@ -1132,6 +1190,16 @@ impl StoreTx for MemoryTx {
             },
         );
         Ok(())
+    }
+
+    async fn delete_sla_policy(&mut self, id: SlaPolicyId) -> Result<()> {
+        match self.state.sla_policies.get(&id) {
+            Some(x) if x.org_id == self.org => {
+                self.remove(|s| &mut s.sla_policies, id);
+                Ok(())
+            }
+            _ => Err(Error::not_found("sla_policy", id)),
+        }
     }
 
     async fn update_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()> {

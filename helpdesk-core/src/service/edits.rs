@@ -1,0 +1,447 @@
+//! Changing and removing configuration: queues, agents, stages, SLA policies and canned
+//! responses (admins and supervisors). Removal never strands a ticket: a queue, stage or
+//! policy still in use is refused with a `Conflict` that says what uses it.
+
+use super::setup::validate_queue_settings;
+use super::*;
+use crate::domain::board::Stage;
+use crate::domain::canned::{CannedResponse, normalize_shortcut};
+use crate::domain::team::{Agent, Presence, Queue, validate_color, validate_name};
+use crate::sla::SlaPolicy;
+use crate::store::query::TicketQuery;
+
+/// Whether any ticket (live or closed: history keeps pointing at it) matches `q`.
+async fn any_ticket(tx: &mut dyn StoreTx, q: TicketQuery) -> Result<bool> {
+    let page = tx
+        .list_tickets(&TicketQuery {
+            limit: 1,
+            count_limit: 1,
+            ..q
+        })
+        .await?;
+    Ok(!page.items.is_empty())
+}
+
+/// `AlreadyExists` when another row (`is_self` false) has `name`, compared case-insensitively.
+fn taken<'a>(
+    entity: &'static str,
+    rows: impl Iterator<Item = (bool, &'a str, String)>,
+    name: &str,
+) -> Result<()> {
+    for (is_self, n, id) in rows {
+        if !is_self && n.to_lowercase() == name.to_lowercase() {
+            return Err(Error::AlreadyExists { entity, id });
+        }
+    }
+    Ok(())
+}
+
+impl Helpdesk {
+    /// Changes a queue's name, color, business hours, auto-replies or strategy.
+    pub async fn update_queue(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: QueueId,
+        changes: QueueChanges,
+    ) -> Result<Queue> {
+        retrying!(self, self.update_queue_once(org, actor, id, &changes))
+    }
+
+    async fn update_queue_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: QueueId,
+        c: &QueueChanges,
+    ) -> Result<Queue> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        let mut q = tx.queue(id).await?;
+        if let Some(n) = &c.name {
+            q.name = validate_name("name", n)?;
+            taken(
+                "queue",
+                tx.queues()
+                    .await?
+                    .iter()
+                    .map(|x| (x.id == id, x.name.as_str(), x.id.to_string())),
+                &q.name,
+            )?;
+        }
+        if let Some(color) = &c.color {
+            q.color = color
+                .as_deref()
+                .map(|x| validate_color("color", x))
+                .transpose()?;
+        }
+        if let Some(h) = &c.business_hours {
+            q.business_hours = h.clone();
+        }
+        if let Some(a) = &c.auto_replies {
+            q.auto_replies = a.clone();
+        }
+        if let Some(d) = c.distribution {
+            q.distribution = d;
+        }
+        validate_queue_settings(q.business_hours.as_ref(), &q.auto_replies)?;
+        q.version += 1;
+        tx.update_queue(&q).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "queue.update",
+            json!({"id": id}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(q)
+    }
+
+    /// Deletes a queue nobody refers to: `Conflict` while a ticket (even a closed one) or an
+    /// inbox's default routing points at it. Its memberships go with it.
+    pub async fn delete_queue(&self, org: OrgId, actor: &Actor, id: QueueId) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        tx.queue(id).await?;
+        if tx
+            .channel_accounts()
+            .await?
+            .iter()
+            .any(|a| a.default_queue_id == Some(id))
+        {
+            return Err(Error::conflict(
+                "queue",
+                "an inbox routes new conversations to it",
+            ));
+        }
+        if any_ticket(
+            &mut *tx,
+            TicketQuery {
+                queue_id: Some(id),
+                ..TicketQuery::default()
+            },
+        )
+        .await?
+        {
+            return Err(Error::conflict(
+                "queue",
+                "tickets are in it; transfer them first",
+            ));
+        }
+        tx.delete_queue(id).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "queue.delete",
+            json!({"id": id}),
+            now,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Changes an agent's name, role, capacity or active flag. Deactivating also sets it
+    /// offline; its tickets stay assigned until reassigned.
+    pub async fn update_agent(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: AgentId,
+        changes: AgentChanges,
+    ) -> Result<Agent> {
+        if let Some(c) = changes.capacity
+            && !(1..=1000).contains(&c)
+        {
+            return Err(Error::invalid("capacity", "must be 1 to 1000"));
+        }
+        retrying!(self, self.update_agent_once(org, actor, id, &changes))
+    }
+
+    async fn update_agent_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: AgentId,
+        c: &AgentChanges,
+    ) -> Result<Agent> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        let mut a = tx.agent(id).await?;
+        if actor.agent_id() == Some(id) && (c.active == Some(false) || c.role.is_some()) {
+            return Err(Error::invalid(
+                "agentId",
+                "an agent cannot deactivate itself or change its own role",
+            ));
+        }
+        if let Some(n) = &c.name {
+            a.name = validate_name("name", n)?;
+        }
+        if let Some(r) = c.role {
+            a.role = r;
+        }
+        if let Some(cap) = c.capacity {
+            a.capacity = cap;
+        }
+        if let Some(active) = c.active {
+            a.active = active;
+            if !active {
+                a.presence = Presence::Offline;
+            }
+        }
+        a.version += 1;
+        tx.update_agent(&a).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "agent.update",
+            json!({"id": id, "active": a.active, "role": a.role, "capacity": a.capacity}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    /// Changes a stage's name, color or position.
+    pub async fn update_stage(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: StageId,
+        c: StageChanges,
+    ) -> Result<Stage> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        let stages = tx.stages().await?;
+        let mut s = stages
+            .iter()
+            .find(|s| s.id == id)
+            .cloned()
+            .ok_or_else(|| Error::not_found("stage", id))?;
+        if let Some(n) = &c.name {
+            s.name = validate_name("name", n)?;
+            taken(
+                "stage",
+                stages
+                    .iter()
+                    .map(|x| (x.id == id, x.name.as_str(), x.id.to_string())),
+                &s.name,
+            )?;
+        }
+        if let Some(color) = &c.color {
+            s.color = validate_color("color", color)?;
+        }
+        if let Some(p) = c.position {
+            s.position = p;
+        }
+        tx.update_stage(&s).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "stage.update",
+            json!({"id": id}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Deletes an empty stage: `Conflict` while a ticket is in it, or when it is the last one
+    /// (new tickets need a first stage).
+    pub async fn delete_stage(&self, org: OrgId, actor: &Actor, id: StageId) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        let stages = tx.stages().await?;
+        if !stages.iter().any(|s| s.id == id) {
+            return Err(Error::not_found("stage", id));
+        }
+        if stages.len() == 1 {
+            return Err(Error::conflict(
+                "stage",
+                "the board needs at least one stage",
+            ));
+        }
+        if any_ticket(
+            &mut *tx,
+            TicketQuery {
+                stage_id: Some(id),
+                ..TicketQuery::default()
+            },
+        )
+        .await?
+        {
+            return Err(Error::conflict(
+                "stage",
+                "tickets are in it; move them first",
+            ));
+        }
+        tx.delete_stage(id).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "stage.delete",
+            json!({"id": id}),
+            now,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Replaces an SLA policy's settings (name, targets, business hours, at-risk share,
+    /// default flag). Tickets already running keep their due instants until their next SLA
+    /// event, which is measured with the new settings.
+    pub async fn update_sla_policy(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: SlaPolicyId,
+        new: NewSlaPolicy,
+    ) -> Result<SlaPolicy> {
+        let now = self.now();
+        if !(new.at_risk > 0.0 && new.at_risk <= 1.0) {
+            return Err(Error::invalid("at_risk", "must be in (0, 1]"));
+        }
+        let mut tx = self.admin_tx(org, actor).await?;
+        let policies = tx.sla_policies().await?;
+        let old = policies
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| Error::not_found("sla_policy", id))?;
+        let p = SlaPolicy {
+            name: validate_name("name", &new.name)?,
+            targets: new.targets,
+            priority_targets: new.priority_targets,
+            business_hours: new.business_hours,
+            at_risk_permille: (new.at_risk * 1000.0).round().clamp(1.0, 1000.0) as u16,
+            is_default: new.is_default,
+            ..old.clone()
+        };
+        p.validate()?;
+        if p.is_default {
+            for mut other in policies
+                .iter()
+                .filter(|x| x.is_default && x.id != id)
+                .cloned()
+            {
+                other.is_default = false;
+                tx.update_sla_policy(&other).await?;
+            }
+        }
+        tx.update_sla_policy(&p).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "sla_policy.update",
+            json!({"id": id, "default": p.is_default}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// Deletes an SLA policy no queue uses (`Conflict` otherwise). Tickets whose clocks ran
+    /// under it take the policy that applies to them now at their next SLA event.
+    pub async fn delete_sla_policy(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: SlaPolicyId,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        if !tx.sla_policies().await?.iter().any(|p| p.id == id) {
+            return Err(Error::not_found("sla_policy", id));
+        }
+        if let Some(q) = tx
+            .queues()
+            .await?
+            .iter()
+            .find(|q| q.sla_policy_id == Some(id))
+        {
+            return Err(Error::conflict(
+                "sla_policy",
+                format!("queue {:?} uses it", q.name),
+            ));
+        }
+        tx.delete_sla_policy(id).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "sla_policy.delete",
+            json!({"id": id}),
+            now,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Changes a canned response's shortcut, title, body or category (`None` keeps a field).
+    pub async fn update_canned_response(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        id: CannedResponseId,
+        changes: CannedChanges,
+    ) -> Result<CannedResponse> {
+        let CannedChanges {
+            shortcut,
+            title,
+            body,
+            category,
+        } = changes;
+        let now = self.now();
+        let mut tx = self.admin_tx(org, actor).await?;
+        let all = tx.canned_responses().await?;
+        let mut c = all
+            .iter()
+            .find(|c| c.id == id)
+            .cloned()
+            .ok_or_else(|| Error::not_found("canned_response", id))?;
+        if let Some(s) = &shortcut {
+            c.shortcut = normalize_shortcut(s)?;
+            if let Some(other) = all.iter().find(|x| x.id != id && x.shortcut == c.shortcut) {
+                return Err(Error::AlreadyExists {
+                    entity: "canned_response",
+                    id: other.id.to_string(),
+                });
+            }
+        }
+        if let Some(t) = &title {
+            c.title = validate_name("title", t)?;
+        }
+        if let Some(b) = body {
+            if b.trim().is_empty() {
+                return Err(Error::invalid("body", "empty"));
+            }
+            c.body = b;
+        }
+        if let Some(cat) = category {
+            c.category = cat;
+        }
+        // Replaced in place: same id, and the shortcut's uniqueness is checked by the insert.
+        tx.delete_canned(id).await?;
+        tx.insert_canned(&c).await?;
+        audit(
+            &mut *tx,
+            None,
+            actor,
+            "canned_response.update",
+            json!({"id": id, "shortcut": c.shortcut}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+}
