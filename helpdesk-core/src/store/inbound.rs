@@ -3,9 +3,9 @@
 //!
 //! Most inbound traffic continues a conversation whose ticket is already open. For that case
 //! the service does not need a transaction of small primitives: it reads everything the
-//! message touches at once ([`Store::inbound_snapshot`](super::Store::inbound_snapshot)),
+//! message touches at once ([`Store::inbound_snapshot`]),
 //! computes the new rows in memory with the same rules as the full workflow, and hands them
-//! to [`Store::write_inbound`](super::Store::write_inbound), which stores them atomically
+//! to [`Store::write_inbound`], which stores them atomically
 //! only if the ticket is still at the version that was read. Anything else (a new contact or
 //! conversation, a ticket to reopen, a changed contact, a lost race) runs the full workflow,
 //! which stays the reference: the conformance suite checks both paths leave the same rows.
@@ -53,7 +53,7 @@ pub struct InboundWrite {
     pub events: Vec<Event>,
 }
 
-/// What [`Store::write_inbound`](super::Store::write_inbound) did.
+/// What [`Store::write_inbound`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InboundWritten {
     /// Everything was stored.
@@ -66,7 +66,7 @@ pub enum InboundWritten {
     Stale,
 }
 
-/// [`Store::inbound_snapshot`](super::Store::inbound_snapshot) with transaction primitives.
+/// [`Store::inbound_snapshot`] with transaction primitives.
 pub async fn snapshot_with_primitives<S: Store + ?Sized>(
     store: &S,
     kind: ChannelKind,
@@ -113,7 +113,7 @@ pub async fn snapshot_with_primitives<S: Store + ?Sized>(
     }))
 }
 
-/// [`Store::write_inbound`](super::Store::write_inbound) with transaction primitives.
+/// [`Store::write_inbound`] with transaction primitives.
 pub async fn write_with_primitives<S: Store + ?Sized>(
     store: &S,
     w: &InboundWrite,

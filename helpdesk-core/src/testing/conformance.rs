@@ -2070,7 +2070,163 @@ async fn inbound_story(f: &Fixture) -> serde_json::Value {
     })
 }
 
+/// One step of an inbound script (see [`fast_path_matches_workflow`]).
+#[derive(Debug, Clone)]
+pub enum InboundOp {
+    /// Contact `contact` (0–2) sends message `id`, written `minutes` after t0 (so possibly
+    /// before messages already delivered). Sending an id again is a redelivery.
+    Message { contact: u8, id: u16, minutes: i64 },
+    /// The assignee (or the admin when nobody is) replies on the contact's latest ticket.
+    Reply { contact: u8 },
+    /// The contact's latest ticket is set pending.
+    Pending { contact: u8 },
+    /// … resolved.
+    Resolve { contact: u8 },
+    /// … closed.
+    Close { contact: u8 },
+    /// The clock moves on.
+    Advance { minutes: i64 },
+}
+
+/// Random inbound scripts: three contacts, 30 message ids (so redeliveries), messages written
+/// up to 10 hours apart (so out of order), replies, status moves and time passing.
+pub fn inbound_ops() -> impl proptest::strategy::Strategy<Value = Vec<InboundOp>> {
+    use proptest::prelude::*;
+    let contact = 0u8..3;
+    let op = prop_oneof![
+        6 => (contact.clone(), 0u16..30, 0i64..600)
+            .prop_map(|(contact, id, minutes)| InboundOp::Message { contact, id, minutes }),
+        2 => contact.clone().prop_map(|contact| InboundOp::Reply { contact }),
+        1 => contact.clone().prop_map(|contact| InboundOp::Pending { contact }),
+        1 => contact.clone().prop_map(|contact| InboundOp::Resolve { contact }),
+        1 => contact.prop_map(|contact| InboundOp::Close { contact }),
+        2 => (1i64..600).prop_map(|minutes| InboundOp::Advance { minutes }),
+    ];
+    proptest::collection::vec(op, 1..40)
+}
+
+/// Runs `ops` in a fresh tenant and returns every delivery's report, every ticket, message
+/// and conversation of its contacts, and its events, as JSON.
+async fn run_inbound_script(f: &Fixture, ops: &[InboundOp]) -> serde_json::Value {
+    let wa = |c: u8| format!("55119876500{c:02}");
+    let mut now = t0();
+    f.clock.set(now);
+    let mut latest: HashMap<u8, TicketId> = HashMap::new();
+    let mut log = Vec::new();
+    for op in ops {
+        let outcome = match op {
+            InboundOp::Message {
+                contact,
+                id,
+                minutes,
+            } => {
+                let mut m = f.whatsapp(&format!("wamid.{id}"), &wa(*contact), &format!("m{id}"));
+                m.from.name = Some(format!("Cliente {contact}"));
+                m.sent_at = t0() + Duration::minutes(*minutes);
+                match f.hd.ingest(m).await {
+                    Ok(r) => {
+                        latest.insert(*contact, r.ticket_id);
+                        serde_json::json!([r.duplicate, r.created_ticket, r.assigned_to.is_some()])
+                    }
+                    Err(e) => serde_json::json!(e.to_string()),
+                }
+            }
+            InboundOp::Advance { minutes } => {
+                now += Duration::minutes(*minutes);
+                f.clock.set(now);
+                serde_json::Value::Null
+            }
+            InboundOp::Reply { contact }
+            | InboundOp::Pending { contact }
+            | InboundOp::Resolve { contact }
+            | InboundOp::Close { contact } => {
+                let Some(t) = latest.get(contact).copied() else {
+                    log.push(serde_json::Value::Null);
+                    continue;
+                };
+                let ticket = f.hd.ticket(f.org.id, &Actor::System, t).await.unwrap();
+                let actor = ticket
+                    .assignee_id
+                    .map(Actor::agent)
+                    .unwrap_or_else(|| f.admin.clone());
+                let r = match op {
+                    InboundOp::Reply { .. } => {
+                        f.hd.reply(f.org.id, &actor, t, MessageContent::text("Olá"))
+                            .await
+                            .map(|_| ())
+                    }
+                    InboundOp::Pending { .. } => {
+                        f.hd.set_pending(f.org.id, &actor, t).await.map(|_| ())
+                    }
+                    InboundOp::Resolve { .. } => {
+                        f.hd.resolve(f.org.id, &actor, t).await.map(|_| ())
+                    }
+                    _ => f.hd.close(f.org.id, &actor, t).await.map(|_| ()),
+                };
+                serde_json::json!(r.map_err(|e| e.kind()).err().map(|k| format!("{k:?}")))
+            }
+        };
+        log.push(outcome);
+    }
+    let mut tickets = Vec::new();
+    let mut messages = Vec::new();
+    let mut conversations = Vec::new();
+    let mut summaries = f.all_tickets().await;
+    summaries.sort_by_key(|s| s.ticket.number);
+    let mut conversation_ids = Vec::new();
+    for s in &summaries {
+        let t =
+            f.hd.ticket(f.org.id, &Actor::System, s.ticket.id)
+                .await
+                .unwrap();
+        messages.push(serde_json::json!(
+            f.hd.messages(f.org.id, &Actor::System, t.id).await.unwrap()
+        ));
+        conversation_ids.push(t.conversation_id);
+        tickets.push(serde_json::json!(t));
+    }
+    // Read only, and no other call while it is open (the memory store has one lock).
+    let mut tx = f.hd.store().begin(f.org.id).await.unwrap();
+    for c in conversation_ids {
+        conversations.push(serde_json::json!(tx.conversation(c).await.unwrap()));
+    }
+    drop(tx);
+    let events = f.events().await;
+    serde_json::json!({
+        "log": log,
+        "tickets": tickets,
+        "messages": messages,
+        "conversations": conversations,
+        "events": events.iter().map(|e| serde_json::json!([e.kind, e.ticket_id, e.payload, e.occurred_at])).collect::<Vec<_>>(),
+    })
+}
+
+/// Runs `ops` twice on `store`, in two fresh tenants (with an SLA policy): once with the
+/// inbound fast path, once with the workflow only. Panics unless both leave the same rows
+/// (up to ids). Returns how many messages the fast path stored.
+pub async fn fast_path_matches_workflow(store: Arc<dyn Store>, ops: &[InboundOp]) -> usize {
+    let counting = Arc::new(CountingStore {
+        inner: store.clone(),
+        fast_writes: 0.into(),
+    });
+    let fast = Fixture::new(counting.clone(), 2, 10).await;
+    let mut slow = Fixture::new(store, 2, 10).await;
+    slow.hd = slow.hd.clone().with_inbound_fast_path(false);
+    for f in [&fast, &slow] {
+        f.hd.create_sla_policy(f.org.id, &f.admin, NewSlaPolicy::default())
+            .await
+            .unwrap();
+    }
+    let a = run_inbound_script(&fast, ops).await;
+    let b = run_inbound_script(&slow, ops).await;
+    assert_same_up_to_ids(&a, &b, &mut HashMap::new(), "$");
+    counting
+        .fast_writes
+        .load(std::sync::atomic::Ordering::SeqCst)
+}
+
 pub async fn inbound_fast_path_leaves_what_the_workflow_leaves(store: Arc<dyn Store>) {
+    let f_store = store.clone();
     let counting = Arc::new(CountingStore {
         inner: store.clone(),
         fast_writes: 0.into(),
@@ -2089,6 +2245,54 @@ pub async fn inbound_fast_path_leaves_what_the_workflow_leaves(store: Arc<dyn St
         "the fast path took the messages that continue an open ticket"
     );
     assert_same_up_to_ids(&a, &b, &mut HashMap::new(), "$");
+    // The same through the script runner, with a second contact, a close and a new ticket.
+    use InboundOp::*;
+    let fast = fast_path_matches_workflow(
+        f_store,
+        &[
+            Message {
+                contact: 0,
+                id: 1,
+                minutes: 0,
+            },
+            Message {
+                contact: 1,
+                id: 2,
+                minutes: 0,
+            },
+            Message {
+                contact: 0,
+                id: 3,
+                minutes: 1,
+            },
+            Advance { minutes: 5 },
+            Reply { contact: 0 },
+            Message {
+                contact: 0,
+                id: 4,
+                minutes: 6,
+            },
+            Message {
+                contact: 1,
+                id: 2,
+                minutes: 0,
+            },
+            Resolve { contact: 0 },
+            Close { contact: 0 },
+            Message {
+                contact: 0,
+                id: 5,
+                minutes: 7,
+            },
+            Message {
+                contact: 0,
+                id: 6,
+                minutes: 7,
+            },
+        ],
+    )
+    .await;
+    assert_eq!(fast, 3, "messages 3, 4 and 6 continue an open ticket");
 }
 
 pub async fn album_of_messages_at_once_on_a_live_ticket_is_stored_once_each(store: Arc<dyn Store>) {
