@@ -326,14 +326,7 @@ impl Helpdesk {
         };
         p.validate()?;
         if p.is_default {
-            for mut other in policies
-                .iter()
-                .filter(|x| x.is_default && x.id != id)
-                .cloned()
-            {
-                other.is_default = false;
-                tx.update_sla_policy(&other).await?;
-            }
+            super::sla::clear_default_policy(&mut *tx, id).await?;
         }
         tx.update_sla_policy(&p).await?;
         audit(

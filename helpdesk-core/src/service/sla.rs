@@ -114,6 +114,20 @@ pub(crate) fn apply_sla_event(
     Ok(())
 }
 
+/// One default policy per organization: every other policy stops being the default.
+pub(crate) async fn clear_default_policy(tx: &mut dyn StoreTx, keep: SlaPolicyId) -> Result<()> {
+    for mut old in tx
+        .sla_policies()
+        .await?
+        .into_iter()
+        .filter(|x| x.is_default && x.id != keep)
+    {
+        old.is_default = false;
+        tx.update_sla_policy(&old).await?;
+    }
+    Ok(())
+}
+
 /// The SLA event of a status move, if any.
 pub(crate) fn status_event(from: TicketStatus, to: TicketStatus) -> Option<SlaEvent> {
     use TicketStatus::*;
@@ -155,15 +169,7 @@ impl Helpdesk {
             .await?
             .authorize(Action::Configure, None)?;
         if p.is_default {
-            for mut old in tx
-                .sla_policies()
-                .await?
-                .into_iter()
-                .filter(|x| x.is_default)
-            {
-                old.is_default = false;
-                tx.update_sla_policy(&old).await?;
-            }
+            clear_default_policy(&mut *tx, p.id).await?;
         }
         tx.insert_sla_policy(&p).await?;
         audit(

@@ -1810,6 +1810,45 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
         (changed.id, changed.name.as_str(), changed.at_risk_permille),
         (p.id, "Ouro", 500)
     );
+    let gold =
+        f.hd.create_sla_policy(
+            org,
+            admin,
+            NewSlaPolicy {
+                name: "Prata".into(),
+                is_default: true,
+                ..NewSlaPolicy::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.hd.update_sla_policy(
+        org,
+        admin,
+        p.id,
+        NewSlaPolicy {
+            name: "Ouro".into(),
+            at_risk: 0.5,
+            is_default: true,
+            ..NewSlaPolicy::default()
+        },
+    )
+    .await
+    .unwrap();
+    let defaults: Vec<_> =
+        f.hd.sla_policies(org)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|x| x.is_default)
+            .map(|x| x.id)
+            .collect();
+    assert_eq!(
+        defaults,
+        vec![p.id],
+        "one default policy: {} is no longer",
+        gold.name
+    );
     f.hd.set_queue_sla_policy(org, admin, f.queue.id, Some(p.id))
         .await
         .unwrap();
