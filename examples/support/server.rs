@@ -1420,7 +1420,8 @@ async fn update_queue(
 ) -> Result<Json<Value>, ApiError> {
     let id = QueueId(uuid_of("id", &id)?);
     let b: QueuePatch = body(&bytes)?;
-    let mut q = state
+    // One transaction: an unknown policy leaves the queue as it was.
+    let q = state
         .hd
         .update_queue(
             state.org,
@@ -1432,20 +1433,12 @@ async fn update_queue(
                 business_hours: b.business_hours,
                 auto_replies: b.auto_replies,
                 distribution: b.distribution,
+                sla_policy_id: b
+                    .sla_policy_id
+                    .map(|p| p.map(helpdesk_core::ids::SlaPolicyId)),
             },
         )
         .await?;
-    if let Some(p) = b.sla_policy_id {
-        q = state
-            .hd
-            .set_queue_sla_policy(
-                state.org,
-                &actor,
-                id,
-                p.map(helpdesk_core::ids::SlaPolicyId),
-            )
-            .await?;
-    }
     to_json(&q)
 }
 

@@ -15,6 +15,13 @@ const TOKEN: &str = "test-token-0123456789";
 const SECRET: &str = "app-secret";
 const PHONE_NUMBER_ID: &str = "1122334455667";
 
+/// The Postgres the tests use; never skipped: without it the test fails and says how to get one.
+fn database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    })
+}
+
 /// A random number per call, so runs on a long-lived database do not collide.
 fn unique() -> u64 {
     use std::hash::BuildHasher;
@@ -327,9 +334,7 @@ async fn the_desk_over_http_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desk_over_http_on_postgres() {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    });
+    let url = database_url();
     the_desk_over_http(Some(url)).await;
 }
 
@@ -502,9 +507,7 @@ async fn a_ticket_through_its_life_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ticket_through_its_life_on_postgres() {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    });
+    let url = database_url();
     a_ticket_through_its_life_over_http(Some(url)).await;
 }
 
@@ -513,9 +516,7 @@ async fn a_ticket_through_its_life_on_postgres() {
 /// otherwise deliver this tenant's events to their own sinks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exclusive_events_reach_subscribers_signed_once_across_two_instances() {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    });
+    let url = database_url();
     let subscriber = MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .respond_with(wiremock::ResponseTemplate::new(200))
@@ -650,9 +651,7 @@ fn payload(number: &str, k: u64, id: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_database_assign_round_robin_exactly() {
     use reqwest::Method;
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    });
+    let url = database_url();
     let number = format!("8{:08}", unique());
     let (a, b) = tokio::join!(start(Some(url.clone()), &number), start(Some(url), &number));
     let (_, queues) = a.get("/api/v1/queues", true).await;
@@ -787,9 +786,7 @@ async fn duplicates_and_pages_over_http_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn duplicates_and_pages_over_http_on_postgres() {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    });
+    let url = database_url();
     duplicates_and_pages_over_http(Some(url)).await;
 }
 
@@ -859,9 +856,7 @@ async fn statuses_out_of_order_end_as_read_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statuses_out_of_order_end_as_read_on_postgres() {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    });
+    let url = database_url();
     statuses_out_of_order_over_http(Some(url)).await;
 }
 
@@ -871,9 +866,7 @@ async fn statuses_out_of_order_end_as_read_on_postgres() {
 /// connections and drops the open ones instead. Runs alone (`exclusive_`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exclusive_database_down_gives_503_and_redelivery_stores_everything_once() {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    });
+    let url = database_url();
     let number = format!("5{:08}", unique());
     let s = start(Some(url.clone()), &number).await;
     let base = unique();
@@ -1166,10 +1159,7 @@ async fn load_generator_counts_what_it_sent_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_generator_counts_what_it_sent_on_postgres() {
-    load_generator_counts_what_it_sent(Some(std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    })))
-    .await;
+    load_generator_counts_what_it_sent(Some(database_url())).await;
 }
 
 /// Queues, agents, stages, canned responses and SLA policies: create, read, update, delete.
@@ -1204,6 +1194,24 @@ async fn configuration_over_http(database_url: Option<String>) {
     assert_eq!(
         p["autoReplies"]["outOfHours"], "Voltamos às 9h",
         "fields left out stay"
+    );
+    // A change naming an unknown policy changes nothing (one transaction).
+    let (st, err) = s
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/queues/{qid}"),
+            Some(json!({"name": "Outra", "slaPolicyId": "0190a8c4-0000-7000-8000-000000000000"})),
+        )
+        .await;
+    assert_eq!(st, 404, "{err}");
+    let (_, queues) = s.get("/api/v1/queues", true).await;
+    assert!(
+        queues
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == qid.as_str() && x["name"] == "Cobrança"),
+        "{queues}"
     );
     let (st, err) = s
         .send(
@@ -1429,8 +1437,5 @@ async fn configuration_over_http_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_over_http_on_postgres() {
-    configuration_over_http(Some(std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
-    })))
-    .await;
+    configuration_over_http(Some(database_url())).await;
 }

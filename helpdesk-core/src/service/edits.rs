@@ -84,6 +84,10 @@ impl Helpdesk {
         if let Some(d) = c.distribution {
             q.distribution = d;
         }
+        if let Some(p) = c.sla_policy_id {
+            super::sla::ensure_policy(&mut *tx, p).await?;
+            q.sla_policy_id = p;
+        }
         validate_queue_settings(q.business_hours.as_ref(), &q.auto_replies)?;
         q.version += 1;
         tx.update_queue(&q).await?;

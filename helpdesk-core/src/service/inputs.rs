@@ -240,6 +240,8 @@ pub struct QueueChanges {
     pub auto_replies: Option<AutoReplies>,
     /// Strategy.
     pub distribution: Option<Distribution>,
+    /// SLA policy, or `Some(None)` for the organization's default.
+    pub sla_policy_id: Option<Option<SlaPolicyId>>,
 }
 
 /// Changes to an agent; `None` leaves a field as it is.

@@ -114,6 +114,16 @@ pub(crate) fn apply_sla_event(
     Ok(())
 }
 
+/// `NotFound` unless `policy` (when given) exists.
+pub(crate) async fn ensure_policy(tx: &mut dyn StoreTx, policy: Option<SlaPolicyId>) -> Result<()> {
+    if let Some(p) = policy
+        && !tx.sla_policies().await?.iter().any(|x| x.id == p)
+    {
+        return Err(Error::not_found("sla_policy", p));
+    }
+    Ok(())
+}
+
 /// One default policy per organization: every other policy stops being the default.
 pub(crate) async fn clear_default_policy(tx: &mut dyn StoreTx, keep: SlaPolicyId) -> Result<()> {
     for mut old in tx
@@ -204,11 +214,7 @@ impl Helpdesk {
         principal(&mut *tx, actor)
             .await?
             .authorize(Action::Configure, None)?;
-        if let Some(p) = policy
-            && !tx.sla_policies().await?.iter().any(|x| x.id == p)
-        {
-            return Err(Error::not_found("sla_policy", p));
-        }
+        ensure_policy(&mut *tx, policy).await?;
         let mut q = tx.queue(queue).await?;
         q.sla_policy_id = policy;
         q.version += 1;
