@@ -23,8 +23,10 @@
 mod error;
 mod inbound;
 mod listing;
+mod read_cache;
 mod report;
 mod tx;
+mod write_behind;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

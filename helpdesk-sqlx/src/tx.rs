@@ -1,6 +1,8 @@
 //! One store transaction: every `StoreTx` primitive in SQL, scoped to the tenant.
 
 use crate::error::{bad_row, db};
+use crate::read_cache::ReadCache;
+use crate::write_behind::WriteBehind;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::domain::board::{Category, Stage};
@@ -75,6 +77,10 @@ pub(crate) struct PgTx {
     /// anyway): `organization()` costs no round trip.
     org_doc: Value,
     pub(crate) search_id_limit: i64,
+    /// Writes not sent yet (see `write_behind`).
+    wb: WriteBehind,
+    /// Configuration read already (see `read_cache`).
+    cache: ReadCache,
 }
 
 impl PgTx {
@@ -89,7 +95,31 @@ impl PgTx {
             tx,
             org_doc,
             search_id_limit,
+            wb: WriteBehind::default(),
+            cache: ReadCache::default(),
         }
+    }
+
+    /// Sends the writes kept back, before a statement that could see them.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.wb.flush(self.org, &mut self.tx).await
+    }
+
+    /// Flushes when queue, agent or membership changes are kept back (before reading those
+    /// tables from the database).
+    async fn flush_team(&mut self) -> Result<()> {
+        if self.wb.has_team_changes() {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Flushes when outbound messages are kept back (before reading or writing messages).
+    async fn flush_messages(&mut self) -> Result<()> {
+        if self.wb.has_messages() {
+            self.flush().await?;
+        }
+        Ok(())
     }
 
     fn found<T>(v: Option<T>, entity: &'static str, id: impl std::fmt::Display) -> Result<T> {
@@ -130,11 +160,15 @@ impl StoreTx for PgTx {
         self.org
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        self.flush().await?;
         self.tx.commit().await.map_err(db)
     }
 
     async fn lock(&mut self, key: LockKey) -> Result<()> {
+        // What was read before the lock may have changed until it was granted (reads that
+        // miss the cache send the changes kept back first, so they find them).
+        self.cache.clear();
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(lock_key(key))
             .execute(&mut *self.tx)
@@ -281,6 +315,7 @@ impl StoreTx for PgTx {
     }
 
     async fn conversation(&mut self, id: ConversationId) -> Result<Conversation> {
+        self.flush().await?;
         let v = doc_opt!(
             self,
             "conversations",
@@ -296,6 +331,7 @@ impl StoreTx for PgTx {
         contact: ContactId,
         account: ChannelAccountId,
     ) -> Result<Option<Conversation>> {
+        self.flush().await?;
         doc_opt!(
             self,
             "conversations",
@@ -320,6 +356,7 @@ impl StoreTx for PgTx {
             c.channel_account_id.0,
             to_doc(&c)?
         );
+        self.wb.conversation_inserted(c.id);
         Ok(())
     }
 
@@ -328,6 +365,9 @@ impl StoreTx for PgTx {
             org_id: self.org,
             ..c.clone()
         };
+        if self.wb.update_conversation(&c) {
+            return Ok(());
+        }
         let n = exec!(
             self,
             "UPDATE conversations SET doc = $3 WHERE org_id = $1 AND id = $2",
@@ -342,6 +382,7 @@ impl StoreTx for PgTx {
     }
 
     async fn ticket(&mut self, id: TicketId) -> Result<Ticket> {
+        self.flush().await?;
         let v = doc_opt!(
             self,
             "tickets",
@@ -353,6 +394,7 @@ impl StoreTx for PgTx {
     }
 
     async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
+        self.flush().await?;
         doc_opt!(
             self,
             "tickets",
@@ -363,6 +405,7 @@ impl StoreTx for PgTx {
     }
 
     async fn live_ticket(&mut self, conversation: ConversationId) -> Result<Option<Ticket>> {
+        self.flush().await?;
         doc_opt!(
             self,
             "tickets",
@@ -390,6 +433,9 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_ticket(&mut self, t: &Ticket) -> Result<()> {
+        // A kept-back change (a closed ticket of this transaction) must be in place before
+        // the unique indexes judge this row.
+        self.flush().await?;
         let t = Ticket {
             org_id: self.org,
             version: 1,
@@ -427,6 +473,7 @@ impl StoreTx for PgTx {
             t.rating.as_ref().map(|r| i16::from(r.score)),
             t.rating.as_ref().map(|r| r.rated_at)
         );
+        self.wb.ticket_inserted(t.id);
         Ok(())
     }
 
@@ -435,6 +482,9 @@ impl StoreTx for PgTx {
             org_id: self.org,
             ..t.clone()
         };
+        if self.wb.update_ticket(&t)? {
+            return Ok(());
+        }
         let n = bind_ticket_update(
             sqlx::query(concat!(
                 "UPDATE tickets SET ",
@@ -466,14 +516,17 @@ impl StoreTx for PgTx {
         &mut self,
         q: &helpdesk_core::store::report::ReportQuery,
     ) -> Result<helpdesk_core::store::report::Report> {
+        self.flush().await?;
         crate::report::report(self, q).await
     }
 
     async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage> {
+        self.flush().await?;
         crate::listing::list(self, q).await
     }
 
     async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {
+        self.flush().await?;
         doc_all!(
             self,
             "tickets",
@@ -488,6 +541,7 @@ impl StoreTx for PgTx {
         until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Ticket>> {
+        self.flush().await?;
         // SKIP LOCKED: scanners in several instances split the work instead of queueing on it.
         doc_all!(
             self,
@@ -500,6 +554,7 @@ impl StoreTx for PgTx {
     }
 
     async fn message(&mut self, id: MessageId) -> Result<Message> {
+        self.flush_messages().await?;
         let v = doc_opt!(
             self,
             "messages",
@@ -515,6 +570,7 @@ impl StoreTx for PgTx {
         account: ChannelAccountId,
         external_id: &str,
     ) -> Result<Option<Message>> {
+        self.flush_messages().await?;
         doc_opt!(
             self,
             "messages",
@@ -530,6 +586,13 @@ impl StoreTx for PgTx {
             org_id: self.org,
             ..m.clone()
         };
+        // Without a channel id there is no uniqueness to check now: kept back. Otherwise the
+        // kept-back ones go first (the order of messages is the order of their writes).
+        if m.external_id.is_none() {
+            self.wb.message(m);
+            return Ok(());
+        }
+        self.flush_messages().await?;
         exec!(
             self,
             "INSERT INTO messages (org_id, id, ticket_id, channel_account_id, external_id, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -545,6 +608,7 @@ impl StoreTx for PgTx {
     }
 
     async fn update_message(&mut self, m: &Message) -> Result<()> {
+        self.flush_messages().await?;
         let m = Message {
             org_id: self.org,
             ..m.clone()
@@ -565,6 +629,7 @@ impl StoreTx for PgTx {
     }
 
     async fn messages(&mut self, ticket: TicketId) -> Result<Vec<Message>> {
+        self.flush_messages().await?;
         doc_all!(
             self,
             "messages",
@@ -575,15 +640,21 @@ impl StoreTx for PgTx {
     }
 
     async fn stages(&mut self) -> Result<Vec<Stage>> {
-        doc_all!(
+        if let Some(v) = &self.cache.stages {
+            return Ok(v.clone());
+        }
+        let v: Vec<Stage> = doc_all!(
             self,
             "stages",
             "SELECT doc FROM stages WHERE org_id = $1 ORDER BY position, created_at, id",
             self.org.0
-        )
+        )?;
+        self.cache.stages = Some(v.clone());
+        Ok(v)
     }
 
     async fn update_stage(&mut self, s: &Stage) -> Result<()> {
+        self.cache.stages = None;
         let n = exec!(
             self,
             "UPDATE stages SET name_key = $3, position = $4, doc = $5 WHERE org_id = $1 AND id = $2",
@@ -603,6 +674,8 @@ impl StoreTx for PgTx {
     }
 
     async fn delete_stage(&mut self, id: StageId) -> Result<()> {
+        self.flush().await?;
+        self.cache.stages = None;
         let n = exec!(
             self,
             "DELETE FROM stages WHERE org_id = $1 AND id = $2",
@@ -616,6 +689,7 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_stage(&mut self, s: &Stage) -> Result<()> {
+        self.cache.stages = None;
         let s = Stage {
             org_id: self.org,
             ..s.clone()
@@ -659,26 +733,38 @@ impl StoreTx for PgTx {
     }
 
     async fn queue(&mut self, id: QueueId) -> Result<Queue> {
-        let v = doc_opt!(
+        if let Some(q) = self.cache.queues.get(&id) {
+            return Ok(q.clone());
+        }
+        self.flush_team().await?;
+        let v: Option<Queue> = doc_opt!(
             self,
             "queues",
             "SELECT doc FROM queues WHERE org_id = $1 AND id = $2",
             self.org.0,
             id.0
         )?;
-        Self::found(v, "queue", id)
+        let q = Self::found(v, "queue", id)?;
+        self.cache.queues.insert(id, q.clone());
+        Ok(q)
     }
 
     async fn queues(&mut self) -> Result<Vec<Queue>> {
-        doc_all!(
+        self.flush_team().await?;
+        let v: Vec<Queue> = doc_all!(
             self,
             "queues",
             "SELECT doc FROM queues WHERE org_id = $1 ORDER BY created_at, id",
             self.org.0
-        )
+        )?;
+        for q in &v {
+            self.cache.queues.insert(q.id, q.clone());
+        }
+        Ok(v)
     }
 
     async fn insert_queue(&mut self, q: &Queue) -> Result<()> {
+        self.flush_team().await?;
         let q = Queue {
             org_id: self.org,
             version: 1,
@@ -697,6 +783,9 @@ impl StoreTx for PgTx {
     }
 
     async fn delete_queue(&mut self, id: QueueId) -> Result<()> {
+        self.flush().await?;
+        self.cache.queues.remove(&id);
+        self.cache.members.remove(&id);
         exec!(
             self,
             "DELETE FROM queue_members WHERE org_id = $1 AND queue_id = $2",
@@ -716,44 +805,35 @@ impl StoreTx for PgTx {
     }
 
     async fn update_queue(&mut self, q: &Queue) -> Result<()> {
+        // Kept back: written (if still at the version read) by the next flush.
         let q = Queue {
             org_id: self.org,
             ..q.clone()
         };
-        let n = exec!(
-            self,
-            "UPDATE queues SET name_key = $4, version = $3, doc = $5 WHERE org_id = $1 AND id = $2 AND version = $3 - 1",
-            self.org.0,
-            q.id.0,
-            q.version as i64,
-            q.name.to_lowercase(),
-            to_doc(&q)?
-        );
-        if n == 0 {
-            let exists: Option<i32> =
-                sqlx::query_scalar("SELECT 1 FROM queues WHERE org_id = $1 AND id = $2")
-                    .bind(self.org.0)
-                    .bind(q.id.0)
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err(db)?;
-            return self.stale_or_missing(exists.is_some(), "queue", q.id).await;
-        }
+        self.wb.update_queue(&q)?;
+        self.cache.queues.insert(q.id, q);
         Ok(())
     }
 
     async fn agent(&mut self, id: AgentId) -> Result<Agent> {
-        let v = doc_opt!(
+        if let Some(a) = self.cache.agents.get(&id) {
+            return Ok(a.clone());
+        }
+        self.flush_team().await?;
+        let v: Option<Agent> = doc_opt!(
             self,
             "agents",
             "SELECT doc FROM agents WHERE org_id = $1 AND id = $2",
             self.org.0,
             id.0
         )?;
-        Self::found(v, "agent", id)
+        let a = Self::found(v, "agent", id)?;
+        self.cache.agents.insert(id, a.clone());
+        Ok(a)
     }
 
     async fn agents(&mut self) -> Result<Vec<Agent>> {
+        self.flush_team().await?;
         doc_all!(
             self,
             "agents",
@@ -763,6 +843,10 @@ impl StoreTx for PgTx {
     }
 
     async fn agents_in(&mut self, ids: &[AgentId]) -> Result<Vec<Agent>> {
+        if let Some(v) = self.cache.agents_in(ids) {
+            return Ok(v);
+        }
+        self.flush_team().await?;
         let want: Vec<uuid::Uuid> = ids.iter().map(|a| a.0).collect();
         let found: Vec<Agent> = doc_all!(
             self,
@@ -774,10 +858,14 @@ impl StoreTx for PgTx {
         if let Some(missing) = ids.iter().find(|id| !found.iter().any(|a| a.id == **id)) {
             return Err(Error::not_found("agent", missing));
         }
+        for a in &found {
+            self.cache.agents.insert(a.id, a.clone());
+        }
         Ok(found)
     }
 
     async fn insert_agent(&mut self, a: &Agent) -> Result<()> {
+        self.flush_team().await?;
         let a = Agent {
             org_id: self.org,
             version: 1,
@@ -797,44 +885,34 @@ impl StoreTx for PgTx {
     }
 
     async fn update_agent(&mut self, a: &Agent) -> Result<()> {
+        // Kept back: written (if still at the version read) by the next flush.
         let a = Agent {
             org_id: self.org,
             ..a.clone()
         };
-        let n = exec!(
-            self,
-            "UPDATE agents SET email = $4, name_folded = $5, version = $3, doc = $6 WHERE org_id = $1 AND id = $2 AND version = $3 - 1",
-            self.org.0,
-            a.id.0,
-            a.version as i64,
-            a.email.clone(),
-            fold(&a.name),
-            to_doc(&a)?
-        );
-        if n == 0 {
-            let exists: Option<i32> =
-                sqlx::query_scalar("SELECT 1 FROM agents WHERE org_id = $1 AND id = $2")
-                    .bind(self.org.0)
-                    .bind(a.id.0)
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err(db)?;
-            return self.stale_or_missing(exists.is_some(), "agent", a.id).await;
-        }
+        self.wb.update_agent(&a)?;
+        self.cache.agents.insert(a.id, a);
         Ok(())
     }
 
     async fn queue_members(&mut self, queue: QueueId) -> Result<Vec<QueueMember>> {
-        doc_all!(
+        if let Some(v) = self.cache.members.get(&queue) {
+            return Ok(v.clone());
+        }
+        self.flush_team().await?;
+        let v: Vec<QueueMember> = doc_all!(
             self,
             "queue_members",
             "SELECT doc FROM queue_members WHERE org_id = $1 AND queue_id = $2 ORDER BY joined_at, agent_id",
             self.org.0,
             queue.0
-        )
+        )?;
+        self.cache.members.insert(queue, v.clone());
+        Ok(v)
     }
 
     async fn agent_queues(&mut self, agent: AgentId) -> Result<Vec<QueueId>> {
+        self.flush_team().await?;
         let v: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT queue_id FROM queue_members WHERE org_id = $1 AND agent_id = $2 ORDER BY queue_id")
             .bind(self.org.0)
             .bind(agent.0)
@@ -845,24 +923,19 @@ impl StoreTx for PgTx {
     }
 
     async fn put_queue_member(&mut self, m: &QueueMember) -> Result<()> {
+        // Kept back: inserted or replaced by the next flush.
         let m = QueueMember {
             org_id: self.org,
             ..m.clone()
         };
-        exec!(
-            self,
-            "INSERT INTO queue_members (org_id, queue_id, agent_id, joined_at, doc) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (org_id, queue_id, agent_id) DO UPDATE SET joined_at = EXCLUDED.joined_at, doc = EXCLUDED.doc",
-            self.org.0,
-            m.queue_id.0,
-            m.agent_id.0,
-            m.joined_at,
-            to_doc(&m)?
-        );
+        self.wb.put_member(&m);
+        self.cache.put_member(&m);
         Ok(())
     }
 
     async fn remove_queue_member(&mut self, queue: QueueId, agent: AgentId) -> Result<()> {
+        self.cache.members.remove(&queue);
+        self.wb.forget_member(queue, agent);
         exec!(
             self,
             "DELETE FROM queue_members WHERE org_id = $1 AND queue_id = $2 AND agent_id = $3",
@@ -922,15 +995,21 @@ impl StoreTx for PgTx {
     }
 
     async fn sla_policies(&mut self) -> Result<Vec<SlaPolicy>> {
-        doc_all!(
+        if let Some(v) = &self.cache.sla_policies {
+            return Ok(v.clone());
+        }
+        let v: Vec<SlaPolicy> = doc_all!(
             self,
             "sla_policies",
             "SELECT doc FROM sla_policies WHERE org_id = $1 ORDER BY created_at, id",
             self.org.0
-        )
+        )?;
+        self.cache.sla_policies = Some(v.clone());
+        Ok(v)
     }
 
     async fn insert_sla_policy(&mut self, p: &SlaPolicy) -> Result<()> {
+        self.cache.sla_policies = None;
         let p = SlaPolicy {
             org_id: self.org,
             ..p.clone()
@@ -948,6 +1027,8 @@ impl StoreTx for PgTx {
     }
 
     async fn delete_sla_policy(&mut self, id: SlaPolicyId) -> Result<()> {
+        self.flush().await?;
+        self.cache.sla_policies = None;
         let n = exec!(
             self,
             "DELETE FROM sla_policies WHERE org_id = $1 AND id = $2",
@@ -961,6 +1042,7 @@ impl StoreTx for PgTx {
     }
 
     async fn update_sla_policy(&mut self, p: &SlaPolicy) -> Result<()> {
+        self.cache.sla_policies = None;
         let p = SlaPolicy {
             org_id: self.org,
             ..p.clone()
@@ -1008,18 +1090,10 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_cycle(&mut self, c: &AssignmentCycle) -> Result<()> {
-        let c = AssignmentCycle {
+        self.wb.insert_cycle(AssignmentCycle {
             org_id: self.org,
             ..c.clone()
-        };
-        exec!(
-            self,
-            "INSERT INTO assignment_cycles (org_id, id, ticket_id, doc) VALUES ($1, $2, $3, $4)",
-            self.org.0,
-            c.id.0,
-            c.ticket_id.0,
-            to_doc(&c)?
-        );
+        });
         Ok(())
     }
 
@@ -1028,6 +1102,9 @@ impl StoreTx for PgTx {
             org_id: self.org,
             ..c.clone()
         };
+        if self.wb.update_cycle(&c) {
+            return Ok(());
+        }
         let n = exec!(
             self,
             "UPDATE assignment_cycles SET doc = $3 WHERE org_id = $1 AND id = $2",
@@ -1042,6 +1119,10 @@ impl StoreTx for PgTx {
     }
 
     async fn cycles(&mut self, ticket: TicketId) -> Result<Vec<AssignmentCycle>> {
+        if let Some(v) = self.wb.cycles_of_new_ticket(ticket) {
+            return Ok(v);
+        }
+        self.flush().await?;
         doc_all!(
             self,
             "assignment_cycles",
@@ -1052,22 +1133,15 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_audit(&mut self, a: &AuditEntry) -> Result<()> {
-        let a = AuditEntry {
+        self.wb.audit(AuditEntry {
             org_id: self.org,
             ..a.clone()
-        };
-        exec!(
-            self,
-            "INSERT INTO audit_entries (org_id, id, ticket_id, doc) VALUES ($1, $2, $3, $4)",
-            self.org.0,
-            a.id.0,
-            a.ticket_id.map(|x| x.0),
-            to_doc(&a)?
-        );
+        });
         Ok(())
     }
 
     async fn audit_trail(&mut self, ticket: TicketId) -> Result<Vec<AuditEntry>> {
+        self.flush().await?;
         doc_all!(
             self,
             "audit_entries",
@@ -1078,23 +1152,15 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_event(&mut self, e: &Event) -> Result<()> {
-        let e = Event {
+        self.wb.event(Event {
             org_id: self.org,
             ..e.clone()
-        };
-        exec!(
-            self,
-            "INSERT INTO events (org_id, id, ticket_id, kind, doc) VALUES ($1, $2, $3, $4, $5)",
-            self.org.0,
-            e.id.0,
-            e.ticket_id.map(|x| x.0),
-            e.kind.as_str(),
-            to_doc(&e)?
-        );
+        });
         Ok(())
     }
 
     async fn events(&mut self, after: Option<EventId>, limit: u32) -> Result<Vec<Event>> {
+        self.flush().await?;
         doc_all!(
             self,
             "events",
@@ -1134,7 +1200,7 @@ pub(crate) fn bind_ticket_update<'q>(
 }
 
 /// The kinds of click id a ticket carries (for the inbounds view's filter).
-fn click_kinds(t: &Ticket) -> Vec<&'static str> {
+pub(crate) fn click_kinds(t: &Ticket) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = t
         .tracking
         .click_ids

@@ -221,9 +221,15 @@ async fn the_desk_over_http(database_url: Option<String>) {
     );
     // A signed fixture opens a ticket; a forged one is refused and stores nothing. The message
     // id is made unique so runs on a shared database do not collide.
+    // The sender too (number and user id): on a database kept from an earlier run, the
+    // fixture's sender would still have its live ticket there, and the message would
+    // continue it.
     let message_id = format!("wamid.server.{}", unique());
+    let sender = format!("97250{:07}", unique() % 10_000_000);
     let raw = include_str!("../../helpdesk-whatsapp/tests/fixtures/inbound_text.json")
-        .replace("wamid.xyzxyz", &message_id);
+        .replace("wamid.xyzxyz", &message_id)
+        .replace("972987654321", &sender)
+        .replace("US.13491208655302741918", &format!("US.{}", unique()));
     assert_eq!(s.webhook(raw.as_bytes(), "sha256=00ff").await, 401);
     let (_, before) = s.get("/api/v1/tickets", true).await;
     assert_eq!(s.webhook_signed(&raw).await, 200);

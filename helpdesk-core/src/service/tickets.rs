@@ -197,11 +197,10 @@ pub(crate) async fn insert_new_ticket(
     {
         return Err(Error::not_found("category", c));
     }
-    let number = tx.next_ticket_number().await?;
     let mut t = Ticket {
         id: TicketId::new(),
         org_id: conv.org_id,
-        number,
+        number: 0,
         conversation_id: conv.id,
         contact_id: conv.contact_id,
         channel_account_id: conv.channel_account_id,
@@ -233,6 +232,8 @@ pub(crate) async fn insert_new_ticket(
         version: 1,
     };
     super::sla::sla_step(tx, &mut t, crate::sla::SlaEvent::Created, now).await?;
+    // The number last: the tenant's creators wait on each other from here to the commit.
+    t.number = tx.next_ticket_number().await?;
     tx.insert_ticket(&t).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
     record(tx, t.id, actor, EventKind::TicketCreated, "ticket.create", json!({"number": t.number, "queue_id": t.queue_id, "source": t.tracking.effective_source()}), now).await?;

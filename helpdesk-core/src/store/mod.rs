@@ -168,6 +168,13 @@ pub enum EventOutcome {
 }
 
 /// One transaction in one organization. Dropping it without `commit` rolls it back.
+///
+/// A store may keep writes back and send them with a later statement: a transaction always
+/// reads its own writes, and everything is written by the time `commit` returns. A kept-back
+/// write's failure (a stale version of a queue or agent, a missing row) then comes from a
+/// later call or from `commit`; workflows rerun on `Conflict` wherever it comes from. These
+/// report their failure from the call itself, always: `insert_ticket` (a second live ticket),
+/// `insert_message` with a channel id (a redelivery), `update_ticket` of a stored ticket.
 #[async_trait]
 pub trait StoreTx: Send {
     /// The organization this transaction is scoped to.

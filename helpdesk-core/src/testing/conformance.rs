@@ -1593,6 +1593,223 @@ pub async fn outbox_relay_delivers_each_event_once_across_relays(store: Arc<dyn 
     );
 }
 
+/// Within one transaction every write is read back (before and after a lock), every write is
+/// visible after the commit, and a stale queue or agent version fails by the commit at the
+/// latest, leaving nothing. (A store may keep writes back and send them later.)
+pub async fn a_transaction_reads_its_own_writes(store: Arc<dyn Store>) {
+    use crate::domain::message::{Author, Message};
+    use crate::domain::records::{AssignmentCycle, AuditEntry, Event};
+    use crate::store::LockKey;
+    let f = Fixture::new(store.clone(), 2, 5).await;
+    let t =
+        f.hd.create_ticket(
+            f.org.id,
+            &Actor::System,
+            NewTicket {
+                lead: f.lead(1),
+                ..NewTicket::default()
+            },
+        )
+        .await
+        .unwrap();
+    let events_before = f.events().await.len();
+    let mut tx = store.begin(f.org.id).await.unwrap();
+    // Configuration changes, read back before and after a lock; a second change follows the
+    // first.
+    let mut q = tx.queue(f.queue.id).await.unwrap();
+    q.rotation += 7;
+    q.version += 1;
+    tx.update_queue(&q).await.unwrap();
+    assert_eq!(tx.queue(q.id).await.unwrap(), q, "queue read back");
+    let mut a = tx.agent(f.agents[0].id).await.unwrap();
+    a.open_tickets += 3;
+    a.version += 1;
+    tx.update_agent(&a).await.unwrap();
+    let mut m = tx
+        .queue_members(q.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.agent_id == a.id)
+        .unwrap();
+    m.last_rotation = 99;
+    tx.put_queue_member(&m).await.unwrap();
+    for when in ["before the lock", "after the lock"] {
+        assert_eq!(tx.queue(q.id).await.unwrap(), q, "queue {when}");
+        assert_eq!(tx.agent(a.id).await.unwrap(), a, "agent {when}");
+        assert_eq!(
+            tx.agents_in(&[a.id]).await.unwrap(),
+            vec![a.clone()],
+            "agents_in {when}"
+        );
+        assert!(tx.agents().await.unwrap().contains(&a), "agents {when}");
+        assert!(
+            tx.queue_members(q.id).await.unwrap().contains(&m),
+            "member {when}"
+        );
+        assert!(tx.queues().await.unwrap().contains(&q), "queues {when}");
+        tx.lock(LockKey::Queue(q.id)).await.unwrap();
+    }
+    a.open_tickets -= 1;
+    a.version += 1;
+    tx.update_agent(&a).await.unwrap();
+    assert_eq!(tx.agent(a.id).await.unwrap(), a, "second change read back");
+    // Appended rows, and an outbound message (no channel id yet).
+    let event = Event {
+        id: EventId::new(),
+        org_id: f.org.id,
+        kind: EventKind::TicketUpdated,
+        ticket_id: Some(t.id),
+        actor: Actor::System,
+        payload: serde_json::json!({"n": 1}),
+        occurred_at: t0(),
+    };
+    tx.insert_event(&event).await.unwrap();
+    let entry = AuditEntry {
+        id: AuditId::new(),
+        org_id: f.org.id,
+        ticket_id: Some(t.id),
+        actor: Actor::System,
+        action: "ticket.test".into(),
+        details: serde_json::json!({}),
+        at: t0(),
+    };
+    tx.insert_audit(&entry).await.unwrap();
+    let mut cycle = AssignmentCycle {
+        id: CycleId::new(),
+        org_id: f.org.id,
+        ticket_id: t.id,
+        queue_id: Some(q.id),
+        agent_id: None,
+        queued_at: t0(),
+        started_at: None,
+        finished_at: None,
+        rating: None,
+    };
+    tx.insert_cycle(&cycle).await.unwrap();
+    cycle.finished_at = Some(t0() + Duration::minutes(1));
+    tx.update_cycle(&cycle).await.unwrap();
+    let reply = Message {
+        id: MessageId::new(),
+        org_id: f.org.id,
+        ticket_id: t.id,
+        conversation_id: t.conversation_id,
+        channel_account_id: f.account.id,
+        direction: Direction::Outbound,
+        author: Author::System,
+        content: MessageContent::text("kept"),
+        external_id: None,
+        reply_to_external_id: None,
+        status: Some(DeliveryStatus::Queued),
+        delivery_error: None,
+        created_at: t0() + Duration::days(1),
+        status_at: Some(t0()),
+        pricing_category: None,
+    };
+    tx.insert_message(&reply).await.unwrap();
+    async fn check(
+        tx: &mut dyn crate::store::StoreTx,
+        ids: (EventId, AuditId),
+        cycle: &AssignmentCycle,
+        reply: &Message,
+        when: &str,
+    ) {
+        assert_eq!(
+            tx.events(None, 10_000).await.unwrap().last().map(|e| e.id),
+            Some(ids.0),
+            "event {when}"
+        );
+        assert_eq!(
+            tx.audit_trail(cycle.ticket_id)
+                .await
+                .unwrap()
+                .last()
+                .map(|e| e.id),
+            Some(ids.1),
+            "audit entry {when}"
+        );
+        assert_eq!(
+            tx.cycles(cycle.ticket_id).await.unwrap().last(),
+            Some(cycle),
+            "cycle {when}"
+        );
+        assert_eq!(
+            &tx.message(reply.id).await.unwrap(),
+            reply,
+            "message {when}"
+        );
+        assert_eq!(
+            tx.messages(reply.ticket_id).await.unwrap().last(),
+            Some(reply),
+            "messages {when}"
+        );
+    }
+    check(
+        &mut *tx,
+        (event.id, entry.id),
+        &cycle,
+        &reply,
+        "in the transaction",
+    )
+    .await;
+    tx.commit().await.unwrap();
+    let mut tx = store.begin(f.org.id).await.unwrap();
+    check(
+        &mut *tx,
+        (event.id, entry.id),
+        &cycle,
+        &reply,
+        "after the commit",
+    )
+    .await;
+    assert_eq!(tx.queue(q.id).await.unwrap(), q, "queue committed");
+    assert_eq!(tx.agent(a.id).await.unwrap(), a, "agent committed");
+    assert!(
+        tx.queue_members(q.id).await.unwrap().contains(&m),
+        "member committed"
+    );
+    drop(tx);
+    assert_eq!(f.events().await.len(), events_before + 1);
+
+    // A stale version: refused by the call or by the commit, and nothing of the transaction
+    // stays.
+    for which in ["queue", "agent"] {
+        let mut tx = store.begin(f.org.id).await.unwrap();
+        tx.insert_event(&Event {
+            id: EventId::new(),
+            ..event.clone()
+        })
+        .await
+        .unwrap();
+        let r = if which == "queue" {
+            let stale = tx.queue(q.id).await.unwrap(); // version not moved on
+            tx.update_queue(&stale).await
+        } else {
+            let stale = tx.agent(a.id).await.unwrap();
+            tx.update_agent(&stale).await
+        };
+        let r = match r {
+            Ok(()) => tx.commit().await,
+            Err(e) => {
+                drop(tx);
+                Err(e)
+            }
+        };
+        assert!(
+            matches!(r, Err(Error::Conflict { .. })),
+            "stale {which}: {r:?}"
+        );
+        assert_eq!(
+            f.events().await.len(),
+            events_before + 1,
+            "stale {which}: nothing stays"
+        );
+    }
+    let mut tx = store.begin(f.org.id).await.unwrap();
+    assert_eq!(tx.queue(q.id).await.unwrap(), q, "queue unchanged");
+    assert_eq!(tx.agent(a.id).await.unwrap(), a, "agent unchanged");
+}
+
 pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dyn Store>) {
     let f = Fixture::new(store.clone(), 2, 10).await;
     let other = Fixture::new(store, 1, 10).await;
@@ -2358,6 +2575,7 @@ macro_rules! store_conformance_tests {
             inbound_fast_path_leaves_what_the_workflow_leaves,
             album_of_messages_at_once_on_a_live_ticket_is_stored_once_each,
             configuration_changes_and_removals_keep_tickets_whole,
+            a_transaction_reads_its_own_writes,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
