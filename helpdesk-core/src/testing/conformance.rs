@@ -171,6 +171,21 @@ impl Fixture {
         m
     }
 
+    /// A ticket opened by the system for lead `i`.
+    pub async fn open_ticket(&self, i: usize) -> crate::domain::ticket::Ticket {
+        self.hd
+            .create_ticket(
+                self.org.id,
+                &Actor::System,
+                NewTicket {
+                    lead: self.lead(i),
+                    ..NewTicket::default()
+                },
+            )
+            .await
+            .unwrap()
+    }
+
     pub fn lead(&self, i: usize) -> LeadInput {
         LeadInput {
             name: Some(format!("Lead {i}")),
@@ -700,17 +715,7 @@ pub async fn dropped_transaction_leaves_no_trace(store: Arc<dyn Store>) {
 
 pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<dyn Store>) {
     let f = Fixture::new(store.clone(), 1, 5).await;
-    let t =
-        f.hd.create_ticket(
-            f.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: f.lead(1),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t = f.open_ticket(1).await;
     let mut tx = store.begin(f.org.id).await.unwrap();
     // Stale version.
     let mut stale = t.clone();
@@ -1125,17 +1130,7 @@ pub async fn listing_filters_paginates_and_counts_facets(store: Arc<dyn Store>) 
 
 pub async fn failed_workflow_writes_nothing(store: Arc<dyn Store>) {
     let f = Fixture::new(store, 1, 1).await;
-    let t1 =
-        f.hd.create_ticket(
-            f.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: f.lead(1),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t1 = f.open_ticket(1).await;
     assert!(t1.assignee_id.is_some());
     let before = f.events().await.len();
     // The agent is full: creating a ticket assigned to them fails as a whole.
@@ -1169,17 +1164,7 @@ pub async fn failed_workflow_writes_nothing(store: Arc<dyn Store>) {
             .is_none(),
         "no contact from the failed workflow"
     );
-    let next =
-        f.hd.create_ticket(
-            f.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: f.lead(3),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+    let next = f.open_ticket(3).await;
     assert_eq!(next.number, 2, "no number burnt");
 }
 
@@ -1389,16 +1374,7 @@ impl EventSink for TestSink {
 pub async fn outbox_relay_delivers_each_event_once_across_relays(store: Arc<dyn Store>) {
     let f = Arc::new(Fixture::new(store.clone(), 2, 100).await);
     for i in 0..20 {
-        f.hd.create_ticket(
-            f.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: f.lead(i),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.open_ticket(i).await;
     }
     let sink = Arc::new(TestSink {
         org: f.org.id,
@@ -1446,17 +1422,7 @@ pub async fn outbox_relay_delivers_each_event_once_across_relays(store: Arc<dyn 
     // A retryable failure schedules a later attempt with backoff.
     sink.got.lock().unwrap().clear();
     *sink.fail.lock().unwrap() = Some(true);
-    let t =
-        f.hd.create_ticket(
-            f.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: f.lead(100),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t = f.open_ticket(100).await;
     let fresh: Vec<EventId> = f
         .events()
         .await
@@ -1498,16 +1464,7 @@ pub async fn outbox_relay_delivers_each_event_once_across_relays(store: Arc<dyn 
     // A permanent failure is a dead letter: never attempted again.
     sink.got.lock().unwrap().clear();
     *sink.fail.lock().unwrap() = Some(false);
-    f.hd.create_ticket(
-        f.org.id,
-        &Actor::System,
-        NewTicket {
-            lead: f.lead(101),
-            ..NewTicket::default()
-        },
-    )
-    .await
-    .unwrap();
+    f.open_ticket(101).await;
     let mut dead = 0;
     loop {
         let r = f.hd.relay_events(sink.as_ref(), &opts).await.unwrap();
@@ -1530,16 +1487,7 @@ pub async fn outbox_relay_delivers_each_event_once_across_relays(store: Arc<dyn 
     assert!(sink.got.lock().unwrap().is_empty(), "dead events stay dead");
 
     // Leases: a claim keeps others away until it expires; an expired claim cannot settle.
-    f.hd.create_ticket(
-        f.org.id,
-        &Actor::System,
-        NewTicket {
-            lead: f.lead(102),
-            ..NewTicket::default()
-        },
-    )
-    .await
-    .unwrap();
+    f.open_ticket(102).await;
     let now = f.hd.now();
     let lease = Duration::seconds(30);
     let first: Vec<_> = store
@@ -1601,17 +1549,7 @@ pub async fn a_transaction_reads_its_own_writes(store: Arc<dyn Store>) {
     use crate::domain::records::{AssignmentCycle, AuditEntry, Event};
     use crate::store::LockKey;
     let f = Fixture::new(store.clone(), 2, 5).await;
-    let t =
-        f.hd.create_ticket(
-            f.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: f.lead(1),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t = f.open_ticket(1).await;
     let events_before = f.events().await.len();
     let mut tx = store.begin(f.org.id).await.unwrap();
     // Configuration changes, read back before and after a lock; a second change follows the
