@@ -105,6 +105,15 @@ impl PgTx {
         self.wb.flush(self.org, &mut self.tx).await
     }
 
+    /// Flushes when changes of tickets or conversations this transaction inserted are kept
+    /// back (before reading or inserting those; appended rows do not change what they read).
+    async fn flush_rows(&mut self) -> Result<()> {
+        if self.wb.has_row_changes() {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
     /// Flushes when queue, agent or membership changes are kept back (before reading those
     /// tables from the database).
     async fn flush_team(&mut self) -> Result<()> {
@@ -315,7 +324,7 @@ impl StoreTx for PgTx {
     }
 
     async fn conversation(&mut self, id: ConversationId) -> Result<Conversation> {
-        self.flush().await?;
+        self.flush_rows().await?;
         let v = doc_opt!(
             self,
             "conversations",
@@ -331,7 +340,7 @@ impl StoreTx for PgTx {
         contact: ContactId,
         account: ChannelAccountId,
     ) -> Result<Option<Conversation>> {
-        self.flush().await?;
+        self.flush_rows().await?;
         doc_opt!(
             self,
             "conversations",
@@ -382,7 +391,7 @@ impl StoreTx for PgTx {
     }
 
     async fn ticket(&mut self, id: TicketId) -> Result<Ticket> {
-        self.flush().await?;
+        self.flush_rows().await?;
         let v = doc_opt!(
             self,
             "tickets",
@@ -394,7 +403,7 @@ impl StoreTx for PgTx {
     }
 
     async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
-        self.flush().await?;
+        self.flush_rows().await?;
         doc_opt!(
             self,
             "tickets",
@@ -405,7 +414,7 @@ impl StoreTx for PgTx {
     }
 
     async fn live_ticket(&mut self, conversation: ConversationId) -> Result<Option<Ticket>> {
-        self.flush().await?;
+        self.flush_rows().await?;
         doc_opt!(
             self,
             "tickets",
@@ -435,7 +444,7 @@ impl StoreTx for PgTx {
     async fn insert_ticket(&mut self, t: &Ticket) -> Result<()> {
         // A kept-back change (a closed ticket of this transaction) must be in place before
         // the unique indexes judge this row.
-        self.flush().await?;
+        self.flush_rows().await?;
         let t = Ticket {
             org_id: self.org,
             version: 1,
@@ -526,7 +535,7 @@ impl StoreTx for PgTx {
     }
 
     async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {
-        self.flush().await?;
+        self.flush_rows().await?;
         doc_all!(
             self,
             "tickets",
@@ -541,7 +550,7 @@ impl StoreTx for PgTx {
         until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Ticket>> {
-        self.flush().await?;
+        self.flush_rows().await?;
         // SKIP LOCKED: scanners in several instances split the work instead of queueing on it.
         doc_all!(
             self,

@@ -89,6 +89,12 @@ impl WriteBehind {
             && self.messages.is_empty()
     }
 
+    /// Changes of tickets or conversations wait to be written.
+    pub(crate) fn has_row_changes(&self) -> bool {
+        self.tickets.values().any(|t| t.pending.is_some())
+            || self.conversations.values().any(Option::is_some)
+    }
+
     /// Queues, agents or memberships wait to be written.
     pub(crate) fn has_team_changes(&self) -> bool {
         !(self.queues.is_empty() && self.agents.is_empty() && self.members.is_empty())
