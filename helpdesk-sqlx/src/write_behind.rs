@@ -40,6 +40,20 @@ macro_rules! unnest {
     }};
 }
 
+/// `(<bind>, <bind>, …)` as the `i`-th row of a VALUES list.
+macro_rules! values_row {
+    ($qb:expr, $i:expr; $($v:expr),+ $(,)?) => {{
+        $qb.push(if $i == 0 { "(" } else { ", (" });
+        let mut sep = "";
+        $(
+            $qb.push(sep).push_bind($v);
+            sep = ", ";
+        )+
+        let _ = sep;
+        $qb.push(")");
+    }};
+}
+
 /// A ticket inserted by this transaction: its last version, and that version when it is not
 /// written yet.
 struct NewTicket {
@@ -239,9 +253,9 @@ impl WriteBehind {
         self.cycles_flushed |= !cycles.is_empty();
 
         // One statement with a common table expression per table that has rows (a table
-        // without rows would still cost opening it and its indexes). Appended rows keep the
-        // order the workflow wrote them in (`seq`); versioned rows (queues, agents) are
-        // written only if still at the version this transaction read, which the counts tell.
+        // without rows would still cost opening it and its indexes). Versioned rows (queues,
+        // agents) are written only if still at the version this transaction read, which the
+        // counts tell.
         let mut qb = QueryBuilder::<Postgres>::new("WITH ");
         let mut sep = "";
         let mut cte = |qb: &mut QueryBuilder<Postgres>, name: &str| {
@@ -322,42 +336,30 @@ impl WriteBehind {
                 .push_bind(org.0)
                 .push(" AND c.id = x.id RETURNING 1)");
         }
+        // Appended rows as a VALUES list, in the order the workflow wrote them (`seq`).
         if !events.is_empty() {
             cte(&mut qb, "ev");
-            qb.push("INSERT INTO events (org_id, id, ticket_id, kind, doc) SELECT ")
-                .push_bind(org.0)
-                .push(", x.id, x.ticket_id, x.kind, x.doc FROM ");
-            unnest!(qb;
-                events.iter().map(|e| e.id.0).collect::<Vec<_>>() => "uuid",
-                events.iter().map(|e| e.ticket_id.map(|t| t.0)).collect::<Vec<_>>() => "uuid",
-                events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>() => "text",
-                events.iter().map(to_doc).collect::<Result<Vec<_>>>()? => "jsonb",
-            );
-            qb.push(" WITH ORDINALITY AS x(id, ticket_id, kind, doc, n) ORDER BY x.n)");
+            qb.push("INSERT INTO events (org_id, id, ticket_id, kind, doc) VALUES ");
+            for (i, e) in events.iter().enumerate() {
+                values_row!(qb, i; org.0, e.id.0, e.ticket_id.map(|t| t.0), e.kind.as_str(), to_doc(e)?);
+            }
+            qb.push(")");
         }
         if !audits.is_empty() {
             cte(&mut qb, "au");
-            qb.push("INSERT INTO audit_entries (org_id, id, ticket_id, doc) SELECT ")
-                .push_bind(org.0)
-                .push(", x.id, x.ticket_id, x.doc FROM ");
-            unnest!(qb;
-                audits.iter().map(|a| a.id.0).collect::<Vec<_>>() => "uuid",
-                audits.iter().map(|a| a.ticket_id.map(|t| t.0)).collect::<Vec<_>>() => "uuid",
-                audits.iter().map(to_doc).collect::<Result<Vec<_>>>()? => "jsonb",
-            );
-            qb.push(" WITH ORDINALITY AS x(id, ticket_id, doc, n) ORDER BY x.n)");
+            qb.push("INSERT INTO audit_entries (org_id, id, ticket_id, doc) VALUES ");
+            for (i, a) in audits.iter().enumerate() {
+                values_row!(qb, i; org.0, a.id.0, a.ticket_id.map(|t| t.0), to_doc(a)?);
+            }
+            qb.push(")");
         }
         if !cycles.is_empty() {
             cte(&mut qb, "cy");
-            qb.push("INSERT INTO assignment_cycles (org_id, id, ticket_id, doc) SELECT ")
-                .push_bind(org.0)
-                .push(", x.id, x.ticket_id, x.doc FROM ");
-            unnest!(qb;
-                cycles.iter().map(|c| c.id.0).collect::<Vec<_>>() => "uuid",
-                cycles.iter().map(|c| c.ticket_id.0).collect::<Vec<_>>() => "uuid",
-                cycles.iter().map(to_doc).collect::<Result<Vec<_>>>()? => "jsonb",
-            );
-            qb.push(" WITH ORDINALITY AS x(id, ticket_id, doc, n) ORDER BY x.n)");
+            qb.push("INSERT INTO assignment_cycles (org_id, id, ticket_id, doc) VALUES ");
+            for (i, c) in cycles.iter().enumerate() {
+                values_row!(qb, i; org.0, c.id.0, c.ticket_id.0, to_doc(c)?);
+            }
+            qb.push(")");
         }
         let queues: Vec<&Versioned<Queue>> = queues.values().collect();
         if !queues.is_empty() {
@@ -417,21 +419,12 @@ impl WriteBehind {
         if !messages.is_empty() {
             cte(&mut qb, "ms");
             qb.push(
-                "INSERT INTO messages (org_id, id, ticket_id, channel_account_id, external_id, created_at, doc) SELECT ",
-            )
-            .push_bind(org.0)
-            .push(", x.id, x.ticket_id, x.channel_account_id, NULL, x.created_at, x.doc FROM ");
-            unnest!(qb;
-                messages.iter().map(|m| m.id.0).collect::<Vec<_>>() => "uuid",
-                messages.iter().map(|m| m.ticket_id.0).collect::<Vec<_>>() => "uuid",
-                messages.iter().map(|m| m.channel_account_id.0).collect::<Vec<_>>() => "uuid",
-                messages.iter().map(|m| m.created_at).collect::<Vec<_>>() => "timestamptz",
-                messages.iter().map(to_doc).collect::<Result<Vec<_>>>()? => "jsonb",
+                "INSERT INTO messages (org_id, id, ticket_id, channel_account_id, created_at, doc) VALUES ",
             );
-            qb.push(
-                " WITH ORDINALITY AS x(id, ticket_id, channel_account_id, created_at, doc, n)
-                 ORDER BY x.n)",
-            );
+            for (i, m) in messages.iter().enumerate() {
+                values_row!(qb, i; org.0, m.id.0, m.ticket_id.0, m.channel_account_id.0, m.created_at, to_doc(m)?);
+            }
+            qb.push(")");
         }
         let count = |name: &str, rows: usize| {
             if rows == 0 {
