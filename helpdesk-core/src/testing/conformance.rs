@@ -340,16 +340,7 @@ pub async fn round_robin_over_1000_tickets_from_8_tasks_is_exact(store: Arc<dyn 
         let f = f.clone();
         tasks.push(tokio::spawn(async move {
             for i in (w..1000).step_by(8) {
-                f.hd.create_ticket(
-                    f.org.id,
-                    &Actor::System,
-                    NewTicket {
-                        lead: f.lead(i),
-                        ..NewTicket::default()
-                    },
-                )
-                .await
-                .expect("create ticket");
+                f.open_ticket(i).await;
             }
         }));
     }
@@ -447,16 +438,7 @@ pub async fn ticket_numbers_are_unique_increasing_and_gap_free_per_tenant(store:
         for f in [a.clone(), b.clone()] {
             tasks.push(tokio::spawn(async move {
                 for i in (w..100).step_by(8) {
-                    f.hd.create_ticket(
-                        f.org.id,
-                        &Actor::System,
-                        NewTicket {
-                            lead: f.lead(i),
-                            ..NewTicket::default()
-                        },
-                    )
-                    .await
-                    .expect("create");
+                    f.open_ticket(i).await;
                 }
             }));
         }
@@ -494,17 +476,7 @@ pub async fn ticket_numbers_are_unique_increasing_and_gap_free_per_tenant(store:
             first + 99
         );
     }
-    let next =
-        a.hd.create_ticket(
-            a.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: a.lead(500),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+    let next = a.open_ticket(500).await;
     assert_eq!(next.number, 101, "the refused create did not burn a number");
 }
 
