@@ -450,6 +450,7 @@ impl StoreTx for PgTx {
             version: 1,
             ..t.clone()
         };
+        let c = TicketColumns::of(&t)?;
         exec!(
             self,
             "INSERT INTO tickets (org_id, id, number, conversation_id, contact_id, status, priority, queue_id, assignee_id, stage_id,
@@ -462,25 +463,25 @@ impl StoreTx for PgTx {
             t.number as i64,
             t.conversation_id.0,
             t.contact_id.0,
-            t.status.as_str(),
-            t.priority.as_str(),
-            t.queue_id.map(|x| x.0),
-            t.assignee_id.map(|x| x.0),
-            t.stage_id.map(|x| x.0),
-            t.tracking.utm_source.clone(),
-            t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()),
-            t.tracking.effective_source().as_str(),
+            c.status,
+            c.priority,
+            c.queue_id,
+            c.assignee_id,
+            c.stage_id,
+            c.utm_source,
+            c.utm_source_key,
+            c.source_type,
             t.created_at,
-            t.sla_wake_at,
+            c.sla_wake_at,
             1i64,
-            to_doc(&t)?,
-            click_kinds(&t),
-            t.first_response_at,
-            t.sla.as_ref().and_then(|s| s.first_response_secs()),
-            t.resolved_at,
-            t.sla.as_ref().and_then(|s| s.resolution_secs()),
-            t.rating.as_ref().map(|r| i16::from(r.score)),
-            t.rating.as_ref().map(|r| r.rated_at)
+            c.doc,
+            c.click_kinds,
+            c.first_response_at,
+            c.first_response_bsecs,
+            c.resolved_at,
+            c.resolution_bsecs,
+            c.rating,
+            c.rated_at
         );
         self.wb.ticket_inserted(t.id);
         Ok(())
@@ -1181,35 +1182,83 @@ impl StoreTx for PgTx {
     }
 }
 
+/// The columns a ticket row carries beside its document (what listing, the inbounds view, the
+/// SLA scan and reports filter and sort on), derived from the ticket in one place for every
+/// statement that writes a ticket.
+pub(crate) struct TicketColumns {
+    pub(crate) status: &'static str,
+    pub(crate) priority: &'static str,
+    pub(crate) queue_id: Option<uuid::Uuid>,
+    pub(crate) assignee_id: Option<uuid::Uuid>,
+    pub(crate) stage_id: Option<uuid::Uuid>,
+    pub(crate) utm_source: Option<String>,
+    pub(crate) utm_source_key: Option<String>,
+    pub(crate) source_type: &'static str,
+    pub(crate) sla_wake_at: Option<DateTime<Utc>>,
+    pub(crate) doc: Value,
+    pub(crate) click_kinds: Vec<&'static str>,
+    pub(crate) first_response_at: Option<DateTime<Utc>>,
+    pub(crate) first_response_bsecs: Option<i64>,
+    pub(crate) resolved_at: Option<DateTime<Utc>>,
+    pub(crate) resolution_bsecs: Option<i64>,
+    pub(crate) rating: Option<i16>,
+    pub(crate) rated_at: Option<DateTime<Utc>>,
+}
+
+impl TicketColumns {
+    pub(crate) fn of(t: &Ticket) -> Result<TicketColumns> {
+        Ok(TicketColumns {
+            status: t.status.as_str(),
+            priority: t.priority.as_str(),
+            queue_id: t.queue_id.map(|x| x.0),
+            assignee_id: t.assignee_id.map(|x| x.0),
+            stage_id: t.stage_id.map(|x| x.0),
+            utm_source: t.tracking.utm_source.clone(),
+            utm_source_key: t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()),
+            source_type: t.tracking.effective_source().as_str(),
+            sla_wake_at: t.sla_wake_at,
+            doc: to_doc(t)?,
+            click_kinds: click_kinds(t),
+            first_response_at: t.first_response_at,
+            first_response_bsecs: t.sla.as_ref().and_then(|s| s.first_response_secs()),
+            resolved_at: t.resolved_at,
+            resolution_bsecs: t.sla.as_ref().and_then(|s| s.resolution_secs()),
+            rating: t.rating.as_ref().map(|r| i16::from(r.score)),
+            rated_at: t.rating.as_ref().map(|r| r.rated_at),
+        })
+    }
+}
+
 /// Binds `$1`–`$20` of a statement that uses [`ticket_update_set`].
 pub(crate) fn bind_ticket_update<'q>(
     q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
     t: &Ticket,
 ) -> Result<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>> {
+    let c = TicketColumns::of(t)?;
     Ok(q.bind(t.org_id.0)
         .bind(t.id.0)
         .bind(t.version as i64)
-        .bind(t.status.as_str())
-        .bind(t.priority.as_str())
-        .bind(t.queue_id.map(|x| x.0))
-        .bind(t.assignee_id.map(|x| x.0))
-        .bind(t.stage_id.map(|x| x.0))
-        .bind(t.tracking.utm_source.clone())
-        .bind(t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()))
-        .bind(t.tracking.effective_source().as_str())
-        .bind(t.sla_wake_at)
-        .bind(to_doc(t)?)
-        .bind(click_kinds(t))
-        .bind(t.first_response_at)
-        .bind(t.sla.as_ref().and_then(|s| s.first_response_secs()))
-        .bind(t.resolved_at)
-        .bind(t.sla.as_ref().and_then(|s| s.resolution_secs()))
-        .bind(t.rating.as_ref().map(|r| i16::from(r.score)))
-        .bind(t.rating.as_ref().map(|r| r.rated_at)))
+        .bind(c.status)
+        .bind(c.priority)
+        .bind(c.queue_id)
+        .bind(c.assignee_id)
+        .bind(c.stage_id)
+        .bind(c.utm_source)
+        .bind(c.utm_source_key)
+        .bind(c.source_type)
+        .bind(c.sla_wake_at)
+        .bind(c.doc)
+        .bind(c.click_kinds)
+        .bind(c.first_response_at)
+        .bind(c.first_response_bsecs)
+        .bind(c.resolved_at)
+        .bind(c.resolution_bsecs)
+        .bind(c.rating)
+        .bind(c.rated_at))
 }
 
 /// The kinds of click id a ticket carries (for the inbounds view's filter).
-pub(crate) fn click_kinds(t: &Ticket) -> Vec<&'static str> {
+fn click_kinds(t: &Ticket) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = t
         .tracking
         .click_ids

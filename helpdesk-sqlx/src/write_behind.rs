@@ -1,20 +1,21 @@
 //! Write-behind for one transaction.
 //!
 //! Some writes of a workflow are never read back by the statements that follow them: the
-//! events, audit entries and assignment cycles it appends, and the changes it makes to a
-//! ticket or conversation it inserted itself (nobody else can see that row before the commit,
-//! so its version cannot go stale). Those are kept in memory and written together in one
-//! statement before the next statement that could see them, and at the latest right before
-//! the commit. Opening a ticket from a new conversation sends about 12 statements fewer, most
-//! of them while the transaction holds the tenant's number counter and the queue's lock, so
-//! the creators of one tenant wait on each other for less time.
+//! events, audit entries, assignment cycles and outbound messages it appends, the changes it
+//! makes to a ticket or conversation it inserted itself (nobody else can see that row before
+//! the commit, so its version cannot go stale), and its queue, agent and membership changes
+//! (written only if the row is still at the version read). Those are kept in memory and
+//! written together in one statement before the next statement that could see them, and at
+//! the latest right before the commit. Opening a ticket from a new conversation sends 29
+//! statements instead of 50, and 9 instead of about 25 while the transaction holds the
+//! tenant's number counter, so the creators of one tenant wait on each other for less time.
 //!
 //! What reads or writes the same rows flushes first (see the callers in `tx.rs`), so a
 //! transaction always sees its own writes. Writes the store contract says fail at once (a
 //! stale ticket version, a duplicate message, a second live ticket) are still sent at once.
 
 use crate::error::db;
-use crate::tx::{click_kinds, to_doc};
+use crate::tx::{TicketColumns, to_doc};
 use helpdesk_core::domain::message::Message;
 use helpdesk_core::domain::party::Conversation;
 use helpdesk_core::domain::records::{AssignmentCycle, AuditEntry, Event};
@@ -95,12 +96,9 @@ impl WriteBehind {
         self.events.is_empty()
             && self.audits.is_empty()
             && self.cycles.is_empty()
-            && self.tickets.values().all(|t| t.pending.is_none())
-            && self.conversations.values().all(Option::is_none)
-            && self.queues.is_empty()
-            && self.agents.is_empty()
-            && self.members.is_empty()
-            && self.messages.is_empty()
+            && !self.has_row_changes()
+            && !self.has_team_changes()
+            && !self.has_messages()
     }
 
     /// Changes of tickets or conversations wait to be written.
@@ -274,47 +272,31 @@ impl WriteBehind {
                  resolved_at = x.resolved_at, resolution_bsecs = x.resolution_bsecs,
                  rating = x.rating, rated_at = x.rated_at FROM ",
             );
+            let cols = tickets
+                .iter()
+                .map(TicketColumns::of)
+                .collect::<Result<Vec<_>>>()?;
             unnest!(qb;
                 tickets.iter().map(|t| t.id.0).collect::<Vec<_>>() => "uuid",
                 tickets.iter().map(|t| t.version as i64).collect::<Vec<_>>() => "int8",
-                tickets.iter().map(|t| t.status.as_str()).collect::<Vec<_>>() => "text",
-                tickets.iter().map(|t| t.priority.as_str()).collect::<Vec<_>>() => "text",
-                tickets.iter().map(|t| t.queue_id.map(|x| x.0)).collect::<Vec<_>>() => "uuid",
-                tickets.iter().map(|t| t.assignee_id.map(|x| x.0)).collect::<Vec<_>>() => "uuid",
-                tickets.iter().map(|t| t.stage_id.map(|x| x.0)).collect::<Vec<_>>() => "uuid",
-                tickets.iter().map(|t| t.tracking.utm_source.clone()).collect::<Vec<_>>() => "text",
-                tickets
-                    .iter()
-                    .map(|t| t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()))
-                    .collect::<Vec<_>>() => "text",
-                tickets
-                    .iter()
-                    .map(|t| t.tracking.effective_source().as_str())
-                    .collect::<Vec<_>>() => "text",
-                tickets.iter().map(|t| t.sla_wake_at).collect::<Vec<_>>() => "timestamptz",
-                tickets.iter().map(to_doc).collect::<Result<Vec<_>>>()? => "jsonb",
-                tickets
-                    .iter()
-                    .map(|t| serde_json::json!(click_kinds(t)))
-                    .collect::<Vec<_>>() => "jsonb",
-                tickets.iter().map(|t| t.first_response_at).collect::<Vec<_>>() => "timestamptz",
-                tickets
-                    .iter()
-                    .map(|t| t.sla.as_ref().and_then(|s| s.first_response_secs()))
-                    .collect::<Vec<_>>() => "int8",
-                tickets.iter().map(|t| t.resolved_at).collect::<Vec<_>>() => "timestamptz",
-                tickets
-                    .iter()
-                    .map(|t| t.sla.as_ref().and_then(|s| s.resolution_secs()))
-                    .collect::<Vec<_>>() => "int8",
-                tickets
-                    .iter()
-                    .map(|t| t.rating.as_ref().map(|r| i16::from(r.score)))
-                    .collect::<Vec<_>>() => "int2",
-                tickets
-                    .iter()
-                    .map(|t| t.rating.as_ref().map(|r| r.rated_at))
-                    .collect::<Vec<_>>() => "timestamptz",
+                cols.iter().map(|c| c.status).collect::<Vec<_>>() => "text",
+                cols.iter().map(|c| c.priority).collect::<Vec<_>>() => "text",
+                cols.iter().map(|c| c.queue_id).collect::<Vec<_>>() => "uuid",
+                cols.iter().map(|c| c.assignee_id).collect::<Vec<_>>() => "uuid",
+                cols.iter().map(|c| c.stage_id).collect::<Vec<_>>() => "uuid",
+                cols.iter().map(|c| c.utm_source.clone()).collect::<Vec<_>>() => "text",
+                cols.iter().map(|c| c.utm_source_key.clone()).collect::<Vec<_>>() => "text",
+                cols.iter().map(|c| c.source_type).collect::<Vec<_>>() => "text",
+                cols.iter().map(|c| c.sla_wake_at).collect::<Vec<_>>() => "timestamptz",
+                cols.iter().map(|c| c.doc.clone()).collect::<Vec<_>>() => "jsonb",
+                // A text[] per row: arrays of arrays do not unnest row by row.
+                cols.iter().map(|c| serde_json::json!(c.click_kinds)).collect::<Vec<_>>() => "jsonb",
+                cols.iter().map(|c| c.first_response_at).collect::<Vec<_>>() => "timestamptz",
+                cols.iter().map(|c| c.first_response_bsecs).collect::<Vec<_>>() => "int8",
+                cols.iter().map(|c| c.resolved_at).collect::<Vec<_>>() => "timestamptz",
+                cols.iter().map(|c| c.resolution_bsecs).collect::<Vec<_>>() => "int8",
+                cols.iter().map(|c| c.rating).collect::<Vec<_>>() => "int2",
+                cols.iter().map(|c| c.rated_at).collect::<Vec<_>>() => "timestamptz",
             );
             qb.push(
                 " AS x(id, version, status, priority, queue_id, assignee_id, stage_id, utm_source,
@@ -441,20 +423,20 @@ impl WriteBehind {
             count("ag", agents.len())
         ));
         let row = qb.build().fetch_one(&mut **tx).await.map_err(db)?;
-        let count = |i: usize| -> Result<usize> {
+        let written = |i: usize| -> Result<usize> {
             let n: i64 = row.try_get(i).map_err(db)?;
             Ok(n as usize)
         };
-        if count(0)? != tickets.len() {
+        if written(0)? != tickets.len() {
             return Err(lost("ticket"));
         }
-        if count(1)? != conversations.len() {
+        if written(1)? != conversations.len() {
             return Err(lost("conversation"));
         }
-        if count(2)? != queues.len() {
+        if written(2)? != queues.len() {
             return Err(stale("queue"));
         }
-        if count(3)? != agents.len() {
+        if written(3)? != agents.len() {
             return Err(stale("agent"));
         }
         Ok(())
