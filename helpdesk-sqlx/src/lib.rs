@@ -9,7 +9,8 @@
 //! * gap-free per-tenant numbers: a counter row bumped in the ticket's transaction (a rolled
 //!   back transaction gives its number back);
 //! * exact round robin and capacity: the queue and agent rows are versioned, and automatic
-//!   assignment takes a transaction-scoped advisory lock per queue;
+//!   assignment takes a transaction-scoped advisory lock per queue and reads the rotation,
+//!   members and loads in the same call (`helpdesk_lock_queue`, migration 0003);
 //! * events in an outbox table written in the change's transaction, claimed by relays in any
 //!   instance with `FOR UPDATE SKIP LOCKED` and a lease, settled with the claim's token.
 //!

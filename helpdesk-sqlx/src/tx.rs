@@ -105,6 +105,37 @@ impl PgTx {
         self.wb.flush(self.org, &mut self.tx).await
     }
 
+    /// Locks a queue and reads, in the same round trip and under the lock, what automatic
+    /// assignment reads next: the queue, its members and their agents. They go into the read
+    /// cache, so those reads cost nothing; a queue or agent that is missing is left out, and
+    /// its read reports it as usual.
+    async fn lock_queue(&mut self, q: QueueId) -> Result<()> {
+        // The cache is filled from the database: kept-back team changes go first.
+        self.flush_team().await?;
+        let (queue, members, agents): (Option<Value>, Vec<Value>, Vec<Value>) =
+            sqlx::query_as("SELECT * FROM helpdesk_lock_queue($1, $2, $3)")
+                .bind(lock_key(LockKey::Queue(q)))
+                .bind(self.org.0)
+                .bind(q.0)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(db)?;
+        let Some(queue) = queue else {
+            return Ok(());
+        };
+        self.cache.queues.insert(q, from_doc("queues", queue)?);
+        let members = members
+            .into_iter()
+            .map(|d| from_doc("queue_members", d))
+            .collect::<Result<Vec<QueueMember>>>()?;
+        self.cache.members.insert(q, members);
+        for d in agents {
+            let a: Agent = from_doc("agents", d)?;
+            self.cache.agents.insert(a.id, a);
+        }
+        Ok(())
+    }
+
     /// Flushes when changes of tickets or conversations this transaction inserted are kept
     /// back (before reading or inserting those; appended rows do not change what they read).
     async fn flush_rows(&mut self) -> Result<()> {
@@ -178,6 +209,9 @@ impl StoreTx for PgTx {
         // What was read before the lock may have changed until it was granted (reads that
         // miss the cache send the changes kept back first, so they find them).
         self.cache.clear();
+        if let LockKey::Queue(q) = key {
+            return self.lock_queue(q).await;
+        }
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(lock_key(key))
             .execute(&mut *self.tx)

@@ -1558,6 +1558,15 @@ pub async fn a_transaction_reads_its_own_writes(store: Arc<dyn Store>) {
             "member {when}"
         );
         assert!(tx.queues().await.unwrap().contains(&q), "queues {when}");
+        // Changes right before the lock (no read in between) are read back after it too.
+        q.rotation += 1;
+        q.version += 1;
+        tx.update_queue(&q).await.unwrap();
+        a.open_tickets += 1;
+        a.version += 1;
+        tx.update_agent(&a).await.unwrap();
+        m.last_rotation += 1;
+        tx.put_queue_member(&m).await.unwrap();
         tx.lock(LockKey::Queue(q.id)).await.unwrap();
     }
     a.open_tickets -= 1;
@@ -1718,6 +1727,59 @@ pub async fn a_transaction_reads_its_own_writes(store: Arc<dyn Store>) {
     let mut tx = store.begin(f.org.id).await.unwrap();
     assert_eq!(tx.queue(q.id).await.unwrap(), q, "queue unchanged");
     assert_eq!(tx.agent(a.id).await.unwrap(), a, "agent unchanged");
+}
+
+/// A lock orders what is read after it: a transaction that waited for a queue's lock reads
+/// the queue, its members and their agents as the holder committed them (the rotation and
+/// loads automatic assignment decides on), not as they were when it started waiting.
+pub async fn reads_after_a_lock_see_what_the_holder_committed(store: Arc<dyn Store>) {
+    use crate::store::LockKey;
+    let f = Fixture::new(store.clone(), 2, 5).await;
+    let q = f.queue.id;
+    let mut holder = store.begin(f.org.id).await.unwrap();
+    holder.lock(LockKey::Queue(q)).await.unwrap();
+    let waiter = {
+        let store = store.clone();
+        let org = f.org.id;
+        tokio::spawn(async move {
+            let mut tx = store.begin(org).await.unwrap();
+            tx.lock(LockKey::Queue(q)).await.unwrap();
+            let queue = tx.queue(q).await.unwrap();
+            let members = tx.queue_members(q).await.unwrap();
+            let ids: Vec<AgentId> = members.iter().map(|m| m.agent_id).collect();
+            let agents = tx.agents_in(&ids).await.unwrap();
+            tx.commit().await.unwrap();
+            (queue, members, agents)
+        })
+    };
+    // Give the waiter time to queue up behind the lock (if it has not by then, it reads
+    // after the commit, which must give the same answer).
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let mut queue = holder.queue(q).await.unwrap();
+    queue.rotation += 1;
+    queue.version += 1;
+    holder.update_queue(&queue).await.unwrap();
+    let mut agent = holder.agent(f.agents[1].id).await.unwrap();
+    agent.open_tickets += 1;
+    agent.version += 1;
+    holder.update_agent(&agent).await.unwrap();
+    let mut member = holder
+        .queue_members(q)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.agent_id == agent.id)
+        .unwrap();
+    member.last_rotation = queue.rotation;
+    holder.put_queue_member(&member).await.unwrap();
+    holder.commit().await.unwrap();
+    let (read_queue, members, agents) = waiter.await.unwrap();
+    assert_eq!(
+        read_queue, queue,
+        "the queue as committed by the lock's holder"
+    );
+    assert!(members.contains(&member), "the membership as committed");
+    assert!(agents.contains(&agent), "the agent as committed");
 }
 
 pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dyn Store>) {
@@ -2486,6 +2548,7 @@ macro_rules! store_conformance_tests {
             album_of_messages_at_once_on_a_live_ticket_is_stored_once_each,
             configuration_changes_and_removals_keep_tickets_whole,
             a_transaction_reads_its_own_writes,
+            reads_after_a_lock_see_what_the_holder_committed,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
