@@ -303,6 +303,60 @@ async fn outage(pg: &PgStore) -> &'static str {
     }
 }
 
+/// Configuration changes keep working while tickets are assigned: each assignment advances
+/// the queue's rotation (a new queue version), so a queue change races with them and must be
+/// run again when it loses, never reach the admin as a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_settings_change_while_tickets_are_assigned_in_that_queue() {
+    let pg = store(8).await;
+    let f = Arc::new(Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 4, 1000).await);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let assigned = Arc::new(AtomicUsize::new(0));
+    let mut traffic = Vec::new();
+    for w in 0..4 {
+        let (f, stop, assigned) = (f.clone(), stop.clone(), assigned.clone());
+        traffic.push(tokio::spawn(async move {
+            let mut i = w;
+            while !stop.load(Ordering::SeqCst) {
+                let t = f.open_ticket(i).await;
+                assert!(t.assignee_id.is_some(), "assigned by round robin");
+                assigned.fetch_add(1, Ordering::SeqCst);
+                i += 4;
+            }
+        }));
+    }
+    // Wait until assignments are flowing, then change the queue's settings over and over.
+    while assigned.load(Ordering::SeqCst) < 10 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before = assigned.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        f.hd.set_queue_sla_policy(f.org.id, &f.admin, f.queue.id, None)
+            .await
+            .expect("an SLA policy change under traffic");
+        f.hd.update_queue(
+            f.org.id,
+            &f.admin,
+            f.queue.id,
+            helpdesk_core::service::QueueChanges {
+                color: Some(Some("#336699".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("a queue edit under traffic");
+    }
+    let during = assigned.load(Ordering::SeqCst) - before;
+    stop.store(true, Ordering::SeqCst);
+    for t in traffic {
+        t.await.unwrap();
+    }
+    assert!(
+        during > 0,
+        "tickets were assigned while the settings changed"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_instances_migrate_a_fresh_database_at_once() {
     let admin = store(1).await;

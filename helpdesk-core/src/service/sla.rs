@@ -209,6 +209,21 @@ impl Helpdesk {
         queue: QueueId,
         policy: Option<SlaPolicyId>,
     ) -> Result<crate::domain::team::Queue> {
+        // Every automatic assignment advances the queue's rotation (a new version): under
+        // traffic, this change can lose the race and is run again.
+        retrying!(
+            self,
+            self.set_queue_sla_policy_once(org, actor, queue, policy)
+        )
+    }
+
+    async fn set_queue_sla_policy_once(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        queue: QueueId,
+        policy: Option<SlaPolicyId>,
+    ) -> Result<crate::domain::team::Queue> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         principal(&mut *tx, actor)
