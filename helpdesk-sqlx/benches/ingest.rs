@@ -3,7 +3,9 @@
 //!
 //! `DATABASE_URL=postgres://… cargo bench -p helpdesk-sqlx --bench ingest`
 //! (or `bash tests/bench.sh ingest`, which brings a throwaway Postgres like the tests do).
-//! Environment: `BENCH_MESSAGES` (default 20000), `BENCH_TASKS` (default 8).
+//! Environment: `BENCH_MESSAGES` (default 20000), `BENCH_TASKS` (default 8), `BENCH_TENANTS`
+//! (default 1: every contact writes to one tenant, whose new tickets take numbers in turn;
+//! with more, contact `c` writes to tenant `c mod BENCH_TENANTS`).
 
 use helpdesk_core::store::Store;
 use helpdesk_core::testing::conformance::Fixture;
@@ -27,6 +29,7 @@ async fn main() {
     };
     let n = env_usize("BENCH_MESSAGES", 20_000);
     let tasks = env_usize("BENCH_TASKS", 8);
+    let tenants = env_usize("BENCH_TENANTS", 1).max(1);
     let pool = PgPoolOptions::new()
         .max_connections(tasks as u32)
         .connect(&url)
@@ -75,26 +78,31 @@ async fn main() {
     // phase 1 delivers each contact's first (new conversation and ticket), phase 2 the other
     // four (existing conversation). Task w owns contacts w, w + tasks, …: a conversation's
     // messages arrive in order, as Meta sends them.
-    let f = Arc::new(Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 8, 1000).await);
+    let mut fixtures = Vec::new();
+    for _ in 0..tenants {
+        fixtures.push(Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 8, 1000).await);
+    }
+    let fixtures = Arc::new(fixtures);
     let per_contact = 5;
     let contacts = n.div_ceil(per_contact);
     let mut rates = Vec::new();
     let start_all = Instant::now();
     // Phase 3 sends 4 more messages per contact through the full workflow only (the fast path
     // off): the same work as phase 2, measured in the same run.
-    let workflow_only = f.hd.clone().with_inbound_fast_path(false);
-    for (phase, hd) in [
-        (0..1, f.hd.clone()),
-        (1..per_contact, f.hd.clone()),
-        (per_contact..per_contact + 4, workflow_only),
+    for (phase, fast_path) in [
+        (0..1, true),
+        (1..per_contact, true),
+        (per_contact..per_contact + 4, false),
     ] {
         let start = Instant::now();
         let mut hs = Vec::new();
         for w in 0..tasks {
-            let (f, phase, hd) = (f.clone(), phase.clone(), hd.clone());
+            let (fixtures, phase) = (fixtures.clone(), phase.clone());
             hs.push(tokio::spawn(async move {
                 let mut done = 0usize;
                 for contact in (w..contacts).step_by(tasks) {
+                    let f = &fixtures[contact % tenants];
+                    let hd = f.hd.clone().with_inbound_fast_path(fast_path);
                     for k in phase.clone() {
                         let i = contact * (per_contact + 4) + k;
                         if k < per_contact && contact * per_contact + k >= n {
@@ -127,9 +135,9 @@ async fn main() {
     let secs = rates[2].1;
     let ingest = (rates[0].0 + rates[1].0) as f64 / secs;
     let stored: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM messages WHERE org_id = $1 AND external_id LIKE 'wamid.bench.%'",
+        "SELECT count(*) FROM messages WHERE org_id = ANY($1) AND external_id LIKE 'wamid.bench.%'",
     )
-    .bind(f.org.id.0)
+    .bind(fixtures.iter().map(|f| f.org.id.0).collect::<Vec<_>>())
     .fetch_one(&pool)
     .await
     .expect("count");
@@ -138,7 +146,7 @@ async fn main() {
         rates[0].0 + rates[1].0 + rates[3].0,
         "every message stored once"
     );
-    println!("tasks: {tasks}, messages: {n}");
+    println!("tasks: {tasks}, messages: {n}, tenants: {tenants}");
     println!("raw single-row INSERT:            {raw:.0} rows/s");
     println!(
         "ingestion, new conversations:     {:.0} messages/s ({} messages)",
