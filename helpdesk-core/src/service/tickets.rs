@@ -169,7 +169,9 @@ pub(crate) struct TicketDraft {
     pub creator: Creator,
 }
 
-/// Inserts a new ticket (number, first stage by default, queued cycle, event, audit).
+/// Inserts a new ticket (number, first stage by default, queued cycle, event, audit) in a
+/// conversation the caller found without a live ticket in this transaction (the store's
+/// one-live-ticket constraint refuses the insert if one appeared meanwhile).
 pub(crate) async fn insert_new_ticket(
     tx: &mut dyn StoreTx,
     conv: &Conversation,
@@ -177,12 +179,6 @@ pub(crate) async fn insert_new_ticket(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Ticket> {
-    if let Some(existing) = tx.live_ticket(conv.id).await? {
-        return Err(Error::AlreadyExists {
-            entity: "ticket",
-            id: existing.display_number(),
-        });
-    }
     let stages = ensure_stages_in(tx, now).await?;
     let stage_id = match d.stage_id {
         Some(s) if stages.iter().any(|x| x.id == s) => Some(s),
@@ -494,6 +490,12 @@ impl Helpdesk {
                 })?,
         };
         let conv = find_or_create_conversation(&mut *tx, &contact, &account, now).await?;
+        if let Some(existing) = tx.live_ticket(conv.id).await? {
+            return Err(Error::AlreadyExists {
+                entity: "ticket",
+                id: existing.display_number(),
+            });
+        }
         let draft = TicketDraft {
             queue_id: new.queue_id.or(account.default_queue_id),
             stage_id: new.stage_id,
