@@ -9,7 +9,9 @@
 //! the latest right before the commit. Opening a ticket from a new conversation sends 29
 //! statements instead of 50, and 9 instead of about 25 while the transaction holds the
 //! tenant's number counter, so the creators of one tenant wait on each other for less time
-//! (26 and 6 since the queue's lock and reads are one call, see `PgTx::lock_queue`).
+//! (24 and 5 since the queue's lock and reads are one call, see `PgTx::lock_queue`, the
+//! number and the ticket's insert are one statement, and ingestion reads the live ticket
+//! once).
 //!
 //! What reads or writes the same rows flushes first (see the callers in `tx.rs`), so a
 //! transaction always sees its own writes. Writes the store contract says fail at once (a

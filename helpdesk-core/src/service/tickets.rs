@@ -229,8 +229,7 @@ pub(crate) async fn insert_new_ticket(
     };
     super::sla::sla_step(tx, &mut t, crate::sla::SlaEvent::Created, now).await?;
     // The number last: the tenant's creators wait on each other from here to the commit.
-    t.number = tx.next_ticket_number().await?;
-    tx.insert_ticket(&t).await?;
+    t.number = tx.insert_ticket_numbered(&t).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
     record(tx, t.id, actor, EventKind::TicketCreated, "ticket.create", json!({"number": t.number, "queue_id": t.queue_id, "source": t.tracking.effective_source()}), now).await?;
     Ok(t)

@@ -238,6 +238,20 @@ pub trait StoreTx: Send {
     /// Inserts with `version` 1; `Conflict` when the conversation has a live ticket or the
     /// number is taken.
     async fn insert_ticket(&mut self, t: &Ticket) -> Result<()>;
+    /// Takes the next ticket number and inserts `t` with it (its own `number` is ignored);
+    /// returns the number. The same as [`next_ticket_number`](Self::next_ticket_number) then
+    /// [`insert_ticket`](Self::insert_ticket); a store that can do both in one step should,
+    /// since the counter is held from the number to the end of the transaction and the
+    /// tenant's other creators wait on it.
+    async fn insert_ticket_numbered(&mut self, t: &Ticket) -> Result<u64> {
+        let number = self.next_ticket_number().await?;
+        self.insert_ticket(&Ticket {
+            number,
+            ..t.clone()
+        })
+        .await?;
+        Ok(number)
+    }
     /// Replaces; `t.version` must be the stored version + 1, else `Conflict`. Also `Conflict`
     /// when reopening would give the conversation a second live ticket.
     async fn update_ticket(&mut self, t: &Ticket) -> Result<()>;
