@@ -73,9 +73,9 @@ macro_rules! take_ticket_number {
 /// The columns of a ticket insert, bound as `$1`–`$24` by `insert_ticket_row`.
 macro_rules! ticket_insert_columns {
     () => {
-        "org_id, id, number, conversation_id, contact_id, status, priority, queue_id,
-         assignee_id, stage_id, utm_source, utm_source_key, source_type, created_at, sla_wake_at,
-         version, doc, click_kinds, first_response_at, first_response_bsecs, resolved_at,
+        "org_id, id, number, conversation_id, contact_id, created_at, version, status, priority,
+         queue_id, assignee_id, stage_id, utm_source, utm_source_key, source_type, sla_wake_at,
+         doc, click_kinds, first_response_at, first_response_bsecs, resolved_at,
          resolution_bsecs, rating, rated_at"
     };
 }
@@ -169,37 +169,21 @@ impl PgTx {
             version: 1,
             ..t.clone()
         };
-        let c = TicketColumns::of(&t)?;
-        let n: i64 = sqlx::query_scalar(sql)
+        let q = sqlx::query(sql)
             .bind(self.org.0)
             .bind(t.id.0)
             .bind(t.number as i64)
             .bind(t.conversation_id.0)
             .bind(t.contact_id.0)
-            .bind(c.status)
-            .bind(c.priority)
-            .bind(c.queue_id)
-            .bind(c.assignee_id)
-            .bind(c.stage_id)
-            .bind(c.utm_source)
-            .bind(c.utm_source_key)
-            .bind(c.source_type)
             .bind(t.created_at)
-            .bind(c.sla_wake_at)
-            .bind(1i64)
-            .bind(c.doc)
-            .bind(c.click_kinds)
-            .bind(c.first_response_at)
-            .bind(c.first_response_bsecs)
-            .bind(c.resolved_at)
-            .bind(c.resolution_bsecs)
-            .bind(c.rating)
-            .bind(c.rated_at)
+            .bind(1i64);
+        let row = TicketColumns::of(&t)?
+            .bind(q)
             .fetch_one(&mut *self.tx)
             .await
             .map_err(db)?;
         self.wb.ticket_inserted(t.id);
-        number(n)
+        number(sqlx::Row::try_get(&row, 0).map_err(db)?)
     }
 
     /// Flushes when changes of tickets or conversations this transaction inserted are kept
@@ -525,8 +509,6 @@ impl StoreTx for PgTx {
     }
 
     async fn next_ticket_number(&mut self) -> Result<u64> {
-        // The counter row is locked until the transaction ends: creators of one tenant take
-        // numbers in turn, and a rollback gives the number back (no gaps).
         let n: i64 = sqlx::query_scalar(concat!(
             "WITH n AS (",
             take_ticket_number!(),
@@ -1314,6 +1296,32 @@ impl TicketColumns {
             rated_at: t.rating.as_ref().map(|r| r.rated_at),
         })
     }
+
+    /// Binds the 17 columns as the next parameters, in the order the insert's column list
+    /// and the update's `SET` list name them (status … sla_wake_at, doc, click_kinds,
+    /// first_response_at … rated_at).
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+        q.bind(self.status)
+            .bind(self.priority)
+            .bind(self.queue_id)
+            .bind(self.assignee_id)
+            .bind(self.stage_id)
+            .bind(self.utm_source)
+            .bind(self.utm_source_key)
+            .bind(self.source_type)
+            .bind(self.sla_wake_at)
+            .bind(self.doc)
+            .bind(self.click_kinds)
+            .bind(self.first_response_at)
+            .bind(self.first_response_bsecs)
+            .bind(self.resolved_at)
+            .bind(self.resolution_bsecs)
+            .bind(self.rating)
+            .bind(self.rated_at)
+    }
 }
 
 /// Binds `$1`–`$20` of a statement that uses [`ticket_update_set`].
@@ -1321,27 +1329,8 @@ pub(crate) fn bind_ticket_update<'q>(
     q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
     t: &Ticket,
 ) -> Result<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>> {
-    let c = TicketColumns::of(t)?;
-    Ok(q.bind(t.org_id.0)
-        .bind(t.id.0)
-        .bind(t.version as i64)
-        .bind(c.status)
-        .bind(c.priority)
-        .bind(c.queue_id)
-        .bind(c.assignee_id)
-        .bind(c.stage_id)
-        .bind(c.utm_source)
-        .bind(c.utm_source_key)
-        .bind(c.source_type)
-        .bind(c.sla_wake_at)
-        .bind(c.doc)
-        .bind(c.click_kinds)
-        .bind(c.first_response_at)
-        .bind(c.first_response_bsecs)
-        .bind(c.resolved_at)
-        .bind(c.resolution_bsecs)
-        .bind(c.rating)
-        .bind(c.rated_at))
+    let q = q.bind(t.org_id.0).bind(t.id.0).bind(t.version as i64);
+    Ok(TicketColumns::of(t)?.bind(q))
 }
 
 /// The kinds of click id a ticket carries (for the inbounds view's filter).
