@@ -3,9 +3,7 @@
 //! Needs DATABASE_URL (tests/run.sh provides a throwaway server); never skips.
 
 use helpdesk_core::Error;
-use helpdesk_core::actor::Actor;
 use helpdesk_core::domain::records::EventKind;
-use helpdesk_core::service::NewTicket;
 use helpdesk_core::store::Store;
 use helpdesk_core::testing::conformance::Fixture;
 use helpdesk_sqlx::PgStore;
@@ -119,18 +117,7 @@ async fn ticket_numbers_from_eight_tasks_are_one_to_n_with_count_equal_to_max() 
                 let twice = if i % 10 == 0 { 2 } else { 1 };
                 let mut oks = 0;
                 for _ in 0..twice {
-                    match f
-                        .hd
-                        .create_ticket(
-                            f.org.id,
-                            &Actor::System,
-                            NewTicket {
-                                lead: f.lead(i),
-                                ..NewTicket::default()
-                            },
-                        )
-                        .await
-                    {
+                    match f.try_open_ticket(i).await {
                         Ok(_) => oks += 1,
                         Err(Error::AlreadyExists { .. }) => {}
                         Err(e) => panic!("create: {e}"),

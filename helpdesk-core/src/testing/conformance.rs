@@ -173,6 +173,11 @@ impl Fixture {
 
     /// A ticket opened by the system for lead `i`.
     pub async fn open_ticket(&self, i: usize) -> crate::domain::ticket::Ticket {
+        self.try_open_ticket(i).await.unwrap()
+    }
+
+    /// [`open_ticket`](Self::open_ticket), handing back the error.
+    pub async fn try_open_ticket(&self, i: usize) -> crate::Result<crate::domain::ticket::Ticket> {
         self.hd
             .create_ticket(
                 self.org.id,
@@ -183,7 +188,6 @@ impl Fixture {
                 },
             )
             .await
-            .unwrap()
     }
 
     pub fn lead(&self, i: usize) -> LeadInput {
@@ -374,17 +378,7 @@ pub async fn assignment_never_exceeds_capacity(store: Arc<dyn Store>) {
     let mut tasks = Vec::new();
     for i in 0..10usize {
         let f = f.clone();
-        tasks.push(tokio::spawn(async move {
-            f.hd.create_ticket(
-                f.org.id,
-                &Actor::System,
-                NewTicket {
-                    lead: f.lead(i),
-                    ..NewTicket::default()
-                },
-            )
-            .await
-        }));
+        tasks.push(tokio::spawn(async move { f.try_open_ticket(i).await }));
     }
     for t in tasks {
         t.await.unwrap().expect("create ticket");
@@ -447,16 +441,7 @@ pub async fn ticket_numbers_are_unique_increasing_and_gap_free_per_tenant(store:
     for t in tasks {
         t.await.unwrap();
     }
-    let dup =
-        a.hd.create_ticket(
-            a.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: a.lead(0),
-                ..NewTicket::default()
-            },
-        )
-        .await;
+    let dup = a.try_open_ticket(0).await;
     assert!(
         matches!(dup, Err(Error::AlreadyExists { .. })),
         "second live ticket for one conversation is refused"
