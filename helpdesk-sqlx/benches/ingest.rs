@@ -94,15 +94,21 @@ async fn main() {
         (1..per_contact, true),
         (per_contact..per_contact + 4, false),
     ] {
+        // One service per tenant for the phase, built before the clock starts.
+        let services: Arc<Vec<_>> = Arc::new(
+            fixtures
+                .iter()
+                .map(|f| f.hd.clone().with_inbound_fast_path(fast_path))
+                .collect(),
+        );
         let start = Instant::now();
         let mut hs = Vec::new();
         for w in 0..tasks {
-            let (fixtures, phase) = (fixtures.clone(), phase.clone());
+            let (fixtures, services, phase) = (fixtures.clone(), services.clone(), phase.clone());
             hs.push(tokio::spawn(async move {
                 let mut done = 0usize;
                 for contact in (w..contacts).step_by(tasks) {
-                    let f = &fixtures[contact % tenants];
-                    let hd = f.hd.clone().with_inbound_fast_path(fast_path);
+                    let (f, hd) = (&fixtures[contact % tenants], &services[contact % tenants]);
                     for k in phase.clone() {
                         let i = contact * (per_contact + 4) + k;
                         if k < per_contact && contact * per_contact + k >= n {
