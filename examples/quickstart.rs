@@ -123,6 +123,7 @@ async fn main() -> Result<()> {
                 no_agent: Some("Todos os atendentes estão ocupados; você é o próximo da fila.".into()),
             },
             distribution: Distribution::RoundRobin,
+            ..NewQueue::default()
         })
         .await?;
     let financeiro = hd

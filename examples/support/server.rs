@@ -29,6 +29,9 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+#[path = "server/sla.rs"]
+mod sla;
+
 /// A setting that is missing or invalid: start-up stops and names it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name}: {reason}")]
@@ -236,11 +239,11 @@ pub async fn build(cfg: &Config) -> Result<App, String> {
         )
         .route(
             "/sla-policies",
-            get(list_sla_policies).post(create_sla_policy),
+            get(sla::list_sla_policies).post(sla::create_sla_policy),
         )
         .route(
             "/sla-policies/{id}",
-            axum::routing::put(replace_sla_policy).delete(delete_sla_policy),
+            axum::routing::put(sla::replace_sla_policy).delete(sla::delete_sla_policy),
         )
         .with_state(state.clone());
     let router = Router::new()
@@ -654,6 +657,8 @@ async fn get_ticket(
     let t = state.hd.ticket(state.org, &actor, id).await?;
     let sla = state.hd.sla_state(state.org, &actor, id).await?;
     let Json(mut v) = to_json(&t)?;
+    // What the clocks say now: each one's status, due and at-risk instants, seconds used
+    // and left (`null` when no policy applies to the ticket).
     v["slaState"] = to_json(&sla)?.0;
     Ok(Json(v))
 }
@@ -1085,6 +1090,9 @@ struct QueueBody {
     auto_replies: helpdesk_core::domain::team::AutoReplies,
     #[serde(default, deserialize_with = "from_camel")]
     business_hours: Option<helpdesk_core::sla::CalendarSpec>,
+    /// `{"mode": "always"}` (default), `{"mode": "within", "minutes": 30}` or `{"mode": "never"}`.
+    #[serde(default)]
+    reopen: helpdesk_core::domain::team::Reopen,
 }
 
 async fn list_queues(State(state): State<AppState>, _: Caller) -> Result<Json<Value>, ApiError> {
@@ -1108,6 +1116,7 @@ async fn create_queue(
                 business_hours: b.business_hours,
                 auto_replies: b.auto_replies,
                 distribution: b.distribution,
+                reopen: b.reopen,
             },
         )
         .await?;
@@ -1278,60 +1287,6 @@ async fn delete_canned(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SlaPolicyBody {
-    name: String,
-    first_response_hours: Option<f64>,
-    next_response_hours: Option<f64>,
-    resolution_hours: Option<f64>,
-    #[serde(default, deserialize_with = "from_camel")]
-    business_hours: Option<helpdesk_core::sla::CalendarSpec>,
-    at_risk: Option<f64>,
-    #[serde(default)]
-    is_default: bool,
-}
-
-impl SlaPolicyBody {
-    /// Hours become seconds; what is left out takes the defaults.
-    fn into_new(self) -> helpdesk_core::service::NewSlaPolicy {
-        let d = helpdesk_core::service::NewSlaPolicy::default();
-        let secs = |h: Option<f64>, d: Option<i64>| h.map(|h| (h * 3600.0).round() as i64).or(d);
-        helpdesk_core::service::NewSlaPolicy {
-            name: self.name,
-            targets: helpdesk_core::sla::SlaTargets {
-                first_response: secs(self.first_response_hours, d.targets.first_response),
-                next_response: secs(self.next_response_hours, d.targets.next_response),
-                resolution: secs(self.resolution_hours, d.targets.resolution),
-            },
-            business_hours: self.business_hours,
-            at_risk: self.at_risk.unwrap_or(d.at_risk),
-            is_default: self.is_default,
-            ..d
-        }
-    }
-}
-
-async fn list_sla_policies(
-    State(state): State<AppState>,
-    _: Caller,
-) -> Result<Json<Value>, ApiError> {
-    to_json(&state.hd.sla_policies(state.org).await?)
-}
-
-async fn create_sla_policy(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    bytes: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b: SlaPolicyBody = body(&bytes)?;
-    let p = state
-        .hd
-        .create_sla_policy(state.org, &actor, b.into_new())
-        .await?;
-    created(&p)
-}
-
 /// A nested domain object sent in camelCase (`outOfHours`, `specialDays`): its keys become the
 /// domain's snake_case before it is read, so requests and responses speak the same JSON.
 fn from_camel<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -1410,6 +1365,7 @@ struct QueuePatch {
     business_hours: Option<Option<helpdesk_core::sla::CalendarSpec>>,
     #[serde(default, deserialize_with = "present")]
     sla_policy_id: Option<Option<uuid::Uuid>>,
+    reopen: Option<helpdesk_core::domain::team::Reopen>,
 }
 
 async fn update_queue(
@@ -1436,6 +1392,7 @@ async fn update_queue(
                 sla_policy_id: b
                     .sla_policy_id
                     .map(|p| p.map(helpdesk_core::ids::SlaPolicyId)),
+                reopen: b.reopen,
             },
         )
         .await?;
@@ -1600,42 +1557,6 @@ async fn update_canned(
         )
         .await?;
     to_json(&c)
-}
-
-/// A policy is replaced whole (the create body; what is left out takes the defaults).
-async fn replace_sla_policy(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(id): Path<String>,
-    bytes: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let b: SlaPolicyBody = body(&bytes)?;
-    let p = state
-        .hd
-        .update_sla_policy(
-            state.org,
-            &actor,
-            helpdesk_core::ids::SlaPolicyId(uuid_of("id", &id)?),
-            b.into_new(),
-        )
-        .await?;
-    to_json(&p)
-}
-
-async fn delete_sla_policy(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .hd
-        .delete_sla_policy(
-            state.org,
-            &actor,
-            helpdesk_core::ids::SlaPolicyId(uuid_of("id", &id)?),
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Serves until `shutdown` completes; in-flight requests finish first.

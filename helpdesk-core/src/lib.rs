@@ -23,6 +23,8 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// Time zones (calendars and organizations name one: `chrono_tz::America::Sao_Paulo`).
+pub use chrono_tz::{self, Tz};
 pub use error::{Error, ErrorKind, Result};
 pub use service::Helpdesk;
 

@@ -42,10 +42,11 @@ fn sp(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 #[tokio::test]
 async fn first_response_is_counted_in_business_seconds() {
     let hours = CalendarSpec::weekdays(chrono_tz::America::Sao_Paulo, "09:00", "18:00").unwrap();
-    let f = fixture_with(NewSlaPolicy {
-        business_hours: Some(hours),
-        ..NewSlaPolicy::default()
-    })
+    let f = fixture_with(
+        NewSlaPolicy::seed("Comercial")
+            .with_business_hours(hours)
+            .as_default(),
+    )
     .await;
     // Friday 2026-03-06 17:00 São Paulo; the agent answers Monday 09:30.
     f.clock.set(sp(2026, 3, 6, 17, 0));
@@ -68,8 +69,13 @@ async fn first_response_is_counted_in_business_seconds() {
         Some(5400),
         "1 h on Friday + 30 min on Monday"
     );
-    let view = f.hd.sla_state(f.org.id, &f.admin, t.id).await.unwrap();
+    let view =
+        f.hd.sla_state(f.org.id, &f.admin, t.id)
+            .await
+            .unwrap()
+            .unwrap();
     let fr = view
+        .clocks
         .iter()
         .find(|v| v.metric == SlaMetric::FirstResponse)
         .unwrap();
@@ -77,6 +83,7 @@ async fn first_response_is_counted_in_business_seconds() {
     assert_eq!(fr.status, SlaStatus::OnTrack, "medium: 8 business hours");
     // Resolution (24 business hours) is due after 23.5 more business hours from Monday 09:30.
     let res = view
+        .clocks
         .iter()
         .find(|v| v.metric == SlaMetric::Resolution)
         .unwrap();
@@ -85,7 +92,7 @@ async fn first_response_is_counted_in_business_seconds() {
 
 #[tokio::test]
 async fn pending_pauses_every_clock_and_paused_time_never_counts() {
-    let f = fixture_with(NewSlaPolicy::default()).await; // 24 × 7
+    let f = fixture_with(NewSlaPolicy::seed("Padrão").as_default()).await; // 24 × 7
     let agent = Actor::agent(f.agents[0].id);
     let r =
         f.hd.ingest(f.inbound("w1", "5511999991002", "oi"))
@@ -124,8 +131,13 @@ async fn pending_pauses_every_clock_and_paused_time_never_counts() {
     f.clock.set(t0() + Duration::hours(40));
     f.hd.reopen(f.org.id, &agent, r.ticket_id).await.unwrap();
     f.clock.set(t0() + Duration::hours(41));
-    let view = f.hd.sla_state(f.org.id, &agent, r.ticket_id).await.unwrap();
+    let view =
+        f.hd.sla_state(f.org.id, &agent, r.ticket_id)
+            .await
+            .unwrap()
+            .unwrap();
     let res = view
+        .clocks
         .iter()
         .find(|v| v.metric == SlaMetric::Resolution)
         .unwrap();
@@ -135,7 +147,7 @@ async fn pending_pauses_every_clock_and_paused_time_never_counts() {
 
 #[tokio::test]
 async fn scan_emits_warning_then_breach_once_per_clock() {
-    let f = fixture_with(NewSlaPolicy::default()).await;
+    let f = fixture_with(NewSlaPolicy::seed("Padrão").as_default()).await;
     let r =
         f.hd.ingest(f.inbound("w1", "5511999991003", "urgente"))
             .await
@@ -200,12 +212,9 @@ async fn scan_emits_warning_then_breach_once_per_clock() {
 
 #[tokio::test]
 async fn next_response_cycle_starts_after_a_customer_message_that_follows_an_agent_reply() {
-    let f = fixture_with(NewSlaPolicy {
-        targets: SlaTargets::hours(1.0, 0.5, 24.0),
-        priority_targets: Default::default(),
-        ..NewSlaPolicy::default()
-    })
-    .await;
+    let f =
+        fixture_with(NewSlaPolicy::new("Padrão", SlaTargets::hours(1.0, 0.5, 24.0)).as_default())
+            .await;
     let agent = Actor::agent(f.agents[0].id);
     let r =
         f.hd.ingest(f.inbound("w1", "5511999991004", "oi"))
@@ -263,18 +272,12 @@ async fn next_response_cycle_starts_after_a_customer_message_that_follows_an_age
 
 #[tokio::test]
 async fn a_queue_policy_applies_to_tickets_transferred_into_it() {
-    let f = fixture_with(NewSlaPolicy::default()).await;
+    let f = fixture_with(NewSlaPolicy::seed("Padrão").as_default()).await;
     let vip =
         f.hd.create_sla_policy(
             f.org.id,
             &f.admin,
-            NewSlaPolicy {
-                name: "VIP".into(),
-                targets: SlaTargets::hours(0.25, 0.25, 2.0),
-                priority_targets: Default::default(),
-                is_default: false,
-                ..NewSlaPolicy::default()
-            },
+            NewSlaPolicy::new("VIP", SlaTargets::hours(0.25, 0.25, 2.0)),
         )
         .await
         .unwrap();
@@ -327,10 +330,7 @@ async fn a_queue_policy_applies_to_tickets_transferred_into_it() {
 #[tokio::test]
 async fn invalid_policies_are_refused() {
     let f = Fixture::new(Arc::new(MemoryStore::new()), 0, 1).await;
-    let bad = NewSlaPolicy {
-        at_risk: 1.5,
-        ..NewSlaPolicy::default()
-    };
+    let bad = NewSlaPolicy::seed("Padrão").with_at_risk(1.5);
     assert_eq!(
         f.hd.create_sla_policy(f.org.id, &f.admin, bad)
             .await
@@ -338,13 +338,13 @@ async fn invalid_policies_are_refused() {
             .field(),
         Some("at_risk")
     );
-    let bad = NewSlaPolicy {
-        targets: SlaTargets {
+    let bad = NewSlaPolicy::new(
+        "Zero",
+        SlaTargets {
             first_response: Some(0),
             ..SlaTargets::default()
         },
-        ..NewSlaPolicy::default()
-    };
+    );
     assert_eq!(
         f.hd.create_sla_policy(f.org.id, &f.admin, bad)
             .await
@@ -353,7 +353,7 @@ async fn invalid_policies_are_refused() {
         Some("targets.first_response")
     );
     assert!(
-        f.hd.create_sla_policy(f.org.id, &Actor::bot("x"), NewSlaPolicy::default())
+        f.hd.create_sla_policy(f.org.id, &Actor::bot("x"), NewSlaPolicy::seed("Padrão"))
             .await
             .is_err()
     );

@@ -16,7 +16,6 @@ type Docs = (
     Option<Value>,
     Option<Value>,
     Option<Value>,
-    Option<Value>,
 );
 
 pub(crate) async fn snapshot(
@@ -27,7 +26,7 @@ pub(crate) async fn snapshot(
     external_id: &str,
 ) -> Result<Option<InboundSnapshot>> {
     let row: Option<Docs> = sqlx::query_as(
-        "SELECT a.doc, m.doc, c.doc, cv.doc, t.doc, p.doc
+        "SELECT a.doc, m.doc, c.doc, cv.doc, t.doc
          FROM channel_accounts a
          LEFT JOIN messages m
                 ON m.channel_account_id = a.id AND m.external_id = $4 AND m.org_id = a.org_id
@@ -36,8 +35,6 @@ pub(crate) async fn snapshot(
                 ON cv.org_id = a.org_id AND cv.contact_id = c.id AND cv.channel_account_id = a.id
          LEFT JOIN tickets t
                 ON t.org_id = a.org_id AND t.conversation_id = cv.id AND t.status <> 'closed'
-         LEFT JOIN sla_policies p
-                ON p.org_id = a.org_id AND p.id = (t.doc #>> '{sla,policy_id}')::uuid
          WHERE a.kind = $1 AND a.external_id = $2",
     )
     .bind(kind.as_str())
@@ -47,7 +44,7 @@ pub(crate) async fn snapshot(
     .fetch_optional(pool)
     .await
     .map_err(db)?;
-    let Some((account, duplicate, contact, conversation, ticket, policy)) = row else {
+    let Some((account, duplicate, contact, conversation, ticket)) = row else {
         return Ok(None);
     };
     Ok(Some(InboundSnapshot {
@@ -58,7 +55,6 @@ pub(crate) async fn snapshot(
             .map(|d| from_doc("conversations", d))
             .transpose()?,
         ticket: ticket.map(|d| from_doc("tickets", d)).transpose()?,
-        sla_policy: policy.map(|d| from_doc("sla_policies", d)).transpose()?,
     }))
 }
 

@@ -48,3 +48,97 @@ mod search_by_scan {
         .await;
     }
 }
+
+/// Migration 0004 fills in the SLA snapshot of tickets written before tickets carried one:
+/// from their policy (its targets for the ticket's priority, its business hours), or from the
+/// clocks' own targets when the policy is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0004_fills_in_the_sla_snapshot_of_older_tickets() {
+    use helpdesk_core::domain::ticket::Priority;
+    use helpdesk_core::service::{NewSlaPolicy, TicketPatch};
+    use helpdesk_core::sla::{CalendarSpec, SlaTargets};
+    use helpdesk_core::testing::conformance::Fixture;
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let pg = PgStore::connect(&url).await.unwrap();
+    pg.migrate().await.unwrap();
+    let f = Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 1, 10).await;
+    let (org, admin) = (f.org.id, &f.admin);
+    let hours = CalendarSpec::weekdays(
+        helpdesk_core::chrono_tz::America::Sao_Paulo,
+        "09:00",
+        "18:00",
+    )
+    .unwrap();
+    let p =
+        f.hd.create_sla_policy(
+            org,
+            admin,
+            NewSlaPolicy::new("Comercial", SlaTargets::hours(2.0, 1.0, 8.0))
+                .with_business_hours(hours)
+                .with_priority(
+                    Priority::High,
+                    SlaTargets {
+                        first_response: Some(3600),
+                        next_response: Some(1800),
+                        resolution: None,
+                    },
+                )
+                .as_default(),
+        )
+        .await
+        .unwrap();
+    let mut tickets = Vec::new();
+    for i in 0..2 {
+        let t = f.open_ticket(i).await;
+        let t =
+            f.hd.update_ticket(
+                org,
+                admin,
+                t.id,
+                TicketPatch {
+                    priority: Some(Priority::High),
+                    ..TicketPatch::default()
+                },
+            )
+            .await
+            .unwrap();
+        tickets.push(t);
+    }
+    // Written the old way: no snapshot.
+    let strip = "UPDATE tickets SET doc = jsonb_set(doc, '{sla}', (doc -> 'sla') - 'policy_name' - 'targets' - 'business_hours')
+                 WHERE org_id = $1";
+    sqlx::query(strip)
+        .bind(org.0)
+        .execute(pg.pool())
+        .await
+        .unwrap();
+    // The second ticket's policy is gone since.
+    sqlx::query("UPDATE tickets SET doc = jsonb_set(doc, '{sla,policy_id}', to_jsonb(gen_random_uuid()::text)) WHERE org_id = $1 AND id = $2")
+        .bind(org.0)
+        .bind(tickets[1].id.0)
+        .execute(pg.pool())
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(include_str!(
+        "../migrations/0004_sla_snapshots.sql"
+    )))
+    .execute(pg.pool())
+    .await
+    .unwrap();
+    let kept = f.hd.ticket(org, admin, tickets[0].id).await.unwrap();
+    assert_eq!(kept.sla, tickets[0].sla, "the snapshot is the policy's");
+    assert_eq!(kept.sla.as_ref().unwrap().policy_id, p.id);
+    let orphan = f.hd.ticket(org, admin, tickets[1].id).await.unwrap();
+    let (got, was) = (orphan.sla.unwrap(), tickets[1].sla.clone().unwrap());
+    assert_eq!(got.business_hours, None, "the policy is gone: 24 × 7");
+    assert_eq!(
+        got.targets,
+        SlaTargets {
+            first_response: Some(3600),
+            next_response: None,
+            resolution: Some(8 * 3600),
+        },
+        "the clocks' own targets (no next-response cycle ran)"
+    );
+    assert_eq!(got.first_response, was.first_response);
+}

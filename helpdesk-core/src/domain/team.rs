@@ -90,6 +90,47 @@ pub struct AutoReplies {
     pub no_agent: Option<String>,
 }
 
+/// What a customer's message to a resolved ticket of the queue does (a reply such as
+/// "obrigado" after the resolution is common on WhatsApp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Reopen {
+    /// Always reopens the ticket (its clocks resume where they stopped).
+    #[default]
+    Always,
+    /// Reopens it when the customer wrote within `minutes` of the resolution; later, the
+    /// resolved ticket closes and the message opens a new ticket.
+    Within {
+        /// Minutes after the resolution (1 to 525,600, a year).
+        minutes: u32,
+    },
+    /// Never reopens: the resolved ticket closes and the message opens a new ticket.
+    Never,
+}
+
+impl Reopen {
+    /// Whether a customer who wrote at `wrote_at` reopens a ticket resolved at `resolved_at`.
+    pub fn reopens(self, resolved_at: Option<DateTime<Utc>>, wrote_at: DateTime<Utc>) -> bool {
+        match self {
+            Reopen::Always => true,
+            Reopen::Never => false,
+            Reopen::Within { minutes } => resolved_at
+                .is_none_or(|r| wrote_at - r <= chrono::Duration::minutes(i64::from(minutes))),
+        }
+    }
+
+    /// Checks the window.
+    pub fn validate(self) -> Result<Reopen> {
+        match self {
+            Reopen::Within { minutes } if !(1..=525_600).contains(&minutes) => Err(Error::invalid(
+                "reopen.minutes",
+                "must be 1 to 525600 (a year)",
+            )),
+            r => Ok(r),
+        }
+    }
+}
+
 /// A queue (fila / setor).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Queue {
@@ -109,6 +150,9 @@ pub struct Queue {
     pub distribution: Distribution,
     /// SLA policy for its tickets (the tenant default when unset).
     pub sla_policy_id: Option<SlaPolicyId>,
+    /// What a customer's message to a resolved ticket does.
+    #[serde(default)]
+    pub reopen: Reopen,
     /// Round-robin rotation counter: bumped by each automatic assignment.
     pub rotation: u64,
     /// Creation instant.

@@ -84,6 +84,9 @@ impl Helpdesk {
         if let Some(d) = c.distribution {
             q.distribution = d;
         }
+        if let Some(r) = c.reopen {
+            q.reopen = r.validate()?;
+        }
         if let Some(p) = c.sla_policy_id {
             super::sla::ensure_policy(&mut *tx, p).await?;
             q.sla_policy_id = p;
@@ -300,8 +303,9 @@ impl Helpdesk {
     }
 
     /// Replaces an SLA policy's settings (name, targets, business hours, at-risk share,
-    /// default flag). Tickets already running keep their due instants until their next SLA
-    /// event, which is measured with the new settings.
+    /// default flag). Tickets already under it keep the snapshot they took (targets and
+    /// calendar, so their due instants stay true); the new settings apply to tickets that come
+    /// under it from now on (created, transferred, or a priority change).
     pub async fn update_sla_policy(
         &self,
         org: OrgId,
@@ -310,25 +314,13 @@ impl Helpdesk {
         new: NewSlaPolicy,
     ) -> Result<SlaPolicy> {
         let now = self.now();
-        if !(new.at_risk > 0.0 && new.at_risk <= 1.0) {
-            return Err(Error::invalid("at_risk", "must be in (0, 1]"));
-        }
         let mut tx = self.admin_tx(org, actor).await?;
         let policies = tx.sla_policies().await?;
         let old = policies
             .iter()
             .find(|p| p.id == id)
             .ok_or_else(|| Error::not_found("sla_policy", id))?;
-        let p = SlaPolicy {
-            name: validate_name("name", &new.name)?,
-            targets: new.targets,
-            priority_targets: new.priority_targets,
-            business_hours: new.business_hours,
-            at_risk_permille: (new.at_risk * 1000.0).round().clamp(1.0, 1000.0) as u16,
-            is_default: new.is_default,
-            ..old.clone()
-        };
-        p.validate()?;
+        let p = new.into_policy(id, org, old.created_at)?;
         if p.is_default {
             super::sla::clear_default_policy(&mut *tx, id).await?;
         }
@@ -346,8 +338,9 @@ impl Helpdesk {
         Ok(p)
     }
 
-    /// Deletes an SLA policy no queue uses (`Conflict` otherwise). Tickets whose clocks ran
-    /// under it take the policy that applies to them now at their next SLA event.
+    /// Deletes an SLA policy no queue uses (`Conflict` otherwise). Tickets under it keep
+    /// running on their snapshot of it (targets and calendar) until a transfer or a priority
+    /// change moves them under the policy that applies then.
     pub async fn delete_sla_policy(
         &self,
         org: OrgId,

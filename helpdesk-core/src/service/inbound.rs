@@ -1,7 +1,7 @@
 //! Inbound traffic: customer messages and delivery statuses from channels.
 
 use super::tickets::{
-    TicketDraft, auto_assign_in, change_status_in, find_or_create_contact,
+    TicketDraft, auto_assign_in, change_status_at, change_status_in, find_or_create_contact,
     find_or_create_conversation, insert_new_ticket,
 };
 use super::*;
@@ -136,6 +136,22 @@ fn inbound_row(
     }
 }
 
+/// Whether a customer who wrote at `wrote_at` reopens the resolved ticket `t` (its queue's
+/// [`Reopen`](crate::domain::team::Reopen) setting; a ticket without a queue always reopens).
+async fn reopens(tx: &mut dyn StoreTx, t: &Ticket, wrote_at: DateTime<Utc>) -> Result<bool> {
+    Ok(match t.queue_id {
+        Some(q) => tx.queue(q).await?.reopen.reopens(t.resolved_at, wrote_at),
+        None => true,
+    })
+}
+
+/// When the customer wrote, as the SLA clocks count it: the channel's send instant, or now
+/// when the sender's clock is ahead of ours. (Meta redelivers for days after an outage; the
+/// customer's waiting time counts from when they wrote.)
+fn customer_instant(msg: &InboundMessage, now: DateTime<Utc>) -> DateTime<Utc> {
+    msg.sent_at.min(now)
+}
+
 /// The `message.added` payload of an inbound message.
 fn inbound_added(m: &Message) -> serde_json::Value {
     json!({"message_id": m.id, "direction": "inbound", "kind": m.content.kind_name()})
@@ -159,9 +175,14 @@ impl Helpdesk {
     /// once however often and however concurrently it arrives, and its side effects (ticket,
     /// events, auto-replies, assignment) happen once. Finds or creates the contact (WhatsApp id,
     /// phone with ninth-digit matching, e-mail) and the conversation, continues the live ticket
-    /// (reopening a resolved or pending one) or opens a new one in the inbox's default queue,
-    /// assigns it by the queue's strategy, and sends the queue's greeting / out-of-hours /
-    /// no-agent replies after the commit.
+    /// or opens a new one in the inbox's default queue, assigns it by the queue's strategy, and
+    /// sends the queue's greeting / out-of-hours / no-agent replies after the commit.
+    ///
+    /// A pending ticket reopens. A resolved one follows its queue's
+    /// [`Reopen`](crate::domain::team::Reopen) setting: it reopens (the default), or, when the
+    /// setting says no (never, or the customer wrote after the window), it closes and the
+    /// message opens a new ticket. SLA clocks count from when the customer wrote (the message's
+    /// `sent_at`, or now when that is in the future), never from before the clocks' last change.
     ///
     /// An inbox nobody registered is [`Error::NotFound`] (`channel_account`): acknowledge the
     /// webhook, store nothing.
@@ -259,21 +280,17 @@ impl Helpdesk {
         {
             return Ok(None);
         }
-        let policy = match (&ticket.sla, &snap.sla_policy) {
-            (None, _) => None,
-            (Some(s), Some(p)) if p.id == s.policy_id => Some(p),
-            // The policy is gone: the workflow picks the ticket's policy again.
-            (Some(_), _) => return Ok(None),
-        };
         let now = self.now();
         let m = inbound_row(&snap.account, contact, conv, ticket, msg);
         let mut conversation = conv.clone();
         conversation.last_inbound_at = conversation.last_inbound_at.max(Some(msg.sent_at));
         let mut t = ticket.clone();
         t.last_customer_message_at = t.last_customer_message_at.max(Some(msg.sent_at));
-        if let Some(p) = policy {
-            super::sla::apply_sla_event(&mut t, crate::sla::SlaEvent::CustomerMessage, p, now)?;
-        }
+        super::sla::apply_sla_event(
+            &mut t,
+            crate::sla::SlaEvent::CustomerMessage,
+            customer_instant(msg, now),
+        )?;
         t.updated_at = now;
         t.version = ticket.version + 1;
         let event = crate::domain::records::Event {
@@ -334,11 +351,25 @@ impl Helpdesk {
         }
         let actor = Actor::System;
 
-        let (mut ticket, created) = match tx.live_ticket(conv.id).await? {
+        let wrote_at = customer_instant(msg, now);
+        let live = match tx.live_ticket(conv.id).await? {
+            // A resolved ticket whose queue does not reopen it (any more): it closes, and the
+            // message opens a new ticket.
+            Some(t)
+                if t.status == TicketStatus::Resolved
+                    && !reopens(&mut *tx, &t, wrote_at).await? =>
+            {
+                change_status_in(&mut *tx, &t, TicketStatus::Closed, &actor, now).await?;
+                None
+            }
+            live => live,
+        };
+        let (mut ticket, created) = match live {
             Some(t) => {
                 let t = match t.status {
                     TicketStatus::Pending | TicketStatus::Resolved => {
-                        change_status_in(&mut *tx, &t, TicketStatus::Open, &actor, now).await?
+                        change_status_at(&mut *tx, &t, TicketStatus::Open, &actor, now, wrote_at)
+                            .await?
                     }
                     _ => t,
                 };
@@ -359,6 +390,7 @@ impl Helpdesk {
                     category_id: None,
                     required_skills: Vec::new(),
                     creator: Creator::System,
+                    clocks_from: wrote_at,
                 };
                 (
                     insert_new_ticket(&mut *tx, &conv, draft, &actor, now).await?,
@@ -378,7 +410,7 @@ impl Helpdesk {
                 &mut *tx,
                 &mut ticket,
                 crate::sla::SlaEvent::CustomerMessage,
-                now,
+                wrote_at,
             )
             .await?;
         }

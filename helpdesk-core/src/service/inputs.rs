@@ -67,6 +67,8 @@ pub struct NewQueue {
     pub auto_replies: AutoReplies,
     /// Strategy.
     pub distribution: Distribution,
+    /// What a customer's message to a resolved ticket does (default: reopen it).
+    pub reopen: crate::domain::team::Reopen,
 }
 
 /// A new agent.
@@ -242,6 +244,8 @@ pub struct QueueChanges {
     pub distribution: Option<Distribution>,
     /// SLA policy, or `Some(None)` for the organization's default.
     pub sla_policy_id: Option<Option<SlaPolicyId>>,
+    /// What a customer's message to a resolved ticket does.
+    pub reopen: Option<crate::domain::team::Reopen>,
 }
 
 /// Changes to an agent; `None` leaves a field as it is.

@@ -142,6 +142,7 @@ impl Helpdesk {
             auto_replies: new.auto_replies,
             distribution: new.distribution,
             sla_policy_id: None,
+            reopen: new.reopen.validate()?,
             rotation: 0,
             created_at: now,
             version: 1,

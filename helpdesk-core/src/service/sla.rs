@@ -5,39 +5,118 @@ use super::*;
 use crate::actor::Action;
 use crate::domain::team::validate_name;
 use crate::domain::ticket::{Priority, TicketStatus};
-use crate::sla::calendar::cached;
-use crate::sla::clock::ClockView;
-use crate::sla::{CalendarSpec, SlaEvent, SlaPolicy, SlaStatus, SlaTargets, TicketSla};
+use crate::sla::{CalendarSpec, SlaEvent, SlaPolicy, SlaStatus, SlaTargets, SlaView, TicketSla};
 use std::collections::BTreeMap;
 
-/// A new SLA policy.
+/// A new SLA policy: a name and the targets every priority gets, and what the builder
+/// methods add. Nothing is implied: no per-priority table unless given, 24 × 7 unless given
+/// business hours, not the tenant's default unless [`as_default`](Self::as_default).
+///
+/// ```
+/// use helpdesk_core::domain::ticket::Priority;
+/// use helpdesk_core::service::NewSlaPolicy;
+/// use helpdesk_core::sla::{CalendarSpec, SlaTargets};
+///
+/// // First response within 2 business hours, resolution within 8; urgent tickets 1 h / 4 h.
+/// let hours = CalendarSpec::weekdays(chrono_tz::America::Sao_Paulo, "09:00", "18:00").unwrap();
+/// let policy = NewSlaPolicy::new("Comercial", SlaTargets::hours(2.0, 2.0, 8.0))
+///     .with_business_hours(hours)
+///     .with_priority(Priority::Urgent, SlaTargets::hours(1.0, 1.0, 4.0))
+///     .as_default();
+/// assert!(policy.is_default);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewSlaPolicy {
-    /// Name.
+    /// Name, unique per tenant.
     pub name: String,
-    /// Targets without a priority override.
+    /// Targets of every priority without an override.
     pub targets: SlaTargets,
-    /// Per-priority overrides (see [`crate::sla::policy::default_priority_targets`]).
+    /// Per-priority overrides; what an override leaves unset falls back to `targets`.
     pub priority_targets: BTreeMap<Priority, SlaTargets>,
     /// Business hours; `None` = 24 × 7.
     pub business_hours: Option<CalendarSpec>,
-    /// At-risk share of a target, 0 < x ≤ 1 (default 0.8).
+    /// At-risk share of a target, 0 < x ≤ 1.
     pub at_risk: f64,
-    /// Make it the tenant's default.
+    /// Make it the tenant's default (the policy of queues without one).
     pub is_default: bool,
 }
 
-impl Default for NewSlaPolicy {
-    /// The seed's per-priority defaults, 24 × 7, at risk at 80 %, default policy.
-    fn default() -> Self {
+impl NewSlaPolicy {
+    /// A policy with these targets for every priority, counted 24 × 7, at risk at 80 % of a
+    /// target, not the default.
+    pub fn new(name: impl Into<String>, targets: SlaTargets) -> NewSlaPolicy {
         NewSlaPolicy {
-            name: "Padrão".into(),
-            targets: SlaTargets::hours(8.0, 8.0, 24.0),
-            priority_targets: crate::sla::policy::default_priority_targets(),
+            name: name.into(),
+            targets,
+            priority_targets: BTreeMap::new(),
             business_hours: None,
             at_risk: 0.8,
-            is_default: true,
+            is_default: false,
         }
+    }
+
+    /// The seed's table (urgent 1 h / 4 h, high 4 h / 8 h, medium 8 h / 24 h, low 24 h / 72 h
+    /// for first response / resolution; next response as first response), 24 × 7.
+    pub fn seed(name: impl Into<String>) -> NewSlaPolicy {
+        let table = crate::sla::policy::default_priority_targets();
+        let medium = table
+            .get(&Priority::Medium)
+            .copied()
+            .unwrap_or(SlaTargets::NONE);
+        NewSlaPolicy {
+            priority_targets: table,
+            ..NewSlaPolicy::new(name, medium)
+        }
+    }
+
+    /// Overrides the targets of one priority (unset metrics fall back to the policy's).
+    pub fn with_priority(mut self, priority: Priority, targets: SlaTargets) -> NewSlaPolicy {
+        self.priority_targets.insert(priority, targets);
+        self
+    }
+
+    /// Counts in these business hours instead of 24 × 7.
+    pub fn with_business_hours(mut self, hours: CalendarSpec) -> NewSlaPolicy {
+        self.business_hours = Some(hours);
+        self
+    }
+
+    /// The share of a target after which a clock is at risk (0 < share ≤ 1).
+    pub fn with_at_risk(mut self, share: f64) -> NewSlaPolicy {
+        self.at_risk = share;
+        self
+    }
+
+    /// Makes it the tenant's default policy (the previous default stops being one).
+    pub fn as_default(mut self) -> NewSlaPolicy {
+        self.is_default = true;
+        self
+    }
+
+    /// The stored policy, validated.
+    pub(crate) fn into_policy(
+        self,
+        id: SlaPolicyId,
+        org_id: OrgId,
+        created_at: DateTime<Utc>,
+    ) -> Result<SlaPolicy> {
+        if !(self.at_risk > 0.0 && self.at_risk <= 1.0) {
+            return Err(Error::invalid("at_risk", "must be in (0, 1]"));
+        }
+        let p = SlaPolicy {
+            id,
+            org_id,
+            name: validate_name("name", &self.name)?,
+            targets: self.targets,
+            priority_targets: self.priority_targets,
+            business_hours: self.business_hours,
+            at_risk_permille: (self.at_risk * 1000.0).round().clamp(1.0, 1000.0) as u16,
+            is_default: self.is_default,
+            created_at,
+        };
+        p.validate()?;
+        Ok(p)
     }
 }
 
@@ -64,53 +143,49 @@ async fn resolve_policy(tx: &mut dyn StoreTx, t: &Ticket) -> Result<Option<SlaPo
         .or_else(|| policies.into_iter().find(|p| p.is_default)))
 }
 
-/// Runs the ticket's SLA clocks through `ev` and refreshes its wake instant.
+/// Runs the ticket's SLA clocks through `ev` at `at` and refreshes its wake instant.
+///
+/// [`SlaEvent::Created`] and [`SlaEvent::Retarget`] look the ticket's policy up (its queue's,
+/// else the tenant's default) and take a snapshot of it: a ticket without clocks gets them
+/// then (clocks start at `at`), one with clocks moves under the policy found. Every other
+/// event runs on the snapshot the ticket carries and reads nothing.
 pub(crate) async fn sla_step(
     tx: &mut dyn StoreTx,
     t: &mut Ticket,
     ev: SlaEvent,
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
 ) -> Result<()> {
-    if t.sla.is_none() && ev != SlaEvent::Created {
-        return Ok(());
+    if !matches!(ev, SlaEvent::Created | SlaEvent::Retarget) {
+        return apply_sla_event(t, ev, at);
     }
-    let policy = match (&t.sla, ev) {
-        (Some(s), e) if e != SlaEvent::Retarget => {
-            let id = s.policy_id;
-            match tx.sla_policies().await?.into_iter().find(|p| p.id == id) {
-                Some(p) => Some(p),
-                None => resolve_policy(tx, t).await?,
-            }
-        }
-        _ => resolve_policy(tx, t).await?,
+    let Some(policy) = resolve_policy(tx, t).await? else {
+        return Ok(());
     };
-    let Some(policy) = policy else { return Ok(()) };
-    apply_sla_event(t, ev, &policy, now)
+    let responded = t.first_response_at.is_some();
+    let paused = t.status != TicketStatus::New && t.status != TicketStatus::Open;
+    match &mut t.sla {
+        Some(sla) => sla.retarget(&policy, t.priority, at, responded, paused)?,
+        // Clocks measure work to do: a resolved or closed ticket gets none until it reopens
+        // and its policy is looked up again.
+        None if matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed) => {}
+        None => {
+            t.sla = Some(TicketSla::start(
+                &policy, t.priority, at, responded, paused,
+            )?)
+        }
+    }
+    t.sla_wake_at = t.sla.as_ref().and_then(TicketSla::wake_at);
+    Ok(())
 }
 
-/// Applies `ev` to the ticket's clocks under `policy` (the pure part of [`sla_step`]).
-pub(crate) fn apply_sla_event(
-    t: &mut Ticket,
-    ev: SlaEvent,
-    policy: &SlaPolicy,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let cal = cached(policy.business_hours.as_ref())?;
-    let targets = policy.targets_for(t.priority);
-    let mut sla = t
-        .sla
-        .take()
-        .unwrap_or_else(|| TicketSla::new(policy, targets, now));
-    sla.apply(
-        ev,
-        policy,
-        targets,
-        &cal,
-        now,
-        t.status == TicketStatus::Pending,
-    )?;
-    t.sla_wake_at = sla.wake_at();
-    t.sla = Some(sla);
+/// Applies `ev` at `at` to the clocks the ticket carries (the pure part of [`sla_step`], for
+/// every event but creation and retargeting); no-op for a ticket without clocks.
+pub(crate) fn apply_sla_event(t: &mut Ticket, ev: SlaEvent, at: DateTime<Utc>) -> Result<()> {
+    let paused = t.status == TicketStatus::Pending;
+    if let Some(sla) = &mut t.sla {
+        sla.apply(ev, at, paused)?;
+        t.sla_wake_at = sla.wake_at();
+    }
     Ok(())
 }
 
@@ -152,6 +227,8 @@ pub(crate) fn status_event(from: TicketStatus, to: TicketStatus) -> Option<SlaEv
 
 impl Helpdesk {
     /// Creates an SLA policy (admins). A default policy replaces the previous default.
+    /// Tickets come under it when they are created in, or transferred to, a queue it applies
+    /// to, or when their priority changes (see [`TicketSla`] for what they keep).
     pub async fn create_sla_policy(
         &self,
         org: OrgId,
@@ -159,21 +236,7 @@ impl Helpdesk {
         new: NewSlaPolicy,
     ) -> Result<SlaPolicy> {
         let now = self.now();
-        if !(new.at_risk > 0.0 && new.at_risk <= 1.0) {
-            return Err(Error::invalid("at_risk", "must be in (0, 1]"));
-        }
-        let p = SlaPolicy {
-            id: SlaPolicyId::new(),
-            org_id: org,
-            name: validate_name("name", &new.name)?,
-            targets: new.targets,
-            priority_targets: new.priority_targets,
-            business_hours: new.business_hours,
-            at_risk_permille: (new.at_risk * 1000.0).round().clamp(1.0, 1000.0) as u16,
-            is_default: new.is_default,
-            created_at: now,
-        };
-        p.validate()?;
+        let p = new.into_policy(SlaPolicyId::new(), org, now)?;
         let mut tx = self.store.begin(org).await?;
         principal(&mut *tx, actor)
             .await?
@@ -247,29 +310,22 @@ impl Helpdesk {
         Ok(q)
     }
 
-    /// Every SLA clock of a ticket with its status now and the instant it changes next.
+    /// The SLA of a ticket: the policy it runs under and each clock's status now, when it is
+    /// due, when it gets at risk, and the seconds used and left. `None` when the ticket has no
+    /// clocks (no policy applied to it).
     pub async fn sla_state(
         &self,
         org: OrgId,
         actor: &Actor,
         ticket: TicketId,
-    ) -> Result<Vec<ClockView>> {
+    ) -> Result<Option<SlaView>> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
         let t = tx.ticket(ticket).await?;
         principal(&mut *tx, actor)
             .await?
             .authorize(Action::View, Some(&scope(&t)))?;
-        let Some(sla) = &t.sla else {
-            return Ok(Vec::new());
-        };
-        let policy = tx
-            .sla_policies()
-            .await?
-            .into_iter()
-            .find(|p| p.id == sla.policy_id);
-        let cal = cached(policy.as_ref().and_then(|p| p.business_hours.as_ref()))?;
-        sla.view(&cal, now)
+        t.sla.as_ref().map(|s| s.view(now)).transpose()
     }
 
     /// The earliest instant any ticket's SLA status changes (sleep until then, then scan).
@@ -283,23 +339,31 @@ impl Helpdesk {
     pub async fn scan_sla(&self, now: DateTime<Utc>) -> Result<SlaScan> {
         let mut total = SlaScan::default();
         for org in self.store.orgs_with_sla_due(now).await? {
-            loop {
-                let batch = retrying!(self, self.scan_batch(org, now))?;
-                total.tickets += batch.tickets;
-                total.warnings += batch.warnings;
-                total.breaches += batch.breaches;
-                if batch.tickets == 0 {
-                    break;
-                }
-            }
+            let s = self.scan_sla_in(org, now).await?;
+            total.tickets += s.tickets;
+            total.warnings += s.warnings;
+            total.breaches += s.breaches;
         }
         Ok(total)
+    }
+
+    /// [`scan_sla`](Self::scan_sla) in one tenant only.
+    pub async fn scan_sla_in(&self, org: OrgId, now: DateTime<Utc>) -> Result<SlaScan> {
+        let mut total = SlaScan::default();
+        loop {
+            let batch = retrying!(self, self.scan_batch(org, now))?;
+            total.tickets += batch.tickets;
+            total.warnings += batch.warnings;
+            total.breaches += batch.breaches;
+            if batch.tickets == 0 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn scan_batch(&self, org: OrgId, now: DateTime<Utc>) -> Result<SlaScan> {
         let mut out = SlaScan::default();
         let mut tx = self.store.begin(org).await?;
-        let policies = tx.sla_policies().await?;
         for before in tx.tickets_due_for_sla(now, 100).await? {
             let mut t = before.clone();
             let Some(sla) = t.sla.as_mut() else {
@@ -307,26 +371,19 @@ impl Helpdesk {
                 save_ticket(&mut *tx, &before, &mut t, now).await?;
                 continue;
             };
-            let policy = policies.iter().find(|p| p.id == sla.policy_id);
-            let cal = cached(policy.and_then(|p| p.business_hours.as_ref()))?;
-            for (metric, status) in sla.take_due_events(&cal, now)? {
+            for (metric, status) in sla.take_due_events(now)? {
                 let (kind, n) = match status {
                     SlaStatus::Breached => (EventKind::SlaBreached, &mut out.breaches),
                     _ => (EventKind::SlaWarning, &mut out.warnings),
                 };
                 *n += 1;
-                let clock = match metric {
-                    crate::sla::SlaMetric::FirstResponse => &sla.first_response,
-                    crate::sla::SlaMetric::NextResponse => &sla.next_response,
-                    crate::sla::SlaMetric::Resolution => &sla.resolution,
-                };
-                let due_at = clock.as_ref().and_then(|c| c.due_at);
+                let due_at = sla.clock(metric).and_then(|c| c.due_at);
                 emit(
                     &mut *tx,
                     kind,
                     Some(t.id),
                     &Actor::System,
-                    json!({"metric": metric, "status": status, "due_at": due_at}),
+                    json!({"metric": metric, "status": status, "due_at": due_at, "policy_id": sla.policy_id}),
                     now,
                 )
                 .await?;

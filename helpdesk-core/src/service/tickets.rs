@@ -167,6 +167,8 @@ pub(crate) struct TicketDraft {
     pub category_id: Option<CategoryId>,
     pub required_skills: Vec<String>,
     pub creator: Creator,
+    /// When the SLA clocks start: when the customer wrote (at most now).
+    pub clocks_from: DateTime<Utc>,
 }
 
 /// Inserts a new ticket (number, first stage by default, queued cycle, event, audit) in a
@@ -227,7 +229,7 @@ pub(crate) async fn insert_new_ticket(
         sla_wake_at: None,
         version: 1,
     };
-    super::sla::sla_step(tx, &mut t, crate::sla::SlaEvent::Created, now).await?;
+    super::sla::sla_step(tx, &mut t, crate::sla::SlaEvent::Created, d.clocks_from).await?;
     // The number last: the tenant's creators wait on each other from here to the commit.
     t.number = tx.insert_ticket_numbered(&t).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
@@ -393,6 +395,19 @@ pub(crate) async fn change_status_in(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Ticket> {
+    change_status_at(tx, before, to, actor, now, now).await
+}
+
+/// [`change_status_in`] whose SLA clocks move at `clocks_at` (a customer message reopening
+/// the ticket counts from when the customer wrote).
+pub(crate) async fn change_status_at(
+    tx: &mut dyn StoreTx,
+    before: &Ticket,
+    to: TicketStatus,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    clocks_at: DateTime<Utc>,
+) -> Result<Ticket> {
     let mut t = before.clone();
     let from = t.move_to(to, now)?;
     let reopening =
@@ -416,7 +431,7 @@ pub(crate) async fn change_status_in(
         }
     }
     if let Some(ev) = super::sla::status_event(from, to) {
-        super::sla::sla_step(tx, &mut t, ev, now).await?;
+        super::sla::sla_step(tx, &mut t, ev, clocks_at).await?;
     }
     save_ticket(tx, before, &mut t, now).await?;
     match to {
@@ -513,6 +528,7 @@ impl Helpdesk {
                 Actor::Agent { id } => Creator::User(*id),
                 _ => Creator::System,
             },
+            clocks_from: now,
         };
         let mut t = insert_new_ticket(&mut *tx, &conv, draft, actor, now).await?;
         if let Some(a) = new.assignee_id {

@@ -1,18 +1,29 @@
 //! SLA clocks on a ticket: pure state machines driven by what happens to the ticket.
 //!
-//! * First response and resolution start at creation; first response is met by the first
-//!   agent reply, resolution by Resolved.
+//! * A ticket runs under a snapshot of its policy ([`TicketSla`] keeps the policy's targets
+//!   for the ticket's priority, its calendar and its at-risk share): editing or deleting the
+//!   policy never moves the clocks of tickets already under it. The snapshot is taken when
+//!   the clocks start and again when the ticket's policy is looked up anew (a transfer, a
+//!   priority change: [`TicketSla::retarget`]).
+//! * First response and resolution start when the customer wrote (the first message's
+//!   instant, or the creation); first response is met by the first agent reply, resolution
+//!   by Resolved.
 //! * Next response starts at each customer message that follows an agent reply and is met by
-//!   the next agent reply.
+//!   the next agent reply; completed cycles are counted (met in time, or late).
 //! * Pending pauses every running clock; leaving Pending (or reopening) resumes them. Paused
 //!   time never counts, in business or wall time. Reopening a resolved ticket resumes the
 //!   resolution clock where it stopped.
+//! * Events may carry an instant in the past (a customer message delivered late): the clocks
+//!   never move back before their last change ([`TicketSla::last_event_at`]).
 //! * Status: On track, At risk (the policy's share of the target used) or Breached, and for a
 //!   running clock the instant it will change, so a scheduler can sleep exactly until then.
 
 use super::Calendar;
+use super::calendar::cached;
 use super::policy::{SlaPolicy, SlaTargets};
+use super::spec::CalendarSpec;
 use crate::Result;
+use crate::domain::ticket::Priority;
 use crate::ids::SlaPolicyId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +38,18 @@ pub enum SlaMetric {
     NextResponse,
     /// Resolution.
     Resolution,
+}
+
+/// How a clock ended, or stands, for compliance reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockOutcome {
+    /// Met within its target.
+    Met,
+    /// Met late, or its target is used up.
+    Breached,
+    /// Neither yet (running or paused).
+    Running,
 }
 
 /// Where a clock stands.
@@ -91,6 +114,30 @@ impl SlaClock {
     /// Seconds that make the clock at risk.
     pub fn at_risk_secs(&self, permille: u16) -> i64 {
         (self.target_secs * i64::from(permille) + 999) / 1000
+    }
+
+    /// Whether it was met (stopped for good unless the ticket reopens) with the target
+    /// already used up.
+    pub fn met_late(&self) -> bool {
+        self.met_at.is_some() && self.consumed_secs >= self.target_secs
+    }
+
+    /// How the clock stands at `now` for a report, from what is stored (no calendar needed):
+    /// met in time, breached (met late, or out of time), or still running (paused included).
+    pub fn outcome(&self, now: DateTime<Utc>) -> ClockOutcome {
+        if self.met_at.is_some() {
+            if self.met_late() {
+                ClockOutcome::Breached
+            } else {
+                ClockOutcome::Met
+            }
+        } else if self.consumed_secs >= self.target_secs
+            || (self.running_since.is_some() && self.due_at.is_some_and(|d| d <= now))
+        {
+            ClockOutcome::Breached
+        } else {
+            ClockOutcome::Running
+        }
     }
 
     /// Status at `now`.
@@ -178,15 +225,21 @@ pub enum SlaEvent {
     Resolved,
     /// The ticket was closed.
     Closed,
-    /// Priority or policy changed: recompute targets.
+    /// Priority or queue changed: the ticket's policy is looked up again.
     Retarget,
 }
 
-/// The SLA state of a ticket.
+/// The SLA state of a ticket: the snapshot of the policy it runs under, and its clocks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketSla {
-    /// Policy in force.
+    /// Policy the clocks run under (it may have been deleted since).
     pub policy_id: SlaPolicyId,
+    /// Its name when the snapshot was taken.
+    pub policy_name: String,
+    /// The policy's targets for the ticket's priority.
+    pub targets: SlaTargets,
+    /// The policy's business hours; `None` = 24 × 7.
+    pub business_hours: Option<CalendarSpec>,
     /// At-risk share of the policy, in thousandths.
     pub at_risk_permille: u16,
     /// First response clock.
@@ -195,37 +248,100 @@ pub struct TicketSla {
     pub next_response: Option<SlaClock>,
     /// Resolution clock.
     pub resolution: Option<SlaClock>,
+    /// Next-response cycles met within their target (the current cycle not included).
+    #[serde(default)]
+    pub next_responses_met: u32,
+    /// Next-response cycles met late (the current cycle not included).
+    #[serde(default)]
+    pub next_responses_breached: u32,
+    /// Instant of the last event applied: later events never count from before it.
+    #[serde(default)]
+    pub last_event_at: DateTime<Utc>,
 }
 
-/// A clock's status with the instant it will next change.
+/// A clock's state, for people: its status, when it is due, how much is used and left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockView {
     /// Metric.
     pub metric: SlaMetric,
     /// Status now.
     pub status: SlaStatus,
+    /// Started at (this cycle, for next response).
+    pub started_at: DateTime<Utc>,
     /// Met (stopped) at.
     pub met_at: Option<DateTime<Utc>>,
-    /// Running or paused.
+    /// Counting now (not met, not paused).
     pub running: bool,
+    /// Target, in (business) seconds.
+    pub target_secs: i64,
     /// Seconds used.
     pub used_secs: i64,
-    /// Target.
-    pub target_secs: i64,
+    /// Seconds left before the target is used up (0 once breached).
+    pub remaining_secs: i64,
+    /// When the target runs out, while running (in the past when breached).
+    pub due_at: Option<DateTime<Utc>>,
+    /// When the clock reaches the at-risk share, while running and when that happens in the
+    /// current running stretch (in the past when already at risk).
+    pub at_risk_at: Option<DateTime<Utc>>,
     /// When the status changes next, while running.
     pub changes_at: Option<DateTime<Utc>>,
 }
 
+/// A ticket's SLA for people: the policy it runs under and every clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaView {
+    /// Policy the clocks run under.
+    pub policy_id: SlaPolicyId,
+    /// Its name when the ticket came under it.
+    pub policy_name: String,
+    /// Counted in business hours (`false`: 24 × 7).
+    pub business_hours: bool,
+    /// Next-response cycles met within their target.
+    pub next_responses_met: u32,
+    /// Next-response cycles met late.
+    pub next_responses_breached: u32,
+    /// Every clock.
+    pub clocks: Vec<ClockView>,
+}
+
 impl TicketSla {
-    /// Starts the clocks of a new ticket.
-    pub fn new(policy: &SlaPolicy, targets: SlaTargets, now: DateTime<Utc>) -> TicketSla {
-        TicketSla {
+    /// Starts the clocks of a ticket coming under `policy` at `at`: resolution always; first
+    /// response unless an agent has replied already; paused when the ticket is pending.
+    pub fn start(
+        policy: &SlaPolicy,
+        priority: Priority,
+        at: DateTime<Utc>,
+        responded: bool,
+        paused: bool,
+    ) -> Result<TicketSla> {
+        let targets = policy.targets_for(priority);
+        let clock = |t: i64| {
+            let mut c = SlaClock::start(t, at);
+            if paused {
+                c.running_since = None;
+            }
+            c
+        };
+        let mut sla = TicketSla {
             policy_id: policy.id,
+            policy_name: policy.name.clone(),
+            targets,
+            business_hours: policy.business_hours.clone(),
             at_risk_permille: policy.at_risk_permille,
-            first_response: targets.first_response.map(|t| SlaClock::start(t, now)),
+            first_response: targets.first_response.filter(|_| !responded).map(clock),
             next_response: None,
-            resolution: targets.resolution.map(|t| SlaClock::start(t, now)),
-        }
+            resolution: targets.resolution.map(clock),
+            next_responses_met: 0,
+            next_responses_breached: 0,
+            last_event_at: at,
+        };
+        sla.plan()?;
+        Ok(sla)
+    }
+
+    /// The compiled calendar the clocks count in.
+    pub fn calendar(&self) -> Result<Calendar> {
+        cached(self.business_hours.as_ref())
     }
 
     /// The clocks with their metric.
@@ -249,24 +365,34 @@ impl TicketSla {
         .flatten()
     }
 
-    /// Applies an event at `now`, then recomputes the change instants.
-    pub fn apply(
-        &mut self,
-        ev: SlaEvent,
-        policy: &SlaPolicy,
-        targets: SlaTargets,
-        cal: &Calendar,
-        now: DateTime<Utc>,
-        paused: bool,
-    ) -> Result<()> {
+    /// The instant an event at `at` counts from: never before the last one.
+    fn instant(&mut self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let at = at.max(self.last_event_at);
+        self.last_event_at = at;
+        at
+    }
+
+    /// Applies an event at `at` (`paused`: the ticket is pending now), then recomputes the
+    /// change instants. [`SlaEvent::Created`] and [`SlaEvent::Retarget`] need the policy:
+    /// see [`start`](Self::start) and [`retarget`](Self::retarget).
+    pub fn apply(&mut self, ev: SlaEvent, at: DateTime<Utc>, paused: bool) -> Result<()> {
+        let cal = self.calendar()?;
+        let now = self.instant(at);
         match ev {
-            SlaEvent::Created => {}
+            SlaEvent::Created | SlaEvent::Retarget => {}
             SlaEvent::AgentReply => {
                 if let Some(c) = &mut self.first_response {
-                    c.meet(cal, now)?;
+                    c.meet(&cal, now)?;
                 }
-                if let Some(c) = &mut self.next_response {
-                    c.meet(cal, now)?;
+                if let Some(c) = &mut self.next_response
+                    && c.met_at.is_none()
+                {
+                    c.meet(&cal, now)?;
+                    if c.met_late() {
+                        self.next_responses_breached += 1;
+                    } else {
+                        self.next_responses_met += 1;
+                    }
                 }
             }
             SlaEvent::CustomerMessage => {
@@ -281,7 +407,7 @@ impl TicketSla {
                     .is_some_and(|c| c.met_at.is_none());
                 if replied
                     && !cycle_open
-                    && let Some(t) = targets.next_response
+                    && let Some(t) = self.targets.next_response
                 {
                     let mut c = SlaClock::start(t, now);
                     if paused {
@@ -292,7 +418,7 @@ impl TicketSla {
             }
             SlaEvent::Paused => {
                 for c in self.clocks_mut() {
-                    c.pause(cal, now)?;
+                    c.pause(&cal, now)?;
                 }
             }
             SlaEvent::Resumed => {
@@ -305,34 +431,74 @@ impl TicketSla {
             }
             SlaEvent::Resolved => {
                 if let Some(c) = &mut self.resolution {
-                    c.meet(cal, now)?;
+                    c.meet(&cal, now)?;
                 }
                 for c in self.clocks_mut() {
-                    c.pause(cal, now)?;
+                    c.pause(&cal, now)?;
                 }
             }
             SlaEvent::Closed => {
                 for c in self.clocks_mut() {
-                    c.pause(cal, now)?;
-                }
-            }
-            SlaEvent::Retarget => {
-                self.policy_id = policy.id;
-                self.at_risk_permille = policy.at_risk_permille;
-                if let (Some(c), Some(t)) = (&mut self.first_response, targets.first_response) {
-                    c.target_secs = t;
-                }
-                if let (Some(c), Some(t)) = (&mut self.next_response, targets.next_response) {
-                    c.target_secs = t;
-                }
-                if let (Some(c), Some(t)) = (&mut self.resolution, targets.resolution) {
-                    c.target_secs = t;
+                    c.pause(&cal, now)?;
                 }
             }
         }
+        self.plan()
+    }
+
+    /// Moves the ticket under `policy` (its targets for `priority`, its calendar and at-risk
+    /// share) at `at`. Time already used stays used: running stretches are counted up to `at`
+    /// in the calendar they ran under, then continue in the new one. Clocks the new targets
+    /// track and the ticket lacks start at `at` (first response only if nobody replied yet;
+    /// paused when the ticket is not being worked on).
+    pub fn retarget(
+        &mut self,
+        policy: &SlaPolicy,
+        priority: Priority,
+        at: DateTime<Utc>,
+        responded: bool,
+        paused: bool,
+    ) -> Result<()> {
+        let old = self.calendar()?;
+        let now = self.instant(at);
+        for c in self.clocks_mut() {
+            if let Some(s) = c.running_since {
+                c.consumed_secs += old.elapsed(s, now)?;
+                c.running_since = Some(now);
+            }
+        }
+        let targets = policy.targets_for(priority);
+        self.policy_id = policy.id;
+        self.policy_name = policy.name.clone();
+        self.targets = targets;
+        self.business_hours = policy.business_hours.clone();
+        self.at_risk_permille = policy.at_risk_permille;
+        for (slot, target, wanted) in [
+            (&mut self.first_response, targets.first_response, !responded),
+            (&mut self.next_response, targets.next_response, false),
+            (&mut self.resolution, targets.resolution, true),
+        ] {
+            match (slot.as_mut(), target) {
+                (Some(c), Some(t)) => c.target_secs = t,
+                (None, Some(t)) if wanted => {
+                    let mut c = SlaClock::start(t, now);
+                    if paused {
+                        c.running_since = None;
+                    }
+                    *slot = Some(c);
+                }
+                _ => {}
+            }
+        }
+        self.plan()
+    }
+
+    /// Recomputes every clock's change instants.
+    fn plan(&mut self) -> Result<()> {
+        let cal = self.calendar()?;
         let permille = self.at_risk_permille;
         for c in self.clocks_mut() {
-            c.plan(cal, permille)?;
+            c.plan(&cal, permille)?;
         }
         Ok(())
     }
@@ -342,37 +508,50 @@ impl TicketSla {
         self.clocks().filter_map(|(_, c)| c.wake()).min()
     }
 
-    /// Every clock's status at `now`.
-    pub fn view(&self, cal: &Calendar, now: DateTime<Utc>) -> Result<Vec<ClockView>> {
-        self.clocks()
+    /// The policy and every clock's status at `now`, with its due and at-risk instants.
+    pub fn view(&self, now: DateTime<Utc>) -> Result<SlaView> {
+        let cal = self.calendar()?;
+        let clocks = self
+            .clocks()
             .map(|(metric, c)| {
-                let status = c.status(cal, self.at_risk_permille, now)?;
+                let status = c.status(&cal, self.at_risk_permille, now)?;
+                let running = c.running_since.is_some();
                 let changes_at = match status {
                     SlaStatus::OnTrack => c.at_risk_at.or(c.due_at),
                     SlaStatus::AtRisk => c.due_at,
                     SlaStatus::Breached => None,
                 };
+                let used = c.used(&cal, now)?;
                 Ok(ClockView {
                     metric,
                     status,
+                    started_at: c.started_at,
                     met_at: c.met_at,
-                    running: c.running_since.is_some(),
-                    used_secs: c.used(cal, now)?,
+                    running,
                     target_secs: c.target_secs,
-                    changes_at: changes_at.filter(|_| c.running_since.is_some()),
+                    used_secs: used,
+                    remaining_secs: (c.target_secs - used).max(0),
+                    due_at: c.due_at.filter(|_| running),
+                    at_risk_at: c.at_risk_at.filter(|_| running),
+                    changes_at: changes_at.filter(|_| running),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SlaView {
+            policy_id: self.policy_id,
+            policy_name: self.policy_name.clone(),
+            business_hours: self.business_hours.is_some(),
+            next_responses_met: self.next_responses_met,
+            next_responses_breached: self.next_responses_breached,
+            clocks,
+        })
     }
 
     /// Marks the events due at `now` as emitted and returns them (metric, breached?): a
     /// warning for clocks that reached the at-risk share, a breach for clocks out of time.
     /// A clock found already breached gets only the breach event.
-    pub fn take_due_events(
-        &mut self,
-        cal: &Calendar,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(SlaMetric, SlaStatus)>> {
+    pub fn take_due_events(&mut self, now: DateTime<Utc>) -> Result<Vec<(SlaMetric, SlaStatus)>> {
+        let cal = self.calendar()?;
         let permille = self.at_risk_permille;
         let mut out = Vec::new();
         for (metric, slot) in [
@@ -384,7 +563,7 @@ impl TicketSla {
             if c.running_since.is_none() {
                 continue;
             }
-            match c.status(cal, permille, now)? {
+            match c.status(&cal, permille, now)? {
                 SlaStatus::Breached if !c.breached => {
                     c.breached = true;
                     c.warned = true;
@@ -400,7 +579,17 @@ impl TicketSla {
         Ok(out)
     }
 
-    /// Business seconds from creation to the first agent reply (pauses excluded), once met.
+    /// The clock of a metric.
+    pub fn clock(&self, metric: SlaMetric) -> Option<&SlaClock> {
+        match metric {
+            SlaMetric::FirstResponse => self.first_response.as_ref(),
+            SlaMetric::NextResponse => self.next_response.as_ref(),
+            SlaMetric::Resolution => self.resolution.as_ref(),
+        }
+    }
+
+    /// Business seconds from the customer's first message to the first agent reply (pauses
+    /// excluded), once met.
     pub fn first_response_secs(&self) -> Option<i64> {
         self.first_response
             .as_ref()
@@ -408,7 +597,8 @@ impl TicketSla {
             .map(|c| c.consumed_secs)
     }
 
-    /// Business seconds from creation to resolution (pauses excluded), once resolved.
+    /// Business seconds from the customer's first message to resolution (pauses excluded),
+    /// once resolved.
     pub fn resolution_secs(&self) -> Option<i64> {
         self.resolution
             .as_ref()

@@ -6,6 +6,6 @@ pub mod policy;
 pub mod spec;
 
 pub use calendar::Calendar;
-pub use clock::{SlaEvent, SlaMetric, SlaStatus, TicketSla};
+pub use clock::{ClockOutcome, ClockView, SlaEvent, SlaMetric, SlaStatus, SlaView, TicketSla};
 pub use policy::{SlaPolicy, SlaTargets};
 pub use spec::CalendarSpec;

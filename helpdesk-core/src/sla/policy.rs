@@ -21,13 +21,36 @@ pub struct SlaTargets {
 }
 
 impl SlaTargets {
-    /// Targets from hours.
+    /// No metric tracked (a per-priority override that changes nothing).
+    pub const NONE: SlaTargets = SlaTargets {
+        first_response: None,
+        next_response: None,
+        resolution: None,
+    };
+
+    /// Targets from hours (`SlaTargets::hours(2.0, 2.0, 8.0)`: first and next response within
+    /// 2 hours, resolution within 8).
     pub fn hours(first_response: f64, next_response: f64, resolution: f64) -> SlaTargets {
         let s = |h: f64| Some((h * 3600.0).round() as i64);
         SlaTargets {
             first_response: s(first_response),
             next_response: s(next_response),
             resolution: s(resolution),
+        }
+    }
+
+    /// Whether no metric is tracked.
+    pub fn is_empty(&self) -> bool {
+        *self == SlaTargets::NONE
+    }
+
+    /// `self`, with what it leaves unset taken from `base` (how a per-priority override
+    /// falls back to the policy's targets).
+    pub fn or(self, base: SlaTargets) -> SlaTargets {
+        SlaTargets {
+            first_response: self.first_response.or(base.first_response),
+            next_response: self.next_response.or(base.next_response),
+            resolution: self.resolution.or(base.resolution),
         }
     }
 
@@ -50,8 +73,9 @@ impl SlaTargets {
     }
 }
 
-/// The seed's defaults: urgent 1 h / 4 h, high 4 h / 8 h, medium 8 h / 24 h, low 24 h / 72 h
-/// (first response / resolution); next response as first response.
+/// The seed's table: urgent 1 h / 4 h, high 4 h / 8 h, medium 8 h / 24 h, low 24 h / 72 h
+/// (first response / resolution); next response as first response. A policy gets it only when
+/// asked for ([`NewSlaPolicy::seed`](crate::service::NewSlaPolicy::seed)).
 pub fn default_priority_targets() -> BTreeMap<Priority, SlaTargets> {
     BTreeMap::from([
         (Priority::Urgent, SlaTargets::hours(1.0, 1.0, 4.0)),
@@ -72,7 +96,8 @@ pub struct SlaPolicy {
     pub name: String,
     /// Targets when the priority has no override.
     pub targets: SlaTargets,
-    /// Per-priority overrides (a metric left `None` in an override falls back to `targets`).
+    /// Per-priority overrides (a metric left `None` in an override falls back to `targets`);
+    /// empty unless given.
     pub priority_targets: BTreeMap<Priority, SlaTargets>,
     /// Business hours; `None` = 24 × 7 (wall-clock seconds).
     pub business_hours: Option<CalendarSpec>,
@@ -85,11 +110,21 @@ pub struct SlaPolicy {
 }
 
 impl SlaPolicy {
-    /// Validates targets, the at-risk share and the calendar.
+    /// Validates targets (at least one metric tracked for some priority), the at-risk share
+    /// and the calendar.
     pub fn validate(&self) -> Result<()> {
         self.targets.validate("targets")?;
         for (p, t) in &self.priority_targets {
             t.validate(&format!("priority_targets.{p}"))?;
+        }
+        if Priority::ALL
+            .iter()
+            .all(|p| self.targets_for(*p).is_empty())
+        {
+            return Err(Error::invalid(
+                "targets",
+                "a policy needs at least one target (first response, next response or resolution)",
+            ));
         }
         if !(1..=1000).contains(&self.at_risk_permille) {
             return Err(Error::invalid("at_risk", "must be between 0.1 % and 100 %"));
@@ -100,13 +135,13 @@ impl SlaPolicy {
         Ok(())
     }
 
-    /// Effective targets for a priority.
+    /// Effective targets for a priority: its override, and the policy's targets for what the
+    /// override leaves unset.
     pub fn targets_for(&self, p: Priority) -> SlaTargets {
-        let o = self.priority_targets.get(&p).copied().unwrap_or_default();
-        SlaTargets {
-            first_response: o.first_response.or(self.targets.first_response),
-            next_response: o.next_response.or(self.targets.next_response),
-            resolution: o.resolution.or(self.targets.resolution),
-        }
+        self.priority_targets
+            .get(&p)
+            .copied()
+            .unwrap_or_default()
+            .or(self.targets)
     }
 }

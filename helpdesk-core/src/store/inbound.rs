@@ -19,7 +19,6 @@ use crate::domain::message::Message;
 use crate::domain::party::{ChannelAccount, ChannelKind, Contact, ContactKey, Conversation};
 use crate::domain::records::Event;
 use crate::domain::ticket::Ticket;
-use crate::sla::SlaPolicy;
 
 /// What an inbound message would touch, read outside any transaction (so possibly stale; the
 /// write checks the ticket's version).
@@ -33,11 +32,9 @@ pub struct InboundSnapshot {
     pub contact: Option<Contact>,
     /// The contact's conversation in this inbox.
     pub conversation: Option<Conversation>,
-    /// The conversation's live (not closed) ticket.
+    /// The conversation's live (not closed) ticket (its SLA clocks carry the policy they
+    /// run under).
     pub ticket: Option<Ticket>,
-    /// The SLA policy the ticket's clocks run under (`None` when it has none, or when the
-    /// policy no longer exists).
-    pub sla_policy: Option<SlaPolicy>,
 }
 
 /// The rows one inbound message produces on the fast path.
@@ -93,14 +90,6 @@ pub async fn snapshot_with_primitives<S: Store + ?Sized>(
         Some(c) => tx.live_ticket(c.id).await?,
         None => None,
     };
-    let sla_policy = match ticket.as_ref().and_then(|t| t.sla.as_ref()) {
-        Some(s) => tx
-            .sla_policies()
-            .await?
-            .into_iter()
-            .find(|p| p.id == s.policy_id),
-        None => None,
-    };
     // Read only: dropping the transaction rolls it back.
     drop(tx);
     Ok(Some(InboundSnapshot {
@@ -109,7 +98,6 @@ pub async fn snapshot_with_primitives<S: Store + ?Sized>(
         contact,
         conversation,
         ticket,
-        sla_policy,
     }))
 }
 

@@ -32,6 +32,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+mod sla;
+pub use sla::*;
+
 /// A tenant set up for a case: an admin, one WhatsApp inbox, one queue with agents.
 pub struct Fixture {
     pub hd: Helpdesk,
@@ -145,6 +148,7 @@ impl Fixture {
         }
     }
 
+    /// A text message from `phone`, sent at the fixture clock's instant.
     pub fn inbound(&self, external_id: &str, phone: &str, text: &str) -> InboundMessage {
         InboundMessage {
             channel: ChannelKind::Whatsapp,
@@ -157,7 +161,7 @@ impl Fixture {
                 name: Some("Cliente".into()),
             },
             content: MessageContent::text(text),
-            sent_at: t0(),
+            sent_at: crate::clock::Clock::now(&*self.clock),
             reply_to_external_id: None,
             tracking: None,
         }
@@ -1175,10 +1179,9 @@ pub async fn reports_agree_with_the_reference_semantics(store: Arc<dyn Store>) {
     f.hd.create_sla_policy(
         f.org.id,
         &f.admin,
-        NewSlaPolicy {
-            business_hours: Some(hours),
-            ..NewSlaPolicy::default()
-        },
+        NewSlaPolicy::seed("Padrão")
+            .with_business_hours(hours)
+            .as_default(),
     )
     .await
     .unwrap();
@@ -1964,7 +1967,7 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
     assert_eq!(f.hd.stages(org).await.unwrap().len(), stages.len() - 1);
     // SLA policies: update in place; a policy a queue uses stays.
     let p =
-        f.hd.create_sla_policy(org, admin, NewSlaPolicy::default())
+        f.hd.create_sla_policy(org, admin, NewSlaPolicy::seed("Padrão").as_default())
             .await
             .unwrap();
     let changed =
@@ -1972,11 +1975,7 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
             org,
             admin,
             p.id,
-            NewSlaPolicy {
-                name: "Ouro".into(),
-                at_risk: 0.5,
-                ..NewSlaPolicy::default()
-            },
+            NewSlaPolicy::seed("Ouro").with_at_risk(0.5).as_default(),
         )
         .await
         .unwrap();
@@ -1985,27 +1984,14 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
         (p.id, "Ouro", 500)
     );
     let gold =
-        f.hd.create_sla_policy(
-            org,
-            admin,
-            NewSlaPolicy {
-                name: "Prata".into(),
-                is_default: true,
-                ..NewSlaPolicy::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.hd.create_sla_policy(org, admin, NewSlaPolicy::seed("Prata").as_default())
+            .await
+            .unwrap();
     f.hd.update_sla_policy(
         org,
         admin,
         p.id,
-        NewSlaPolicy {
-            name: "Ouro".into(),
-            at_risk: 0.5,
-            is_default: true,
-            ..NewSlaPolicy::default()
-        },
+        NewSlaPolicy::seed("Ouro").with_at_risk(0.5).as_default(),
     )
     .await
     .unwrap();
@@ -2351,9 +2337,13 @@ pub async fn fast_path_matches_workflow(store: Arc<dyn Store>, ops: &[InboundOp]
     let mut slow = Fixture::new(store, 2, 10).await;
     slow.hd = slow.hd.clone().with_inbound_fast_path(false);
     for f in [&fast, &slow] {
-        f.hd.create_sla_policy(f.org.id, &f.admin, NewSlaPolicy::default())
-            .await
-            .unwrap();
+        f.hd.create_sla_policy(
+            f.org.id,
+            &f.admin,
+            NewSlaPolicy::seed("Padrão").as_default(),
+        )
+        .await
+        .unwrap();
     }
     let a = run_inbound_script(&fast, ops).await;
     let b = run_inbound_script(&slow, ops).await;
@@ -2534,6 +2524,12 @@ macro_rules! store_conformance_tests {
             configuration_changes_and_removals_keep_tickets_whole,
             a_transaction_reads_its_own_writes,
             reads_after_a_lock_see_what_the_holder_committed,
+            sla_policy_targets_reach_tickets_as_configured,
+            deleting_a_policy_keeps_its_tickets_clocks,
+            transferred_and_older_tickets_get_clocks_as_documented,
+            clocks_start_when_the_customer_wrote,
+            sla_state_says_when_each_clock_is_due,
+            reopening_follows_the_queue_setting,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
