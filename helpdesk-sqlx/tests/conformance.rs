@@ -142,3 +142,58 @@ async fn migration_0004_fills_in_the_sla_snapshot_of_older_tickets() {
     );
     assert_eq!(got.first_response, was.first_response);
 }
+
+/// Migration 0006 gives tickets written before they carried the attribution of events the
+/// best that is known: their queue and assignee now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0006_credits_older_tickets_to_their_queue_and_assignee() {
+    use helpdesk_core::actor::Actor;
+    use helpdesk_core::domain::message::MessageContent;
+    use helpdesk_core::testing::conformance::Fixture;
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let pg = PgStore::connect(&url).await.unwrap();
+    pg.migrate().await.unwrap();
+    let f = Fixture::new(Arc::new(pg.clone()) as Arc<dyn Store>, 1, 10).await;
+    let (org, admin) = (f.org.id, &f.admin);
+    let t = f.open_ticket(0).await;
+    let agent = Actor::agent(f.agents[0].id);
+    f.hd.reply(org, &agent, t.id, MessageContent::text("Olá"))
+        .await
+        .unwrap();
+    f.hd.resolve(org, &agent, t.id).await.unwrap();
+    let t = f.hd.rate(org, &Actor::System, t.id, 5, None).await.unwrap();
+    // Written the old way.
+    sqlx::query(
+        "UPDATE tickets SET doc = doc - 'origin_queue_id' - 'first_response_by' - 'first_response_queue_id'
+                          - 'resolved_by' - 'resolved_queue_id'
+                          || jsonb_build_object('rating', (doc -> 'rating') - 'agent_id' - 'queue_id')
+         WHERE org_id = $1",
+    )
+    .bind(org.0)
+    .execute(pg.pool())
+    .await
+    .unwrap();
+    let stripped = f.hd.ticket(org, admin, t.id).await.unwrap();
+    assert_eq!(stripped.origin_queue_id, None);
+    assert_eq!(stripped.rating.as_ref().unwrap().agent_id, None);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(include_str!(
+        "../migrations/0006_report_attribution.sql"
+    )))
+    .execute(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!(f.hd.ticket(org, admin, t.id).await.unwrap(), t);
+    let (queue, by): (Option<uuid::Uuid>, Option<uuid::Uuid>) = sqlx::query_as(
+        "SELECT origin_queue_id, rating_agent_id FROM tickets WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org.0)
+    .bind(t.id.0)
+    .fetch_one(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (queue, by),
+        (Some(f.queue.id.0), Some(f.agents[0].id.0)),
+        "the generated columns follow the document"
+    );
+}

@@ -500,7 +500,8 @@ async fn a_ticket_through_its_life_over_http(database_url: Option<String>) {
     let (st, a) = s.get("/api/v1/analytics/overview?dateRange=7d", true).await;
     assert_eq!(st, 200, "{a}");
     assert!(
-        a["created"].as_u64().unwrap() >= 1 && a["csat"]["responses"].as_u64().unwrap() >= 1,
+        a["overview"]["created"].as_u64().unwrap() >= 1
+            && a["csat"]["responses"].as_u64().unwrap() >= 1,
         "{a}"
     );
     s.stop().await;

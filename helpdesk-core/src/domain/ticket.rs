@@ -226,6 +226,12 @@ pub struct Rating {
     pub feedback: Option<String>,
     /// When it was given.
     pub rated_at: DateTime<Utc>,
+    /// The agent it rates (the ticket's assignee when the customer rated).
+    #[serde(default)]
+    pub agent_id: Option<AgentId>,
+    /// The queue it rates (the ticket's queue when the customer rated).
+    #[serde(default)]
+    pub queue_id: Option<QueueId>,
 }
 
 impl Rating {
@@ -248,6 +254,8 @@ impl Rating {
             score,
             feedback,
             rated_at: at,
+            agent_id: None,
+            queue_id: None,
         })
     }
 }
@@ -273,6 +281,9 @@ pub struct Ticket {
     pub priority: Priority,
     /// Queue (fila / setor) it waits in or is worked from.
     pub queue_id: Option<QueueId>,
+    /// Queue it was created in (reports credit its arrival there).
+    #[serde(default)]
+    pub origin_queue_id: Option<QueueId>,
     /// Agent working on it.
     pub assignee_id: Option<AgentId>,
     /// Kanban stage.
@@ -305,12 +316,24 @@ pub struct Ticket {
     pub waiting_since: Option<DateTime<Utc>>,
     /// First agent reply.
     pub first_response_at: Option<DateTime<Utc>>,
+    /// Agent who sent the first reply.
+    #[serde(default)]
+    pub first_response_by: Option<AgentId>,
+    /// Queue the ticket was in at the first reply.
+    #[serde(default)]
+    pub first_response_queue_id: Option<QueueId>,
     /// Last customer message.
     pub last_customer_message_at: Option<DateTime<Utc>>,
     /// Last agent reply.
     pub last_agent_reply_at: Option<DateTime<Utc>>,
     /// When it was (last) resolved.
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Agent who (last) resolved it (`None` when the system or a bot did).
+    #[serde(default)]
+    pub resolved_by: Option<AgentId>,
+    /// Queue it was in when (last) resolved.
+    #[serde(default)]
+    pub resolved_queue_id: Option<QueueId>,
     /// When it was (last) closed.
     pub closed_at: Option<DateTime<Utc>>,
     /// SLA clocks (`None` when no policy applied at creation).
@@ -324,15 +347,27 @@ pub struct Ticket {
 
 impl Ticket {
     /// Moves the status, checking the lifecycle and keeping the timestamps that depend on it.
-    pub fn move_to(&mut self, to: TicketStatus, now: DateTime<Utc>) -> Result<TicketStatus> {
+    /// `by` is the agent who moves it, if an agent does (a resolution is credited to them).
+    pub fn move_to(
+        &mut self,
+        to: TicketStatus,
+        by: Option<AgentId>,
+        now: DateTime<Utc>,
+    ) -> Result<TicketStatus> {
         let from = self.status;
         from.check_move(to)?;
         self.status = to;
         match to {
-            TicketStatus::Resolved => self.resolved_at = Some(now),
+            TicketStatus::Resolved => {
+                self.resolved_at = Some(now);
+                self.resolved_by = by;
+                self.resolved_queue_id = self.queue_id;
+            }
             TicketStatus::Closed => self.closed_at = Some(now),
             TicketStatus::Open if matches!(from, TicketStatus::Resolved | TicketStatus::Closed) => {
                 self.resolved_at = None;
+                self.resolved_by = None;
+                self.resolved_queue_id = None;
                 self.closed_at = None;
             }
             _ => {}

@@ -4,7 +4,7 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Ad platforms a click id can come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AdPlatform {
     /// Google Ads (`gclid`).
@@ -13,6 +13,20 @@ pub enum AdPlatform {
     MetaAds,
     /// TikTok Ads (`ttclid`).
     TiktokAds,
+}
+
+impl AdPlatform {
+    /// Every platform.
+    pub const ALL: [AdPlatform; 3] = [Self::GoogleAds, Self::MetaAds, Self::TiktokAds];
+
+    /// Wire / storage name (`google_ads`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GoogleAds => "google_ads",
+            Self::MetaAds => "meta_ads",
+            Self::TiktokAds => "tiktok_ads",
+        }
+    }
 }
 
 /// Kind of click id.
@@ -163,6 +177,11 @@ impl Tracking {
         } else {
             SourceType::Paid
         })
+    }
+
+    /// The ad platform of the first click id (what reports attribute the ticket to).
+    pub fn ad_platform(&self) -> Option<AdPlatform> {
+        self.click_ids.first().map(|c| c.kind.platform())
     }
 
     /// The value of a click id kind, if present.

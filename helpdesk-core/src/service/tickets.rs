@@ -205,6 +205,7 @@ pub(crate) async fn insert_new_ticket(
         status: TicketStatus::New,
         priority: d.priority,
         queue_id: d.queue_id,
+        origin_queue_id: d.queue_id,
         assignee_id: None,
         stage_id,
         category_id: d.category_id,
@@ -221,9 +222,13 @@ pub(crate) async fn insert_new_ticket(
         updated_at: now,
         waiting_since: Some(now),
         first_response_at: None,
+        first_response_by: None,
+        first_response_queue_id: None,
         last_customer_message_at: None,
         last_agent_reply_at: None,
         resolved_at: None,
+        resolved_by: None,
+        resolved_queue_id: None,
         closed_at: None,
         sla: None,
         sla_wake_at: None,
@@ -409,7 +414,11 @@ pub(crate) async fn change_status_at(
     clocks_at: DateTime<Utc>,
 ) -> Result<Ticket> {
     let mut t = before.clone();
-    let from = t.move_to(to, now)?;
+    let by = match actor {
+        Actor::Agent { id } => Some(*id),
+        _ => None,
+    };
+    let from = t.move_to(to, by, now)?;
     let reopening =
         to == TicketStatus::Open && matches!(from, TicketStatus::Resolved | TicketStatus::Closed);
     if reopening {
@@ -628,14 +637,20 @@ impl Helpdesk {
         };
         tx.insert_message(&m).await?;
         let mut t = before.clone();
-        if let Actor::Agent { .. } = actor {
-            t.first_response_at.get_or_insert(now);
-            t.last_agent_reply_at = Some(now);
+        if let Actor::Agent { id } = actor {
+            let replied = |t: &mut Ticket| {
+                if t.first_response_at.is_none() {
+                    t.first_response_at = Some(now);
+                    t.first_response_by = Some(*id);
+                    t.first_response_queue_id = t.queue_id;
+                }
+                t.last_agent_reply_at = Some(now);
+            };
+            replied(&mut t);
             if t.status == TicketStatus::New {
                 t = change_status_in(&mut *tx, &before, TicketStatus::Open, actor, now).await?;
                 let fresh = t.clone();
-                t.first_response_at.get_or_insert(now);
-                t.last_agent_reply_at = Some(now);
+                replied(&mut t);
                 super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::AgentReply, now)
                     .await?;
                 save_ticket(&mut *tx, &fresh, &mut t, now).await?;
@@ -1134,7 +1149,11 @@ impl Helpdesk {
             ));
         }
         let mut t = before.clone();
-        t.rating = Some(rating.clone());
+        t.rating = Some(Rating {
+            agent_id: before.assignee_id,
+            queue_id: before.queue_id,
+            ..rating.clone()
+        });
         save_ticket(&mut *tx, &before, &mut t, now).await?;
         cycle(&mut *tx, &t, CycleChange::Rated(rating.score), now).await?;
         record(

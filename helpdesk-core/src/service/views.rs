@@ -133,6 +133,7 @@ impl Helpdesk {
             range,
             timezone: organization.timezone,
             queue_id: req.queue_id,
+            now,
         })
         .await
     }

@@ -1,26 +1,52 @@
-//! Reporting: volume per day, first response and resolution times (wall clock and business
-//! hours), CSAT, per agent. [`Report::compute`] is the reference semantics; a SQL store
-//! computes the same numbers in the database (the conformance suite compares them).
+//! Reporting: what the desk did in a period, credited to who did it and where.
+//! [`Report::compute`] is the reference semantics; a SQL store computes the same numbers in the
+//! database (the conformance suite compares them).
 //!
-//! Populations, for a range `[from, to)` and an optional queue:
-//! * created: tickets with `created_at` in the range; their local creation day (in the
-//!   organization's time zone) gives the per-day volume;
-//! * resolved: tickets whose (last) `resolved_at` is in the range, counted on that local day;
-//! * first response: created tickets that got an agent reply; wall seconds from creation to the
-//!   reply, business seconds from the SLA clock (pauses excluded; tickets without SLA clocks
-//!   count in wall time only);
-//! * resolution: resolved tickets; wall seconds from creation to resolution, business seconds
-//!   from the SLA clock;
-//! * CSAT: ratings given in the range;
-//! * per agent: the same, grouped by the ticket's current assignee.
+//! Each figure is about an event or about a state. An event is counted in the period when it
+//! happened in it, and credited to the agent who did it and to the queue the ticket was in at
+//! the time (never to the ticket's current assignee or queue); a state is the ticket's now.
+//! For a range `[from, to)` and an optional queue:
+//!
+//! * **arrivals**: tickets created in the range, in the queue they were created in
+//!   ([`Ticket::origin_queue_id`]): the volume per local day (the organization's zone), the
+//!   peak hours (local weekday × hour), the resolution rate (the share of them resolved or
+//!   closed now), SLA compliance, and the value per campaign;
+//! * **first responses**: first agent replies sent in the range, credited to the agent who
+//!   sent it and the queue at that moment; wall seconds from the ticket's creation, business
+//!   seconds from the SLA clock (pauses excluded; tickets without clocks count in wall time
+//!   only);
+//! * **resolutions**: tickets whose (last) resolution is in the range, credited to the agent
+//!   who resolved (none when the system or a bot did) and the queue at that moment; wall
+//!   seconds from creation, business seconds from the SLA clock;
+//! * **ratings** (CSAT): ratings given in the range, credited to the agent and queue the rating
+//!   was given to (the assignee and queue when the customer rated);
+//! * **waits**: attendances (assignment cycles) an agent took in the range: seconds from
+//!   entering the queue to being taken, credited to that queue and agent;
+//! * **distribution** (a state): tickets created in the range by status, priority, current
+//!   queue, category and inbox, now; with a queue filter, those in that queue now;
+//! * **SLA compliance**: the clocks of tickets created in the range, each met in time,
+//!   breached (met late, or out of time at `now`) or still running; next-response cycles
+//!   count one each. A met clock is credited to the queue it was met in (first response:
+//!   the queue at the first reply; resolution: the queue at the resolution); a clock that
+//!   runs, to the ticket's queue now;
+//! * **campaigns**: tickets created in the range grouped by `utm_source` (lower case), ad
+//!   platform (of the first click id) and `utm_campaign`, with the value in negotiation (their
+//!   deal values) and the value won (their sales, whenever made), per currency.
 //!
 //! Durations are whole seconds (truncated). Averages are integer divisions of the sum;
 //! percentiles are discrete (the value at rank `ceil(p · n)`, as Postgres' `percentile_disc`).
+//! Lists are in key order (ids, names); rates are computed from the counts.
 
-use crate::domain::ticket::Ticket;
-use crate::ids::{AgentId, QueueId};
+use crate::domain::board::Category;
+use crate::domain::party::{ChannelAccount, ChannelKind};
+use crate::domain::records::{AssignmentCycle, Sale};
+use crate::domain::team::{Agent, Queue};
+use crate::domain::ticket::{Priority, Ticket, TicketStatus};
+use crate::domain::tracking::AdPlatform;
+use crate::ids::{AgentId, CategoryId, ChannelAccountId, QueueId, SlaPolicyId};
+use crate::sla::{ClockOutcome, SlaPolicy, TicketSla};
 use crate::store::query::DateRange;
-use chrono::NaiveDate;
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,10 +56,24 @@ use std::collections::BTreeMap;
 pub struct ReportQuery {
     /// The period.
     pub range: DateRange,
-    /// Days are cut in this zone (the organization's).
+    /// Days and hours are cut in this zone (the organization's).
     pub timezone: Tz,
-    /// Only this queue's tickets.
+    /// Only what happened in (or, for states, is in) this queue.
     pub queue_id: Option<QueueId>,
+    /// The instant the report is made: SLA clocks still running past their due instant count
+    /// as breached.
+    pub now: DateTime<Utc>,
+}
+
+impl ReportQuery {
+    fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.range.from <= t && t < self.range.to
+    }
+
+    /// Whether a figure credited to `queue` passes the queue filter.
+    fn in_queue(&self, queue: Option<QueueId>) -> bool {
+        self.queue_id.is_none_or(|q| queue == Some(q))
+    }
 }
 
 /// Tickets created and resolved on one local day.
@@ -117,34 +157,17 @@ impl Csat {
     }
 }
 
-/// One agent's numbers.
+/// The headline numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentReport {
-    /// The agent.
-    pub agent_id: AgentId,
-    /// Tickets created in the period and assigned to the agent now.
-    pub tickets: u64,
-    /// Tickets resolved in the period and assigned to the agent.
-    pub resolved: u64,
-    /// First response, business seconds.
-    pub first_response_business: TimeStats,
-    /// Resolution, business seconds.
-    pub resolution_business: TimeStats,
-    /// CSAT of the agent's tickets rated in the period.
-    pub csat: Csat,
-}
-
-/// The report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    /// The period.
-    pub range: DateRange,
+pub struct Overview {
     /// Tickets created in the period.
     pub created: u64,
     /// Tickets resolved in the period.
     pub resolved: u64,
-    /// Per local day, days with no activity left out, in date order.
-    pub volume: Vec<DayVolume>,
+    /// Tickets created in the period that are resolved or closed now.
+    pub created_and_done: u64,
+    /// `created_and_done / created`, when any were created.
+    pub resolution_rate: Option<f64>,
     /// First response, wall clock.
     pub first_response_wall: TimeStats,
     /// First response, business hours.
@@ -153,79 +176,520 @@ pub struct Report {
     pub resolution_wall: TimeStats,
     /// Resolution, business hours.
     pub resolution_business: TimeStats,
-    /// CSAT.
+    /// Time in queue before an agent took the ticket (wall clock).
+    pub wait_in_queue: TimeStats,
+}
+
+/// Tickets created in the period per local weekday and hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeakHours {
+    /// Per hour of the day (0–23), every weekday together.
+    pub by_hour: [u64; 24],
+    /// Per weekday (Monday first) and hour.
+    pub by_weekday_hour: [[u64; 24]; 7],
+}
+
+/// A count under an id, with the name it has now (`None` for "none", or a deleted thing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedCount<K> {
+    /// The id (`None`: tickets without one).
+    pub id: Option<K>,
+    /// Its name.
+    pub name: Option<String>,
+    /// Tickets.
+    pub count: u64,
+}
+
+/// Tickets per inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelCount {
+    /// The inbox.
+    pub channel_account_id: ChannelAccountId,
+    /// Its channel.
+    pub kind: Option<ChannelKind>,
+    /// Its name.
+    pub name: Option<String>,
+    /// Tickets.
+    pub count: u64,
+}
+
+/// Where the tickets created in the period are now.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Distribution {
+    /// By status.
+    pub by_status: BTreeMap<TicketStatus, u64>,
+    /// By priority.
+    pub by_priority: BTreeMap<Priority, u64>,
+    /// By queue.
+    pub by_queue: Vec<NamedCount<QueueId>>,
+    /// By category.
+    pub by_category: Vec<NamedCount<CategoryId>>,
+    /// By inbox (channel).
+    pub by_channel: Vec<ChannelCount>,
+}
+
+/// How one SLA metric's clocks stand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricCompliance {
+    /// Met within the target.
+    pub met: u64,
+    /// Met late, or out of time.
+    pub breached: u64,
+    /// Neither yet.
+    pub running: u64,
+    /// `met / (met + breached)`, when any ended.
+    pub compliance_rate: Option<f64>,
+}
+
+impl MetricCompliance {
+    /// From the three counts.
+    pub fn of(met: u64, breached: u64, running: u64) -> MetricCompliance {
+        MetricCompliance {
+            met,
+            breached,
+            running,
+            compliance_rate: (met + breached > 0).then(|| met as f64 / (met + breached) as f64),
+        }
+    }
+
+    fn add(&mut self, met: u64, breached: u64, running: u64) {
+        *self = MetricCompliance::of(
+            self.met + met,
+            self.breached + breached,
+            self.running + running,
+        );
+    }
+
+    fn add_outcome(&mut self, o: ClockOutcome) {
+        match o {
+            ClockOutcome::Met => self.add(1, 0, 0),
+            ClockOutcome::Breached => self.add(0, 1, 0),
+            ClockOutcome::Running => self.add(0, 0, 1),
+        }
+    }
+}
+
+impl Compliance {
+    fn add(&mut self, o: &Compliance) {
+        for (a, b) in [
+            (&mut self.first_response, &o.first_response),
+            (&mut self.next_response, &o.next_response),
+            (&mut self.resolution, &o.resolution),
+        ] {
+            a.add(b.met, b.breached, b.running);
+        }
+    }
+}
+
+/// SLA compliance of one policy (or of all).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Compliance {
+    /// First response.
+    pub first_response: MetricCompliance,
+    /// Next response (each cycle counts).
+    pub next_response: MetricCompliance,
+    /// Resolution.
+    pub resolution: MetricCompliance,
+}
+
+/// SLA compliance of one policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyCompliance {
+    /// The policy.
+    pub policy_id: SlaPolicyId,
+    /// Its name now (`None` once deleted).
+    pub name: Option<String>,
+    /// Its clocks.
+    pub compliance: Compliance,
+}
+
+/// SLA compliance of the tickets created in the period.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SlaCompliance {
+    /// Every policy together.
+    pub overall: Compliance,
+    /// Per policy the clocks ran under, by id.
+    pub policies: Vec<PolicyCompliance>,
+}
+
+/// One agent's numbers, for what the agent did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentReport {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Its name now.
+    pub name: Option<String>,
+    /// Attendances it took in the period (assignments it started).
+    pub assigned: u64,
+    /// First responses it sent, business seconds.
+    pub first_response_business: TimeStats,
+    /// Tickets it resolved.
+    pub resolved: u64,
+    /// Resolution of the tickets it resolved, business seconds.
+    pub resolution_business: TimeStats,
+    /// Ratings given to it.
     pub csat: Csat,
-    /// Per agent (current assignee), by agent id.
+}
+
+/// One queue's numbers, for what happened in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueReport {
+    /// The queue (`None`: tickets in no queue).
+    pub queue_id: Option<QueueId>,
+    /// Its name now.
+    pub name: Option<String>,
+    /// Tickets created in it.
+    pub created: u64,
+    /// First responses sent while tickets were in it, business seconds.
+    pub first_response_business: TimeStats,
+    /// Tickets resolved in it.
+    pub resolved: u64,
+    /// Resolution of the tickets resolved in it, business seconds.
+    pub resolution_business: TimeStats,
+    /// Time in it before an agent took the ticket.
+    pub wait_in_queue: TimeStats,
+    /// Ratings given to its attendances.
+    pub csat: Csat,
+}
+
+/// Value in one currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignMoney {
+    /// Sum of the deal values of the campaign's tickets, minor units.
+    pub in_negotiation_minor: i64,
+    /// Tickets with a deal value.
+    pub deals: u64,
+    /// Sum of their sales, minor units.
+    pub won_minor: i64,
+    /// Sales.
+    pub sales: u64,
+}
+
+/// What one campaign brought in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignValue {
+    /// `utm_source`, lower case.
+    pub utm_source: Option<String>,
+    /// Ad platform of the first click id.
+    pub ad_platform: Option<AdPlatform>,
+    /// `utm_campaign`.
+    pub utm_campaign: Option<String>,
+    /// Tickets created.
+    pub tickets: u64,
+    /// Value per currency (ISO 4217).
+    pub value: BTreeMap<String, CampaignMoney>,
+}
+
+/// The report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The period.
+    pub range: DateRange,
+    /// Headline numbers.
+    pub overview: Overview,
+    /// Per local day, days with no activity left out, in date order.
+    pub volume: Vec<DayVolume>,
+    /// Arrivals per local weekday and hour.
+    pub peak_hours: PeakHours,
+    /// Where the period's tickets are now.
+    pub distribution: Distribution,
+    /// SLA compliance of the period's tickets.
+    pub sla: SlaCompliance,
+    /// CSAT of the ratings given in the period.
+    pub csat: Csat,
+    /// Per agent who did something in the period, by id.
     pub agents: Vec<AgentReport>,
+    /// Per queue where something happened in the period, by id (no queue first).
+    pub queues: Vec<QueueReport>,
+    /// Per campaign, by source, platform and campaign (none first).
+    pub campaigns: Vec<CampaignValue>,
+}
+
+/// Everything the reference computation reads: a tenant's rows.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportData<'a> {
+    /// Tickets.
+    pub tickets: &'a [Ticket],
+    /// Assignment cycles.
+    pub cycles: &'a [AssignmentCycle],
+    /// Sales.
+    pub sales: &'a [Sale],
+    /// Agents (names).
+    pub agents: &'a [Agent],
+    /// Queues (names).
+    pub queues: &'a [Queue],
+    /// Categories (names).
+    pub categories: &'a [Category],
+    /// Inboxes (kinds and names).
+    pub channel_accounts: &'a [ChannelAccount],
+    /// SLA policies (names).
+    pub policies: &'a [SlaPolicy],
+}
+
+/// A key's local day, weekday (Monday 0) and hour.
+fn local(t: DateTime<Utc>, tz: Tz) -> (NaiveDate, usize, usize) {
+    let l = t.with_timezone(&tz);
+    (
+        l.date_naive(),
+        l.weekday().num_days_from_monday() as usize,
+        l.hour() as usize,
+    )
+}
+
+/// The compliance of a ticket's clocks at `now`, each with the queue it is credited to.
+fn clock_outcomes(t: &Ticket, sla: &TicketSla, now: DateTime<Utc>) -> [ClockCredit; 3] {
+    let credit = |c: Option<&crate::sla::clock::SlaClock>, met_queue: Option<QueueId>| {
+        c.map(|c| {
+            let o = c.outcome(now);
+            let q = if c.met_at.is_some() {
+                met_queue
+            } else {
+                t.queue_id
+            };
+            (o, q)
+        })
+    };
+    let next = sla.next_response.as_ref().filter(|c| c.met_at.is_none());
+    [
+        ClockCredit {
+            single: credit(sla.first_response.as_ref(), t.first_response_queue_id),
+            completed: (0, 0),
+        },
+        ClockCredit {
+            single: credit(next, t.queue_id),
+            completed: (
+                u64::from(sla.next_responses_met),
+                u64::from(sla.next_responses_breached),
+            ),
+        },
+        ClockCredit {
+            single: credit(sla.resolution.as_ref(), t.resolved_queue_id),
+            completed: (0, 0),
+        },
+    ]
+}
+
+/// One metric of one ticket: its clock's outcome and the queue it is credited to, and the
+/// completed next-response cycles (met, met late), credited to the ticket's current queue.
+struct ClockCredit {
+    single: Option<(ClockOutcome, Option<QueueId>)>,
+    completed: (u64, u64),
 }
 
 #[derive(Default)]
-struct AgentAcc {
-    tickets: u64,
+struct Acc {
+    created: u64,
     resolved: u64,
+    frw: Vec<i64>,
     frb: Vec<i64>,
+    rw: Vec<i64>,
     rb: Vec<i64>,
+    wait: Vec<i64>,
     csat: [u64; 5],
+    assigned: u64,
 }
 
 impl Report {
-    /// The reference computation over every ticket of the organization.
-    pub fn compute<'a>(tickets: impl IntoIterator<Item = &'a Ticket>, q: &ReportQuery) -> Report {
-        let inr = |t: chrono::DateTime<chrono::Utc>| q.range.from <= t && t < q.range.to;
-        let day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&q.timezone).date_naive();
+    /// The reference computation over a tenant's rows.
+    pub fn compute(d: &ReportData<'_>, q: &ReportQuery) -> Report {
+        let tz = q.timezone;
+        let mut all = Acc::default();
+        let mut by_agent: BTreeMap<AgentId, Acc> = BTreeMap::new();
+        let mut by_queue: BTreeMap<Option<QueueId>, Acc> = BTreeMap::new();
         let mut days: BTreeMap<NaiveDate, (u64, u64)> = BTreeMap::new();
-        let (mut created, mut resolved) = (0, 0);
-        let (mut frw, mut frb, mut rw, mut rb) = (vec![], vec![], vec![], vec![]);
-        let mut csat = [0u64; 5];
-        let mut agents: BTreeMap<AgentId, AgentAcc> = BTreeMap::new();
-        for t in tickets {
-            if q.queue_id.is_some_and(|x| t.queue_id != Some(x)) {
-                continue;
-            }
-            if inr(t.created_at) {
-                created += 1;
-                days.entry(day(t.created_at)).or_default().0 += 1;
-                if let Some(a) = t.assignee_id {
-                    agents.entry(a).or_default().tickets += 1;
+        let mut peak = [[0u64; 24]; 7];
+        let mut done = 0;
+        let mut dist = Distribution::default();
+        let mut dist_queue: BTreeMap<Option<QueueId>, u64> = BTreeMap::new();
+        let mut dist_category: BTreeMap<Option<CategoryId>, u64> = BTreeMap::new();
+        let mut dist_channel: BTreeMap<ChannelAccountId, u64> = BTreeMap::new();
+        let mut sla = Compliance::default();
+        let mut sla_policy: BTreeMap<SlaPolicyId, Compliance> = BTreeMap::new();
+        type CampaignKey = (Option<String>, Option<AdPlatform>, Option<String>);
+        let mut campaigns: BTreeMap<CampaignKey, CampaignValue> = BTreeMap::new();
+        let mut sales_of: BTreeMap<crate::ids::TicketId, Vec<&Sale>> = BTreeMap::new();
+        for s in d.sales {
+            sales_of.entry(s.ticket_id).or_default().push(s);
+        }
+        for t in d.tickets {
+            if q.contains(t.created_at) {
+                // Arrivals, in the queue the ticket was created in.
+                if q.in_queue(t.origin_queue_id) {
+                    all.created += 1;
+                    by_queue.entry(t.origin_queue_id).or_default().created += 1;
+                    let (day, wd, h) = local(t.created_at, tz);
+                    days.entry(day).or_default().0 += 1;
+                    peak[wd][h] += 1;
+                    if matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed) {
+                        done += 1;
+                    }
+                    let key = (
+                        t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()),
+                        t.tracking.ad_platform(),
+                        t.tracking.utm_campaign.clone(),
+                    );
+                    let c = campaigns.entry(key.clone()).or_insert(CampaignValue {
+                        utm_source: key.0,
+                        ad_platform: key.1,
+                        utm_campaign: key.2,
+                        tickets: 0,
+                        value: BTreeMap::new(),
+                    });
+                    c.tickets += 1;
+                    if let Some(v) = &t.deal_value {
+                        let m = c.value.entry(v.currency.clone()).or_default();
+                        m.in_negotiation_minor += v.minor;
+                        m.deals += 1;
+                    }
+                    for s in sales_of.get(&t.id).into_iter().flatten() {
+                        let m = c.value.entry(s.amount.currency.clone()).or_default();
+                        m.won_minor += s.amount.minor;
+                        m.sales += 1;
+                    }
                 }
-                if let Some(fr) = t.first_response_at {
-                    frw.push((fr - t.created_at).num_seconds());
-                    if let Some(b) = t.sla.as_ref().and_then(|s| s.first_response_secs()) {
-                        frb.push(b);
-                        if let Some(a) = t.assignee_id {
-                            agents.entry(a).or_default().frb.push(b);
+                // States: where it is now.
+                if q.in_queue(t.queue_id) {
+                    *dist.by_status.entry(t.status).or_default() += 1;
+                    *dist.by_priority.entry(t.priority).or_default() += 1;
+                    *dist_queue.entry(t.queue_id).or_default() += 1;
+                    *dist_category.entry(t.category_id).or_default() += 1;
+                    *dist_channel.entry(t.channel_account_id).or_default() += 1;
+                }
+                // SLA compliance, each clock in the queue it is credited to.
+                if let Some(s) = &t.sla {
+                    let mut mine = Compliance::default();
+                    let mut any = false;
+                    for (i, c) in clock_outcomes(t, s, q.now).into_iter().enumerate() {
+                        let m = match i {
+                            0 => &mut mine.first_response,
+                            1 => &mut mine.next_response,
+                            _ => &mut mine.resolution,
+                        };
+                        if let Some((o, queue)) = c.single
+                            && q.in_queue(queue)
+                        {
+                            m.add_outcome(o);
+                            any = true;
+                        }
+                        if c.completed != (0, 0) && q.in_queue(t.queue_id) {
+                            m.add(c.completed.0, c.completed.1, 0);
+                            any = true;
                         }
                     }
-                }
-            }
-            if let Some(r) = t.resolved_at.filter(|r| inr(*r)) {
-                resolved += 1;
-                days.entry(day(r)).or_default().1 += 1;
-                rw.push((r - t.created_at).num_seconds());
-                let b = t.sla.as_ref().and_then(|s| s.resolution_secs());
-                if let Some(b) = b {
-                    rb.push(b);
-                }
-                if let Some(a) = t.assignee_id {
-                    let acc = agents.entry(a).or_default();
-                    acc.resolved += 1;
-                    if let Some(b) = b {
-                        acc.rb.push(b);
+                    if any {
+                        sla.add(&mine);
+                        sla_policy.entry(s.policy_id).or_default().add(&mine);
                     }
                 }
             }
-            if let Some(rating) = t.rating.as_ref().filter(|r| inr(r.rated_at)) {
+            // First responses sent in the period.
+            if let Some(fr) = t.first_response_at.filter(|x| q.contains(*x))
+                && q.in_queue(t.first_response_queue_id)
+            {
+                let business = t.sla.as_ref().and_then(TicketSla::first_response_secs);
+                all.frw.push((fr - t.created_at).num_seconds());
+                all.frb.extend(business);
+                by_queue
+                    .entry(t.first_response_queue_id)
+                    .or_default()
+                    .frb
+                    .extend(business);
+                if let Some(a) = t.first_response_by {
+                    by_agent.entry(a).or_default().frb.extend(business);
+                }
+            }
+            // Resolutions in the period.
+            if let Some(r) = t.resolved_at.filter(|x| q.contains(*x))
+                && q.in_queue(t.resolved_queue_id)
+            {
+                let business = t.sla.as_ref().and_then(TicketSla::resolution_secs);
+                all.resolved += 1;
+                days.entry(local(r, tz).0).or_default().1 += 1;
+                all.rw.push((r - t.created_at).num_seconds());
+                all.rb.extend(business);
+                let credit = |acc: &mut Acc| {
+                    acc.resolved += 1;
+                    acc.rb.extend(business);
+                };
+                credit(by_queue.entry(t.resolved_queue_id).or_default());
+                if let Some(a) = t.resolved_by {
+                    credit(by_agent.entry(a).or_default());
+                }
+            }
+            // Ratings given in the period.
+            if let Some(rating) = t.rating.as_ref().filter(|r| q.contains(r.rated_at))
+                && q.in_queue(rating.queue_id)
+            {
                 let i = usize::from(rating.score.clamp(1, 5)) - 1;
-                csat[i] += 1;
-                if let Some(a) = t.assignee_id {
-                    agents.entry(a).or_default().csat[i] += 1;
+                all.csat[i] += 1;
+                by_queue.entry(rating.queue_id).or_default().csat[i] += 1;
+                if let Some(a) = rating.agent_id {
+                    by_agent.entry(a).or_default().csat[i] += 1;
                 }
             }
         }
+        // Attendances taken in the period.
+        for c in d.cycles {
+            if let (Some(started), Some(agent)) = (c.started_at, c.agent_id)
+                && q.contains(started)
+                && q.in_queue(c.queue_id)
+            {
+                let wait = (started - c.queued_at).num_seconds();
+                all.wait.push(wait);
+                by_queue.entry(c.queue_id).or_default().wait.push(wait);
+                by_agent.entry(agent).or_default().assigned += 1;
+            }
+        }
+        let agent_name = |id: AgentId| d.agents.iter().find(|a| a.id == id).map(|a| a.name.clone());
+        let queue_name = |id: Option<QueueId>| {
+            id.and_then(|id| d.queues.iter().find(|x| x.id == id).map(|x| x.name.clone()))
+        };
+        dist.by_queue = dist_queue
+            .into_iter()
+            .map(|(id, count)| NamedCount {
+                id,
+                name: queue_name(id),
+                count,
+            })
+            .collect();
+        dist.by_category = dist_category
+            .into_iter()
+            .map(|(id, count)| NamedCount {
+                id,
+                name: id.and_then(|id| {
+                    d.categories
+                        .iter()
+                        .find(|x| x.id == id)
+                        .map(|x| x.name.clone())
+                }),
+                count,
+            })
+            .collect();
+        dist.by_channel = dist_channel
+            .into_iter()
+            .map(|(id, count)| {
+                let a = d.channel_accounts.iter().find(|x| x.id == id);
+                ChannelCount {
+                    channel_account_id: id,
+                    kind: a.map(|a| a.kind),
+                    name: a.map(|a| a.name.clone()),
+                    count,
+                }
+            })
+            .collect();
         Report {
             range: q.range,
-            created,
-            resolved,
+            overview: Overview {
+                created: all.created,
+                resolved: all.resolved,
+                created_and_done: done,
+                resolution_rate: (all.created > 0).then(|| done as f64 / all.created as f64),
+                first_response_wall: TimeStats::of(all.frw),
+                first_response_business: TimeStats::of(all.frb),
+                resolution_wall: TimeStats::of(all.rw),
+                resolution_business: TimeStats::of(all.rb),
+                wait_in_queue: TimeStats::of(all.wait),
+            },
             volume: days
                 .into_iter()
                 .map(|(day, (created, resolved))| DayVolume {
@@ -234,22 +698,53 @@ impl Report {
                     resolved,
                 })
                 .collect(),
-            first_response_wall: TimeStats::of(frw),
-            first_response_business: TimeStats::of(frb),
-            resolution_wall: TimeStats::of(rw),
-            resolution_business: TimeStats::of(rb),
-            csat: Csat::from_distribution(csat),
-            agents: agents
+            peak_hours: PeakHours {
+                by_hour: std::array::from_fn(|h| peak.iter().map(|d| d[h]).sum()),
+                by_weekday_hour: peak,
+            },
+            distribution: dist,
+            sla: SlaCompliance {
+                overall: sla,
+                policies: sla_policy
+                    .into_iter()
+                    .map(|(policy_id, compliance)| PolicyCompliance {
+                        policy_id,
+                        name: d
+                            .policies
+                            .iter()
+                            .find(|p| p.id == policy_id)
+                            .map(|p| p.name.clone()),
+                        compliance,
+                    })
+                    .collect(),
+            },
+            csat: Csat::from_distribution(all.csat),
+            agents: by_agent
                 .into_iter()
                 .map(|(agent_id, a)| AgentReport {
                     agent_id,
-                    tickets: a.tickets,
-                    resolved: a.resolved,
+                    name: agent_name(agent_id),
+                    assigned: a.assigned,
                     first_response_business: TimeStats::of(a.frb),
+                    resolved: a.resolved,
                     resolution_business: TimeStats::of(a.rb),
                     csat: Csat::from_distribution(a.csat),
                 })
                 .collect(),
+            queues: by_queue
+                .into_iter()
+                .map(|(queue_id, a)| QueueReport {
+                    queue_id,
+                    name: queue_name(queue_id),
+                    created: a.created,
+                    first_response_business: TimeStats::of(a.frb),
+                    resolved: a.resolved,
+                    resolution_business: TimeStats::of(a.rb),
+                    wait_in_queue: TimeStats::of(a.wait),
+                    csat: Csat::from_distribution(a.csat),
+                })
+                .collect(),
+            campaigns: campaigns.into_values().collect(),
         }
     }
 }
@@ -280,5 +775,12 @@ mod tests {
         assert_eq!(c.score_sum, 1 + 3 + 4 + 10);
         assert_eq!(c.average, Some(18.0 / 5.0));
         assert_eq!(c.satisfied_share, Some(0.6));
+    }
+
+    #[test]
+    fn compliance_rate_is_met_over_ended() {
+        let m = MetricCompliance::of(3, 1, 5);
+        assert_eq!(m.compliance_rate, Some(0.75));
+        assert_eq!(MetricCompliance::of(0, 0, 2).compliance_rate, None);
     }
 }

@@ -692,8 +692,36 @@ impl StoreTx for MemoryTx {
         q: &crate::store::report::ReportQuery,
     ) -> Result<crate::store::report::Report> {
         let org = self.org;
+        let st = &self.state;
+        fn mine<'a, T: Clone + 'a, I: IntoIterator<Item = &'a T>>(
+            rows: I,
+            org: OrgId,
+            org_of: impl Fn(&T) -> OrgId,
+        ) -> Vec<T> {
+            rows.into_iter()
+                .filter(|r| org_of(r) == org)
+                .cloned()
+                .collect()
+        }
+        let tickets = mine(st.tickets.values(), org, |t| t.org_id);
+        let cycles = mine(st.cycles.values().map(|(_, c)| c), org, |c| c.org_id);
+        let sales = mine(st.sales.values(), org, |s| s.org_id);
+        let agents = mine(st.agents.values(), org, |a| a.org_id);
+        let queues = mine(st.queues.values(), org, |q| q.org_id);
+        let categories = mine(st.categories.values(), org, |c| c.org_id);
+        let channel_accounts = mine(st.accounts.values(), org, |a| a.org_id);
+        let policies = mine(st.sla_policies.values(), org, |p| p.org_id);
         Ok(crate::store::report::Report::compute(
-            self.state.tickets.values().filter(|t| t.org_id == org),
+            &crate::store::report::ReportData {
+                tickets: &tickets,
+                cycles: &cycles,
+                sales: &sales,
+                agents: &agents,
+                queues: &queues,
+                categories: &categories,
+                channel_accounts: &channel_accounts,
+                policies: &policies,
+            },
             q,
         ))
     }

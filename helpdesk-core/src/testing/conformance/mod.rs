@@ -32,7 +32,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+mod reports;
 mod sla;
+pub use reports::*;
 pub use sla::*;
 
 /// A tenant set up for a case: an admin, one WhatsApp inbox, one queue with agents.
@@ -1168,144 +1170,6 @@ pub async fn events_are_committed_in_order_with_their_change(store: Arc<dyn Stor
         f.events().await.len(),
         "reading after an event id continues exactly"
     );
-}
-
-pub async fn reports_agree_with_the_reference_semantics(store: Arc<dyn Store>) {
-    use crate::store::query::DateRange;
-    use crate::store::report::{Report, ReportQuery};
-    let f = Fixture::new(store, 2, 100).await;
-    let hours = crate::sla::CalendarSpec::weekdays(chrono_tz::America::Sao_Paulo, "09:00", "18:00")
-        .unwrap();
-    f.hd.create_sla_policy(
-        f.org.id,
-        &f.admin,
-        NewSlaPolicy::seed("Padrão")
-            .with_business_hours(hours)
-            .as_default(),
-    )
-    .await
-    .unwrap();
-    // t0 is Monday 09:00 in São Paulo; tickets arrive every 7 hours, nights included.
-    for i in 0..12i64 {
-        f.clock.set(t0() + Duration::hours(7 * i));
-        let t =
-            f.hd.create_ticket(
-                f.org.id,
-                &Actor::System,
-                NewTicket {
-                    lead: f.lead(i as usize),
-                    queue_id: Some(f.queue.id),
-                    ..NewTicket::default()
-                },
-            )
-            .await
-            .unwrap();
-        if i % 4 != 3 {
-            f.clock.advance(Duration::minutes(35 + i));
-            f.hd.reply(f.org.id, &f.admin, t.id, MessageContent::text("Olá"))
-                .await
-                .unwrap();
-        }
-        if i % 3 == 0 {
-            f.clock.advance(Duration::hours(1));
-            f.hd.set_pending(f.org.id, &f.admin, t.id).await.unwrap();
-            f.clock.advance(Duration::hours(5));
-        }
-        if i % 2 == 0 {
-            f.clock.advance(Duration::minutes(90));
-            f.hd.resolve(f.org.id, &f.admin, t.id).await.unwrap();
-            if i % 4 == 0 {
-                f.hd.rate(f.org.id, &Actor::System, t.id, (1 + i % 5) as u8, None)
-                    .await
-                    .unwrap();
-            }
-        }
-    }
-    let tickets: Vec<_> = f
-        .all_tickets()
-        .await
-        .into_iter()
-        .map(|s| s.ticket)
-        .collect();
-    let tz = f.org.timezone;
-    let ranges = [
-        DateRange {
-            from: t0() - Duration::days(1),
-            to: t0() + Duration::days(5),
-        },
-        DateRange {
-            from: t0() + Duration::hours(20),
-            to: t0() + Duration::hours(50),
-        },
-        DateRange {
-            from: t0() + Duration::days(30),
-            to: t0() + Duration::days(31),
-        },
-    ];
-    for (k, range) in ranges.into_iter().enumerate() {
-        for queue_id in [None, Some(f.queue.id), Some(QueueId::new())] {
-            let got =
-                f.hd.report(
-                    f.org.id,
-                    &f.admin,
-                    ReportRequest {
-                        date: DateFilter::Range(range),
-                        queue_id,
-                    },
-                )
-                .await
-                .unwrap();
-            let want = Report::compute(
-                &tickets,
-                &ReportQuery {
-                    range,
-                    timezone: tz,
-                    queue_id,
-                },
-            );
-            assert_eq!(got, want, "range {k}, queue {queue_id:?}");
-        }
-    }
-    // The reference itself, on the whole period, by hand.
-    let all =
-        f.hd.report(
-            f.org.id,
-            &f.admin,
-            ReportRequest {
-                date: DateFilter::Range(ranges[0]),
-                queue_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!((all.created, all.resolved), (12, 6));
-    assert_eq!(
-        all.first_response_wall.count, 9,
-        "tickets 3, 7 and 11 got no reply"
-    );
-    assert_eq!(all.first_response_business.count, 9);
-    assert_eq!(all.csat.responses, 3, "tickets 0, 4 and 8 were rated");
-    assert_eq!(all.csat.distribution, [1, 0, 0, 1, 1], "scores 1, 5 and 4");
-    assert_eq!(all.volume.iter().map(|d| d.created).sum::<u64>(), 12);
-    assert_eq!(all.volume.iter().map(|d| d.resolved).sum::<u64>(), 6);
-    assert_eq!(all.agents.iter().map(|a| a.tickets).sum::<u64>(), 12);
-    assert!(
-        all.resolution_business.sum_secs < all.resolution_wall.sum_secs,
-        "nights and pending time are not business time"
-    );
-    // Agents without a supervisor role may not see reports.
-    assert!(matches!(
-        f.hd.report(
-            f.org.id,
-            &Actor::agent(f.agents[0].id),
-            ReportRequest {
-                date: DateFilter::Range(ranges[0]),
-                queue_id: None,
-            },
-        )
-        .await,
-        Err(Error::Forbidden { .. })
-    ));
 }
 
 /// A sink that records what it is given and fails this tenant's events while told to.
