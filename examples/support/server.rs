@@ -29,6 +29,8 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+#[path = "server/analytics.rs"]
+mod analytics;
 #[path = "server/sla.rs"]
 mod sla;
 
@@ -219,7 +221,16 @@ pub async fn build(cfg: &Config) -> Result<App, String> {
         )
         .route("/tickets/{id}/rating", axum::routing::post(rate_ticket))
         .route("/tickets/{id}/{action}", axum::routing::post(ticket_action))
-        .route("/analytics/overview", get(analytics))
+        .route("/analytics/overview", get(analytics::overview))
+        .route("/analytics/volume", get(analytics::volume))
+        .route("/analytics/distribution", get(analytics::distribution))
+        .route("/analytics/agents", get(analytics::agents))
+        .route("/analytics/sla", get(analytics::sla))
+        .route("/analytics/sla/detailed", get(analytics::sla))
+        .route("/analytics/csat", get(analytics::csat))
+        .route("/analytics/peak-hours", get(analytics::peak_hours))
+        .route("/analytics/campaigns", get(analytics::campaigns))
+        .route("/analytics/export", get(analytics::export))
         .route("/queues", get(list_queues).post(create_queue))
         .route("/queues/{id}", patch(update_queue).delete(delete_queue))
         .route("/queues/{id}/members", axum::routing::post(add_member))
@@ -878,26 +889,6 @@ async fn inbounds(
     Ok(Json(
         json!({"items": items, "total": page.total, "totalExact": page.total_exact, "nextCursor": page.next_cursor}),
     ))
-}
-
-async fn analytics(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    Query(q): Query<std::collections::HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let preset = q.get("dateRange").map(String::as_str).unwrap_or("30d");
-    let report = state
-        .hd
-        .report(
-            state.org,
-            &actor,
-            helpdesk_core::service::ReportRequest {
-                date: DateFilter::Preset(DateRangePreset::parse(preset)?),
-                queue_id: None,
-            },
-        )
-        .await?;
-    to_json(&report)
 }
 
 /// Delivers events to the subscribed URLs: `POST` of the event JSON, signed with

@@ -58,9 +58,28 @@ ALTER TABLE tickets
     ADD COLUMN sla_nr_met integer GENERATED ALWAYS AS (COALESCE((doc #>> '{sla,next_responses_met}')::integer, 0)) STORED,
     ADD COLUMN sla_nr_late integer GENERATED ALWAYS AS (COALESCE((doc #>> '{sla,next_responses_breached}')::integer, 0)) STORED;
 
--- Report ranges: arrivals use tickets_listing (org_id, created_at); resolutions and ratings
--- have theirs; first responses get one.
-CREATE INDEX tickets_first_response ON tickets (org_id, first_response_at) WHERE first_response_at IS NOT NULL;
+-- Each report population is a range of one of these indexes, read by an index-only scan:
+-- they carry every column the population's queries read, so a report never visits the
+-- ticket rows (about 2 kB each with their documents). A 30-day report of a 1,000,000-ticket
+-- tenant reads a few thousand index pages instead of tens of thousands of heap pages.
+-- Arrivals, distribution, SLA compliance and campaigns: tickets created in the range.
+CREATE INDEX tickets_report_created ON tickets (org_id, created_at)
+    INCLUDE (id, status, priority, queue_id, origin_queue_id, category_id, channel_account_id,
+             first_response_queue_id, resolved_queue_id, sla_policy_id, sla_fr, sla_fr_due, sla_nr,
+             sla_nr_due, sla_res, sla_res_due, sla_nr_met, sla_nr_late, utm_source_key, ad_platform,
+             utm_campaign, deal_minor, deal_currency);
+-- First responses, resolutions and ratings given in the range.
+CREATE INDEX tickets_report_first_response ON tickets (org_id, first_response_at)
+    INCLUDE (created_at, first_response_by, first_response_queue_id, first_response_bsecs)
+    WHERE first_response_at IS NOT NULL;
+DROP INDEX tickets_resolved;
+CREATE INDEX tickets_report_resolved ON tickets (org_id, resolved_at)
+    INCLUDE (created_at, resolved_by, resolved_queue_id, resolution_bsecs)
+    WHERE resolved_at IS NOT NULL;
+DROP INDEX tickets_rated;
+CREATE INDEX tickets_report_rated ON tickets (org_id, rated_at)
+    INCLUDE (rating, rating_agent_id, rating_queue_id)
+    WHERE rated_at IS NOT NULL;
 
 ALTER TABLE assignment_cycles
     ADD COLUMN queue_id uuid GENERATED ALWAYS AS ((doc ->> 'queue_id')::uuid) STORED,
@@ -68,7 +87,25 @@ ALTER TABLE assignment_cycles
     ADD COLUMN queued_at timestamptz GENERATED ALWAYS AS (helpdesk_instant(doc ->> 'queued_at')) STORED,
     ADD COLUMN started_at timestamptz GENERATED ALWAYS AS (helpdesk_instant(doc ->> 'started_at')) STORED;
 -- Waits: attendances taken in a range.
-CREATE INDEX cycles_started ON assignment_cycles (org_id, started_at) WHERE started_at IS NOT NULL;
+CREATE INDEX cycles_report_started ON assignment_cycles (org_id, started_at)
+    INCLUDE (queued_at, agent_id, queue_id)
+    WHERE started_at IS NOT NULL;
 
+-- Value per campaign sums the sales of the tickets created in the range. A sale row carries
+-- what of its ticket that needs, copied when the sale is recorded (none of it changes after
+-- the ticket is created): the report reads sales alone.
 ALTER TABLE sales
-    ADD COLUMN currency text GENERATED ALWAYS AS (doc #>> '{amount,currency}') STORED;
+    ADD COLUMN currency text GENERATED ALWAYS AS (doc #>> '{amount,currency}') STORED,
+    ADD COLUMN ticket_created_at timestamptz,
+    ADD COLUMN ticket_origin_queue_id uuid,
+    ADD COLUMN ticket_utm_source_key text,
+    ADD COLUMN ticket_ad_platform text,
+    ADD COLUMN ticket_utm_campaign text;
+UPDATE sales s
+SET ticket_created_at = t.created_at, ticket_origin_queue_id = t.origin_queue_id,
+    ticket_utm_source_key = t.utm_source_key, ticket_ad_platform = t.ad_platform,
+    ticket_utm_campaign = t.utm_campaign
+FROM tickets t WHERE t.org_id = s.org_id AND t.id = s.ticket_id;
+CREATE INDEX sales_report ON sales (org_id, ticket_created_at)
+    INCLUDE (ticket_origin_queue_id, ticket_utm_source_key, ticket_ad_platform, ticket_utm_campaign,
+             currency, amount_minor);

@@ -107,7 +107,13 @@ impl Store for PgStore {
         let Some(doc) = doc else {
             return Err(Error::not_found("organization", org));
         };
-        Ok(Box::new(tx::PgTx::new(org, tx, doc, self.search_id_limit)))
+        Ok(Box::new(tx::PgTx::new(
+            org,
+            tx,
+            self.pool.clone(),
+            doc,
+            self.search_id_limit,
+        )))
     }
 
     async fn create_organization(&self, org: &Organization) -> Result<()> {

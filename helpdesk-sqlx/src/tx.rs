@@ -95,6 +95,8 @@ pub(crate) use ticket_update_set;
 pub(crate) struct PgTx {
     org: OrgId,
     pub(crate) tx: Transaction<'static, Postgres>,
+    /// The store's pool: a report reads on more connections, in this transaction's snapshot.
+    pub(crate) pool: sqlx::PgPool,
     /// The organization's document, read by `begin` (which must check the tenant exists
     /// anyway): `organization()` costs no round trip.
     org_doc: Value,
@@ -109,12 +111,14 @@ impl PgTx {
     pub(crate) fn new(
         org: OrgId,
         tx: Transaction<'static, Postgres>,
+        pool: sqlx::PgPool,
         org_doc: Value,
         search_id_limit: i64,
     ) -> PgTx {
         PgTx {
             org,
             tx,
+            pool,
             org_doc,
             search_id_limit,
             wb: WriteBehind::default(),
@@ -1145,9 +1149,17 @@ impl StoreTx for PgTx {
             org_id: self.org,
             ..s.clone()
         };
-        exec!(
+        // The ticket's attribution goes with the sale (reports read sales alone); a kept-back
+        // change of the ticket is written first.
+        self.flush_rows().await?;
+        let inserted = exec!(
             self,
-            "INSERT INTO sales (org_id, id, ticket_id, amount_minor, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sales (org_id, id, ticket_id, amount_minor, created_at, doc, ticket_created_at,
+                                ticket_origin_queue_id, ticket_utm_source_key, ticket_ad_platform,
+                                ticket_utm_campaign)
+             SELECT $1, $2, $3, $4, $5, $6, t.created_at, t.origin_queue_id, t.utm_source_key,
+                    t.ad_platform, t.utm_campaign
+             FROM tickets t WHERE t.org_id = $1 AND t.id = $3",
             self.org.0,
             s.id.0,
             s.ticket_id.0,
@@ -1155,6 +1167,9 @@ impl StoreTx for PgTx {
             s.created_at,
             to_doc(&s)?
         );
+        if inserted == 0 {
+            return Err(Error::not_found("ticket", s.ticket_id));
+        }
         Ok(())
     }
 

@@ -1584,6 +1584,278 @@ async fn sla_over_http(database_url: Option<String>) {
     s.stop().await;
 }
 
+/// The analytics endpoints over what agents did through the API.
+async fn analytics_over_http(database_url: Option<String>) {
+    use reqwest::Method;
+    let number = format!("32{:011}", unique());
+    let s = start(database_url, &number).await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path_regex(r"/messages$"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp", "messages": [{"id": "wamid.OUT1"}]})))
+        .mount(&s.graph)
+        .await;
+    let (st, _) = s
+        .post_json(
+            "/api/v1/sla-policies",
+            &json!({"name": "Padrão", "firstResponseHours": 2, "resolutionHours": 24, "isDefault": true}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let (_, queues) = s.get("/api/v1/queues", true).await;
+    let qid = queues[0]["id"].as_str().unwrap().to_owned();
+    let (st, agent) = s
+        .post_json(
+            "/api/v1/agents",
+            &json!({"name": "Bia", "email": format!("bia{}@example.com", unique()), "role": "agent",
+                    "capacity": 10, "presence": "online"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{agent}");
+    let agent_id = agent["id"].as_str().unwrap().to_owned();
+    let (st, _) = s
+        .post_json(
+            &format!("/api/v1/queues/{qid}/members"),
+            &json!({"agentId": agent_id}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let as_agent = |method: Method, path: String, body: Option<Value>| {
+        let r = s
+            .http
+            .request(method, format!("{}{path}", s.base))
+            .bearer_auth(TOKEN)
+            .header("x-helpdesk-agent", agent_id.clone());
+        let r = match body {
+            Some(b) => r.json(&b),
+            None => r,
+        };
+        async move {
+            let resp = r.send().await.unwrap();
+            let st = resp.status().as_u16();
+            (st, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Three tickets: two from a Google campaign with a deal value; one answered, resolved
+    // and rated by the agent.
+    let mut ids = Vec::new();
+    for (i, source) in ["google", "google", "facebook"].iter().enumerate() {
+        let (st, t) = s
+            .post_json(
+                "/api/v1/tickets",
+                &json!({"lead": {"name": "Cliente", "phone": format!("+55219{:08}", unique() + i as u64)},
+                        "ticket": {"utmSource": source, "utmCampaign": "queda", "dealValue": 1500.00}}),
+            )
+            .await;
+        assert_eq!(st, 201, "{t}");
+        ids.push(t["id"].as_str().unwrap().to_owned());
+    }
+    let t0 = &ids[0];
+    let (st, _) = as_agent(
+        Method::POST,
+        format!("/api/v1/tickets/{t0}/messages"),
+        Some(json!({"text": "Olá!"})),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (st, _) = as_agent(Method::POST, format!("/api/v1/tickets/{t0}/resolve"), None).await;
+    assert_eq!(st, 200);
+    let (st, _) = s
+        .post_json(
+            &format!("/api/v1/tickets/{t0}/rating"),
+            &json!({"score": 5}),
+        )
+        .await;
+    assert_eq!(st, 200);
+
+    let (st, o) = s
+        .get("/api/v1/analytics/overview?dateRange=today", true)
+        .await;
+    assert_eq!(st, 200, "{o}");
+    assert_eq!(
+        (
+            o["overview"]["created"].as_u64(),
+            o["overview"]["resolved"].as_u64(),
+            o["overview"]["firstResponse"]["wall"]["count"].as_u64(),
+            o["csat"]["distribution"]["5"].as_u64(),
+            o["sla"]["firstResponse"]["met"].as_u64(),
+            o["sla"]["firstResponse"]["running"].as_u64(),
+        ),
+        (Some(3), Some(1), Some(1), Some(1), Some(1), Some(2)),
+        "{o}"
+    );
+    assert!(o["period"]["from"].is_string(), "{o}");
+    // The same day as local dates, and as instants.
+    let (_, by_days) = s
+        .get(
+            &format!(
+                "/api/v1/analytics/overview?from={d}&to={d}",
+                d = local_today(&o)
+            ),
+            true,
+        )
+        .await;
+    assert_eq!(by_days["overview"], o["overview"], "{by_days}");
+    let (st, v) = s.get("/api/v1/analytics/volume?dateRange=7d", true).await;
+    assert_eq!(st, 200);
+    let days = v["days"].as_array().unwrap();
+    assert_eq!(
+        days.iter()
+            .map(|d| d["created"].as_u64().unwrap())
+            .sum::<u64>(),
+        3,
+        "{v}"
+    );
+    let (_, d) = s.get("/api/v1/analytics/distribution", true).await;
+    assert_eq!(
+        (
+            d["byStatus"]["resolved"].as_u64(),
+            d["byStatus"]["new"].as_u64()
+        ),
+        (Some(1), Some(2)),
+        "{d}"
+    );
+    assert_eq!(d["byQueue"][0]["name"], "Atendimento", "{d}");
+    assert_eq!(d["byChannel"][0]["kind"], "whatsapp", "{d}");
+    let (_, a) = s.get("/api/v1/analytics/agents", true).await;
+    let bia = a["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["agentId"] == agent_id.as_str())
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        (
+            bia["name"].as_str(),
+            bia["resolved"].as_u64(),
+            bia["firstResponse"]["count"].as_u64(),
+            bia["csat"]["responses"].as_u64()
+        ),
+        (Some("Bia"), Some(1), Some(1), Some(1)),
+        "{a}"
+    );
+    assert_eq!(a["queues"][0]["created"].as_u64(), Some(3), "{a}");
+    let (_, sla) = s.get("/api/v1/analytics/sla/detailed", true).await;
+    assert_eq!(sla["policies"][0]["name"], "Padrão", "{sla}");
+    assert_eq!(
+        sla["policies"][0]["resolution"]["met"].as_u64(),
+        Some(1),
+        "{sla}"
+    );
+    let (_, c) = s.get("/api/v1/analytics/csat", true).await;
+    assert_eq!(
+        (c["responses"].as_u64(), c["byAgent"][0]["name"].as_str()),
+        (Some(1), Some("Bia")),
+        "{c}"
+    );
+    let (_, p) = s.get("/api/v1/analytics/peak-hours", true).await;
+    let by_hour: u64 = p["byHour"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_u64)
+        .sum();
+    let by_weekday: u64 = p["byWeekday"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|h| h.as_array().unwrap().iter().filter_map(Value::as_u64))
+        .sum();
+    assert_eq!((by_hour, by_weekday), (3, 3), "{p}");
+    let (_, camp) = s.get("/api/v1/analytics/campaigns", true).await;
+    let google = camp["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["utmSource"] == "google")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        (
+            google["tickets"].as_u64(),
+            google["utmCampaign"].as_str(),
+            google["value"]["BRL"]["inNegotiation"].as_f64()
+        ),
+        (Some(2), Some("queda"), Some(3000.0)),
+        "{camp}"
+    );
+    // The export: a CSV line per ticket, no personal data.
+    let resp = s
+        .http
+        .get(format!(
+            "{}/api/v1/analytics/export?dateRange=today",
+            s.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = resp.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[0].starts_with("number,status,priority,queue,assignee"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",resolved,") && l.contains(",met,")),
+        "{csv}"
+    );
+    assert!(!csv.contains("Cliente") && !csv.contains("+55219"), "{csv}");
+    // Bad periods and queues are named; agents see no reports.
+    for (query, field) in [
+        ("dateRange=forever", "dateRange"),
+        ("from=2026-03-01", "to"),
+        ("to=2026-03-01", "from"),
+        ("from=2026-03-02&to=2026-03-01", "to"),
+        ("from=yesterday&to=2026-03-01", "from"),
+        ("dateRange=7d&from=2026-03-01&to=2026-03-02", "dateRange"),
+        ("queueId=fila", "queueId"),
+    ] {
+        let (st, err) = s
+            .get(&format!("/api/v1/analytics/overview?{query}"), true)
+            .await;
+        assert_eq!(
+            (st, err["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{query}: {err}"
+        );
+    }
+    let (st, err) = as_agent(Method::GET, "/api/v1/analytics/overview".into(), None).await;
+    assert_eq!(
+        (st, err["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{err}"
+    );
+    s.stop().await;
+}
+
+/// The local date (São Paulo, the default organization's zone) a report period starts on.
+fn local_today(report: &Value) -> String {
+    let from = report["period"]["from"].as_str().unwrap();
+    let t = chrono::DateTime::parse_from_rfc3339(from).unwrap();
+    t.with_timezone(&chrono::FixedOffset::west_opt(3 * 3600).unwrap())
+        .date_naive()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_over_http_in_memory() {
+    analytics_over_http(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_over_http_on_postgres() {
+    analytics_over_http(Some(database_url())).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sla_over_http_in_memory() {
     sla_over_http(None).await;

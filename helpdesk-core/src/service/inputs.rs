@@ -162,13 +162,36 @@ pub struct ContactPatch {
     pub attributes: BTreeMap<String, String>,
 }
 
-/// Creation date filter: a PRD preset or an explicit range.
+/// A period: a PRD preset, local calendar days, or an explicit range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateFilter {
     /// A preset resolved in the organization's zone.
     Preset(DateRangePreset),
+    /// Local calendar days in the organization's zone, both included (`from` 00:00 to the
+    /// end of `to`).
+    Days {
+        /// First day.
+        from: chrono::NaiveDate,
+        /// Last day (included).
+        to: chrono::NaiveDate,
+    },
     /// An explicit UTC range.
     Range(DateRange),
+}
+
+impl DateFilter {
+    /// The UTC range at `now`, days cut in `tz`.
+    pub fn resolve(self, now: chrono::DateTime<chrono::Utc>, tz: Tz) -> DateRange {
+        use crate::store::query::local_midnight;
+        match self {
+            DateFilter::Preset(p) => p.resolve(now, tz),
+            DateFilter::Days { from, to } => DateRange {
+                from: local_midnight(from, tz),
+                to: local_midnight(to + chrono::Duration::days(1), tz),
+            },
+            DateFilter::Range(r) => r,
+        }
+    }
 }
 
 /// A reporting request.

@@ -55,10 +55,7 @@ impl Helpdesk {
         };
         let q = TicketQuery {
             q: req.q,
-            created: req.date.map(|d| match d {
-                DateFilter::Preset(p) => p.resolve(now, organization.timezone),
-                DateFilter::Range(r) => r,
-            }),
+            created: req.date.map(|d| d.resolve(now, organization.timezone)),
             stage_id: req.stage_id,
             origin: req.origin,
             source: req.source,
@@ -122,10 +119,7 @@ impl Helpdesk {
             });
         }
         let organization = tx.organization().await?;
-        let range = match req.date {
-            DateFilter::Preset(p) => p.resolve(now, organization.timezone),
-            DateFilter::Range(r) => r,
-        };
+        let range = req.date.resolve(now, organization.timezone);
         if range.to <= range.from {
             return Err(Error::invalid("date", "the period ends before it starts"));
         }

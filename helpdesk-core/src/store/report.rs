@@ -270,7 +270,8 @@ impl MetricCompliance {
 }
 
 impl Compliance {
-    fn add(&mut self, o: &Compliance) {
+    /// Adds another set of counts (a store summing its groups).
+    pub fn add(&mut self, o: &Compliance) {
         for (a, b) in [
             (&mut self.first_response, &o.first_response),
             (&mut self.next_response, &o.next_response),
