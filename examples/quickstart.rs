@@ -1,8 +1,9 @@
 //! A support desk's morning, in memory, with no setup: `cargo run --example quickstart`.
 //!
-//! An internet provider with two queues (Suporte, Financeiro) and four agents receives WhatsApp
-//! messages, one of them at night; tickets are assigned round robin, answered, classified
-//! (setor × motivo), transferred, resolved and rated, and the Kanban board is printed.
+//! An internet provider with two queues (Suporte, Financeiro), four agents and an SLA policy of
+//! 2 business hours receives WhatsApp messages, one of them at night; tickets are assigned
+//! round robin, answered, classified (setor × motivo), transferred, resolved and rated; the
+//! Kanban board and the week's report are printed.
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -14,8 +15,9 @@ use helpdesk_core::clock::{Clock, ManualClock};
 use helpdesk_core::domain::message::{MediaKind, MessageContent};
 use helpdesk_core::domain::party::{ChannelAccount, ChannelKind};
 use helpdesk_core::domain::team::{AutoReplies, Distribution, Presence, Role};
+use helpdesk_core::domain::ticket::Priority;
 use helpdesk_core::service::*;
-use helpdesk_core::sla::CalendarSpec;
+use helpdesk_core::sla::{CalendarSpec, SlaMetric, SlaTargets};
 use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::{Helpdesk, Result};
 use std::collections::BTreeMap;
@@ -46,9 +48,11 @@ impl Channel for PrintingChannel {
 }
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    // Times in the story are São Paulo local (UTC-3).
-    Utc.with_ymd_and_hms(y, mo, d, h + 3, mi, 0)
+    // Times in the story are São Paulo local.
+    chrono_tz::America::Sao_Paulo
+        .with_ymd_and_hms(y, mo, d, h, mi, 0)
         .single()
+        .map(|t| t.with_timezone(&Utc))
         .unwrap_or_default()
 }
 
@@ -132,7 +136,7 @@ async fn main() -> Result<()> {
             &admin,
             NewQueue {
                 name: "Financeiro".into(),
-                business_hours: Some(hours),
+                business_hours: Some(hours.clone()),
                 distribution: Distribution::LeastBusy,
                 ..NewQueue::default()
             },
@@ -183,6 +187,22 @@ async fn main() -> Result<()> {
     .await?;
     println!(
         "   queues: Suporte (round robin: Bruno, Carla), Financeiro (least busy: Diego); setor FINANCEIRO -> Financeiro"
+    );
+    // The desk's promise: first response within 2 business hours, resolution within 8
+    // (urgent: 30 minutes / 4 hours), counted in the desk's hours with Brazil's holidays.
+    let policy = hd
+        .create_sla_policy(
+            org,
+            &admin,
+            NewSlaPolicy::new("Comercial", SlaTargets::hours(2.0, 2.0, 8.0))
+                .with_priority(Priority::Urgent, SlaTargets::hours(0.5, 0.5, 4.0))
+                .with_business_hours(hours)
+                .as_default(),
+        )
+        .await?;
+    println!(
+        "   SLA policy \"{}\": first response 2 business hours, resolution 8 (urgent 30 min / 4 h)",
+        policy.name
     );
 
     println!("\n== 2. Monday 08:05: two customers write on WhatsApp ==");
@@ -361,6 +381,24 @@ async fn main() -> Result<()> {
         number(&hd, org, pedro.ticket_id).await?,
         pedro.assigned_to.is_some()
     );
+    if let Some(sla) = hd.sla_state(org, &admin, pedro.ticket_id).await? {
+        for c in &sla.clocks {
+            let metric = match c.metric {
+                SlaMetric::FirstResponse => "first response",
+                SlaMetric::NextResponse => "next response",
+                SlaMetric::Resolution => "resolution",
+            };
+            println!(
+                "   {metric} due {} (2 and 8 business hours: the desk opens Monday 08:00)",
+                c.due_at
+                    .map(|d| d
+                        .with_timezone(&chrono_tz::America::Sao_Paulo)
+                        .format("%a %H:%M")
+                        .to_string())
+                    .unwrap_or_default()
+            );
+        }
+    }
 
     println!("\n== 7. The board ==");
     for col in hd.board(org, &admin).await? {
@@ -402,6 +440,41 @@ async fn main() -> Result<()> {
                 .format("%a %H:%M"),
             a.action,
             who
+        );
+    }
+    println!("\n== 9. The week's report (who did what, SLA kept) ==");
+    let week = hd
+        .report(
+            org,
+            &admin,
+            ReportRequest {
+                date: DateFilter::Days {
+                    from: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(),
+                    to: chrono::NaiveDate::from_ymd_opt(2026, 3, 8).unwrap_or_default(),
+                },
+                queue_id: None,
+            },
+        )
+        .await?;
+    let o = &week.overview;
+    println!(
+        "   {} tickets, {} resolved; first response median {} business min; CSAT {:.1}",
+        o.created,
+        o.resolved,
+        o.first_response_business.p50_secs.unwrap_or(0) / 60,
+        week.csat.average.unwrap_or(0.0)
+    );
+    let fr = &week.sla.overall.first_response;
+    println!(
+        "   first response SLA: {} met, {} breached, {} running",
+        fr.met, fr.breached, fr.running
+    );
+    for a in &week.agents {
+        println!(
+            "   {:<6} first responses {}, resolved {}",
+            a.name.clone().unwrap_or_default(),
+            a.first_response_business.count,
+            a.resolved
         );
     }
     println!(

@@ -92,9 +92,11 @@ impl Helpdesk {
         })
     }
 
-    /// The reporting numbers of a period: volume per day, first response and resolution
-    /// times (wall clock and business hours), CSAT, per agent. Admins and supervisors (and
-    /// the system) only.
+    /// The report of a period (and optionally one queue): overview, volume per local day,
+    /// peak hours, distribution, SLA compliance, CSAT, per agent and per queue, value per
+    /// campaign. Each figure is credited to the agent who did it and the queue the ticket was
+    /// in at the time; see [`Report::compute`](crate::store::report::Report::compute) for the
+    /// exact semantics. Admins and supervisors (and the system) only.
     pub async fn report(
         &self,
         org: OrgId,
