@@ -1,10 +1,19 @@
 //! The whole desk as a service: `cargo run --example helpdesk_server`.
 //!
-//! Settings come from the environment (see `support/server.rs`): `HELPDESK_BIND`,
-//! `HELPDESK_API_TOKEN`, `WHATSAPP_VERIFY_TOKEN`, `WHATSAPP_APP_SECRET`,
-//! `WHATSAPP_ACCESS_TOKEN`, `WHATSAPP_PHONE_NUMBER_ID`, `WHATSAPP_GRAPH_URL`, `DATABASE_URL`
-//! (Postgres; without it the in-memory store), `HELPDESK_EVENT_URLS` and
-//! `HELPDESK_EVENT_SECRET` (signed event webhooks). Stops gracefully on SIGTERM or Ctrl-C.
+//! Settings come from the environment (see `support/server.rs`). Required:
+//! `HELPDESK_API_TOKEN` (16 characters or more), `WHATSAPP_PHONE_NUMBER_ID` (digits),
+//! `WHATSAPP_VERIFY_TOKEN`, `WHATSAPP_APP_SECRET`, `WHATSAPP_ACCESS_TOKEN`. Optional:
+//! `HELPDESK_BIND` (default `127.0.0.1:8080`), `WHATSAPP_GRAPH_URL`, `DATABASE_URL`
+//! (Postgres; without it the in-memory store), `HELPDESK_EVENT_URLS` with
+//! `HELPDESK_EVENT_SECRET` (signed event webhooks). On first start it creates the organization
+//! of the WhatsApp number, with a queue "Atendimento" and the inbox. Stops gracefully on
+//! SIGTERM or Ctrl-C.
+//!
+//! ```bash
+//! HELPDESK_API_TOKEN=local-token-0123456789 WHATSAPP_PHONE_NUMBER_ID=1234567890 \
+//! WHATSAPP_VERIFY_TOKEN=verify WHATSAPP_APP_SECRET=secret WHATSAPP_ACCESS_TOKEN=token \
+//! cargo run --example helpdesk_server
+//! ```
 
 use helpdesk_examples::server::{Config, build, run, terminate_signal};
 

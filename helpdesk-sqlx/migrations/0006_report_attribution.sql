@@ -12,3 +12,9 @@ UPDATE tickets
 SET doc = jsonb_set(doc, '{rating}', (doc -> 'rating') || jsonb_build_object(
         'agent_id', doc -> 'assignee_id', 'queue_id', doc -> 'queue_id'))
 WHERE jsonb_typeof(doc -> 'rating') = 'object' AND NOT (doc -> 'rating' ? 'agent_id');
+-- Sales copied their ticket's origin queue in 0005, before it was known: again, now.
+UPDATE sales s
+SET ticket_origin_queue_id = t.origin_queue_id
+FROM tickets t
+WHERE t.org_id = s.org_id AND t.id = s.ticket_id
+  AND s.ticket_origin_queue_id IS DISTINCT FROM t.origin_queue_id;

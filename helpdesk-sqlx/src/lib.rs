@@ -49,6 +49,9 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub struct PgStore {
     pool: PgPool,
     search_id_limit: i64,
+    /// Reports running at once: each takes up to three connections, and the pool must keep
+    /// room for the desk's own traffic (see `report`).
+    report_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl PgStore {
@@ -66,9 +69,11 @@ impl PgStore {
 
     /// Wraps an existing pool.
     pub fn from_pool(pool: PgPool) -> PgStore {
+        let slots = report::slots(pool.options().get_max_connections());
         PgStore {
             pool,
             search_id_limit: listing::DEFAULT_SEARCH_ID_LIMIT,
+            report_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
         }
     }
 
@@ -107,13 +112,15 @@ impl Store for PgStore {
         let Some(doc) = doc else {
             return Err(Error::not_found("organization", org));
         };
-        Ok(Box::new(tx::PgTx::new(
-            org,
-            tx,
-            self.pool.clone(),
-            doc,
-            self.search_id_limit,
-        )))
+        Ok(Box::new(tx::PgTx::new(org, tx, doc, self.search_id_limit)))
+    }
+
+    async fn report(
+        &self,
+        org: OrgId,
+        q: &helpdesk_core::store::report::ReportQuery,
+    ) -> Result<helpdesk_core::store::report::Report> {
+        report::report(&self.pool, &self.report_slots, org, q).await
     }
 
     async fn create_organization(&self, org: &Organization) -> Result<()> {

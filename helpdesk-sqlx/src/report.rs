@@ -4,20 +4,19 @@
 //! Each population is a range of one index that carries every column its queries read
 //! (migration 0005), so a report never visits ticket rows. The queries group by the finest
 //! key a figure needs (hash aggregates, no sorts) and the breakdowns are summed here;
-//! duration percentiles are computed here with the reference's own `TimeStats::of` from the
-//! values each group sends as an array. The three parts run at once on three connections
-//! that share one snapshot (exported by the report's transaction), so the report is as
-//! consistent as a single statement and takes as long as its slowest part.
+//! durations come as arrays of the stored instants and are summarized with the reference's
+//! own `TimeStats::of`. A report reads in one REPEATABLE READ snapshot outside any workflow
+//! transaction; on a pool with room, two of its three parts run at once on connections that
+//! import that snapshot, so it takes as long as its slowest part. A semaphore caps the
+//! reports running at once, so they never take the connections the desk's traffic needs.
 
 use crate::error::db;
-use crate::tx::PgTx;
 use chrono::{DateTime, NaiveDate, Utc};
 use helpdesk_core::Result;
 use helpdesk_core::domain::party::ChannelKind;
 use helpdesk_core::domain::ticket::{Priority, TicketStatus};
 use helpdesk_core::domain::tracking::AdPlatform;
 use helpdesk_core::ids::{AgentId, CategoryId, ChannelAccountId, OrgId, QueueId, SlaPolicyId};
-use helpdesk_core::store::StoreTx;
 use helpdesk_core::store::report::{
     AgentReport, CampaignValue, ChannelCount, Compliance, Csat, DayVolume, Distribution,
     MetricCompliance, NamedCount, Overview, PeakHours, PolicyCompliance, QueueReport, Report,
@@ -527,60 +526,91 @@ fn add_scores(to: &mut [u64; 5], from: &[u64; 5]) {
     }
 }
 
-pub(crate) async fn report(tx: &mut PgTx, q: &ReportQuery) -> Result<Report> {
-    // Names are configuration: read in the report's own transaction (and its read cache).
-    let agent_names: BTreeMap<AgentId, String> = tx
-        .agents()
-        .await?
+/// How many reports may run at once on a pool of `max` connections: each holds up to three,
+/// and at least four stay for the desk's own traffic (webhooks, agents).
+pub(crate) fn slots(max: u32) -> usize {
+    usize::try_from(max.saturating_sub(4) / 3)
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// `(id, name)` of a configuration table's rows.
+async fn names(c: &mut PgConnection, org: OrgId, table: &str) -> Result<BTreeMap<Uuid, String>> {
+    let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, doc ->> 'name' FROM {table} WHERE org_id = $1"
+    )))
+    .bind(org.0)
+    .fetch_all(c)
+    .await
+    .map_err(db)?;
+    Ok(rows
         .into_iter()
-        .map(|a| (a.id, a.name))
-        .collect();
-    let queue_names: BTreeMap<QueueId, String> = tx
-        .queues()
-        .await?
-        .into_iter()
-        .map(|x| (x.id, x.name))
-        .collect();
-    let category_names: BTreeMap<CategoryId, String> = tx
-        .categories()
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
-    let accounts: BTreeMap<ChannelAccountId, (ChannelKind, String)> = tx
-        .channel_accounts()
-        .await?
-        .into_iter()
-        .map(|a| (a.id, (a.kind, a.name)))
-        .collect();
-    let policy_names: BTreeMap<SlaPolicyId, String> = tx
-        .sla_policies()
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
-    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
-        .fetch_one(&mut *tx.tx)
+        .map(|(id, n)| (id, n.unwrap_or_default()))
+        .collect())
+}
+
+pub(crate) async fn report(
+    pool: &PgPool,
+    slots: &tokio::sync::Semaphore,
+    org: OrgId,
+    q: &ReportQuery,
+) -> Result<Report> {
+    // Taken before any connection: reports queue here, not in the pool.
+    let _slot = slots
+        .acquire()
+        .await
+        .map_err(|e| helpdesk_core::Error::store("report slots closed", false, e))?;
+    let mut main = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(db)?;
-    let (org, pool) = (tx.org_id(), tx.pool.clone());
-    // Three parts at once, each on a connection of its own in the same snapshot: the
-    // tickets created in the range; first responses, ratings and waits; resolutions.
-    let (created, (first_responses, (ratings, waits)), (resolutions, resolved_days)) = tokio::try_join!(
-        async {
-            let mut c = on_snapshot(&pool, &snapshot).await?;
-            created(&mut c, org, q).await
-        },
-        async {
-            let mut c = on_snapshot(&pool, &snapshot).await?;
-            let fr = first_responses(&mut c, org, q).await?;
-            Ok((fr, ratings_and_waits(&mut c, org, q).await?))
-        },
-        async {
-            let mut c = on_snapshot(&pool, &snapshot).await?;
-            resolutions(&mut c, org, q).await
-        },
-    )?;
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *main)
+        .await
+        .map_err(db)?;
+    let agent_names = names(&mut main, org, "agents").await?;
+    let queue_names = names(&mut main, org, "queues").await?;
+    let category_names = names(&mut main, org, "categories").await?;
+    let policy_names = names(&mut main, org, "sla_policies").await?;
+    let accounts: BTreeMap<Uuid, (String, String)> =
+        sqlx::query_as::<_, (Uuid, String, Option<String>)>(
+            "SELECT id, kind, doc ->> 'name' FROM channel_accounts WHERE org_id = $1",
+        )
+        .bind(org.0)
+        .fetch_all(&mut *main)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(|(id, kind, name)| (id, (kind, name.unwrap_or_default())))
+        .collect();
+    // The three parts: the tickets created in the range; first responses, ratings and waits;
+    // resolutions. On a pool with room, at once on two more connections that import this
+    // transaction's snapshot; otherwise one after the other here.
+    let parallel = pool.options().get_max_connections() >= 7;
+    let (created, (first_responses, (ratings, waits)), (resolutions, resolved_days)) = if parallel {
+        let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *main)
+            .await
+            .map_err(db)?;
+        tokio::try_join!(
+            created(&mut main, org, q),
+            async {
+                let mut c = on_snapshot(pool, &snapshot).await?;
+                let fr = first_responses(&mut c, org, q).await?;
+                Ok((fr, ratings_and_waits(&mut c, org, q).await?))
+            },
+            async {
+                let mut c = on_snapshot(pool, &snapshot).await?;
+                resolutions(&mut c, org, q).await
+            },
+        )?
+    } else {
+        let a = created(&mut main, org, q).await?;
+        let fr = first_responses(&mut main, org, q).await?;
+        let b = (fr, ratings_and_waits(&mut main, org, q).await?);
+        (a, b, resolutions(&mut main, org, q).await?)
+    };
+    let name = |m: &BTreeMap<Uuid, String>, id: Uuid| m.get(&id).cloned();
 
     let mut agents: BTreeMap<AgentId, Acc> = BTreeMap::new();
     let mut queues: BTreeMap<Option<QueueId>, Acc> = BTreeMap::new();
@@ -641,7 +671,7 @@ pub(crate) async fn report(tx: &mut PgTx, q: &ReportQuery) -> Result<Report> {
         .into_iter()
         .map(|(id, count)| NamedCount {
             id,
-            name: id.and_then(|i| queue_names.get(&i).cloned()),
+            name: id.and_then(|i| name(&queue_names, i.0)),
             count,
         })
         .collect();
@@ -650,7 +680,7 @@ pub(crate) async fn report(tx: &mut PgTx, q: &ReportQuery) -> Result<Report> {
         .into_iter()
         .map(|(id, count)| NamedCount {
             id,
-            name: id.and_then(|i| category_names.get(&i).cloned()),
+            name: id.and_then(|i| name(&category_names, i.0)),
             count,
         })
         .collect();
@@ -658,10 +688,10 @@ pub(crate) async fn report(tx: &mut PgTx, q: &ReportQuery) -> Result<Report> {
         .by_channel
         .into_iter()
         .map(|(id, count)| {
-            let a = accounts.get(&id);
+            let a = accounts.get(&id.0);
             ChannelCount {
                 channel_account_id: id,
-                kind: a.map(|a| a.0),
+                kind: a.and_then(|a| ChannelKind::from_name(&a.0)),
                 name: a.map(|a| a.1.clone()),
                 count,
             }
@@ -702,7 +732,7 @@ pub(crate) async fn report(tx: &mut PgTx, q: &ReportQuery) -> Result<Report> {
                 .into_iter()
                 .map(|(policy_id, compliance)| PolicyCompliance {
                     policy_id,
-                    name: policy_names.get(&policy_id).cloned(),
+                    name: name(&policy_names, policy_id.0),
                     compliance,
                 })
                 .collect(),
@@ -712,7 +742,7 @@ pub(crate) async fn report(tx: &mut PgTx, q: &ReportQuery) -> Result<Report> {
             .into_iter()
             .map(|(agent_id, a)| AgentReport {
                 agent_id,
-                name: agent_names.get(&agent_id).cloned(),
+                name: name(&agent_names, agent_id.0),
                 assigned: a.assigned,
                 first_response_business: a.frb,
                 resolved: a.resolved,
@@ -724,7 +754,7 @@ pub(crate) async fn report(tx: &mut PgTx, q: &ReportQuery) -> Result<Report> {
             .into_iter()
             .map(|(queue_id, a)| QueueReport {
                 queue_id,
-                name: queue_id.and_then(|id| queue_names.get(&id).cloned()),
+                name: queue_id.and_then(|id| name(&queue_names, id.0)),
                 created: a.created,
                 first_response_business: a.frb,
                 resolved: a.resolved,

@@ -95,8 +95,6 @@ pub(crate) use ticket_update_set;
 pub(crate) struct PgTx {
     org: OrgId,
     pub(crate) tx: Transaction<'static, Postgres>,
-    /// The store's pool: a report reads on more connections, in this transaction's snapshot.
-    pub(crate) pool: sqlx::PgPool,
     /// The organization's document, read by `begin` (which must check the tenant exists
     /// anyway): `organization()` costs no round trip.
     org_doc: Value,
@@ -111,14 +109,12 @@ impl PgTx {
     pub(crate) fn new(
         org: OrgId,
         tx: Transaction<'static, Postgres>,
-        pool: sqlx::PgPool,
         org_doc: Value,
         search_id_limit: i64,
     ) -> PgTx {
         PgTx {
             org,
             tx,
-            pool,
             org_doc,
             search_id_limit,
             wb: WriteBehind::default(),
@@ -593,14 +589,6 @@ impl StoreTx for PgTx {
                 .await;
         }
         Ok(())
-    }
-
-    async fn report(
-        &mut self,
-        q: &helpdesk_core::store::report::ReportQuery,
-    ) -> Result<helpdesk_core::store::report::Report> {
-        self.flush().await?;
-        crate::report::report(self, q).await
     }
 
     async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage> {

@@ -162,7 +162,22 @@ async fn migration_0006_credits_older_tickets_to_their_queue_and_assignee() {
         .unwrap();
     f.hd.resolve(org, &agent, t.id).await.unwrap();
     let t = f.hd.rate(org, &Actor::System, t.id, 5, None).await.unwrap();
-    // Written the old way.
+    f.hd.record_sale(
+        org,
+        admin,
+        t.id,
+        helpdesk_core::domain::ticket::Money::new(10_000, "BRL").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let t = f.hd.ticket(org, admin, t.id).await.unwrap();
+    // Written the old way (and the sale's copy of the ticket's queue as 0005 left it).
+    sqlx::query("UPDATE sales SET ticket_origin_queue_id = NULL WHERE org_id = $1")
+        .bind(org.0)
+        .execute(pg.pool())
+        .await
+        .unwrap();
     sqlx::query(
         "UPDATE tickets SET doc = doc - 'origin_queue_id' - 'first_response_by' - 'first_response_queue_id'
                           - 'resolved_by' - 'resolved_queue_id'
@@ -195,5 +210,16 @@ async fn migration_0006_credits_older_tickets_to_their_queue_and_assignee() {
         (queue, by),
         (Some(f.queue.id.0), Some(f.agents[0].id.0)),
         "the generated columns follow the document"
+    );
+    let sale_queue: Option<uuid::Uuid> =
+        sqlx::query_scalar("SELECT ticket_origin_queue_id FROM sales WHERE org_id = $1")
+            .bind(org.0)
+            .fetch_one(pg.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        sale_queue,
+        Some(f.queue.id.0),
+        "the sale knows its ticket's queue"
     );
 }

@@ -1491,29 +1491,48 @@ async fn sla_over_http(database_url: Option<String>) {
         .map(|p| p["id"].as_str().unwrap())
         .collect();
     assert_eq!(defaults, [pid.as_str()]);
-    // Bad bodies name the field.
+    // Replaced without isDefault, the default stays the default.
+    let (st, p) = s
+        .send(
+            Method::PUT,
+            &format!("/api/v1/sla-policies/{pid}"),
+            Some(
+                json!({"name": "Comercial", "firstResponseHours": 2, "resolutionHours": 8,
+                "businessHours": hours}),
+            ),
+        )
+        .await;
+    assert_eq!((st, p["isDefault"].as_bool()), (200, Some(true)), "{p}");
+    // Bad bodies name the field: values the policy cannot take are 422, a body that does
+    // not parse 400.
     for (body, status, field) in [
         (
             json!({"name": "X", "firstResponseHours": 1, "priorityOverrides": {"critical": {"firstResponseHours": 1}}}),
-            400,
+            422,
             "priorityOverrides.critical",
         ),
         (
             json!({"name": "X", "firstResponseHours": -1}),
-            400,
+            422,
             "firstResponseHours",
         ),
         (
             json!({"name": "X", "firstResponseHours": 1, "priorityOverrides": {"high": {"resolutionHours": 0}}}),
-            400,
+            422,
             "priorityOverrides.high.resolutionHours",
         ),
         (
             json!({"name": "X", "firstResponseHours": 1, "businessHoursOnly": true}),
-            400,
+            422,
             "businessHours",
         ),
+        (
+            json!({"name": "X", "firstResponseHours": 1, "atRisk": 1.5}),
+            422,
+            "atRisk",
+        ),
         (json!({"name": "X"}), 422, "targets"),
+        (json!({"name": "X", "firstResponseHours": "2"}), 400, "body"),
     ] {
         let (st, err) = s.post_json("/api/v1/sla-policies", &body).await;
         assert_eq!(
@@ -1639,12 +1658,19 @@ async fn analytics_over_http(database_url: Option<String>) {
     // Three tickets: two from a Google campaign with a deal value; one answered, resolved
     // and rated by the agent.
     let mut ids = Vec::new();
-    for (i, source) in ["google", "google", "facebook"].iter().enumerate() {
+    for (i, (source, campaign)) in [
+        ("google", "queda"),
+        ("google", "queda"),
+        ("facebook", "=1+1"),
+    ]
+    .iter()
+    .enumerate()
+    {
         let (st, t) = s
             .post_json(
                 "/api/v1/tickets",
                 &json!({"lead": {"name": "Cliente", "phone": format!("+55219{:08}", unique() + i as u64)},
-                        "ticket": {"utmSource": source, "utmCampaign": "queda", "dealValue": 1500.00}}),
+                        "ticket": {"utmSource": source, "utmCampaign": campaign, "dealValue": 1500.00}}),
             )
             .await;
         assert_eq!(st, 201, "{t}");
@@ -1756,13 +1782,23 @@ async fn analytics_over_http(database_url: Option<String>) {
         .iter()
         .filter_map(Value::as_u64)
         .sum();
-    let by_weekday: u64 = p["byWeekday"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|h| h.as_array().unwrap().iter().filter_map(Value::as_u64))
+    let days = p["byWeekday"].as_array().unwrap();
+    let by_weekday: u64 = days
+        .iter()
+        .flat_map(|d| {
+            d["byHour"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_u64)
+        })
         .sum();
     assert_eq!((by_hour, by_weekday), (3, 3), "{p}");
+    assert_eq!(
+        (days[0]["weekday"].as_str(), days[6]["weekday"].as_str()),
+        (Some("monday"), Some("sunday")),
+        "{p}"
+    );
     let (_, camp) = s.get("/api/v1/analytics/campaigns", true).await;
     let google = camp["campaigns"]
         .as_array()
@@ -1809,6 +1845,10 @@ async fn analytics_over_http(database_url: Option<String>) {
         "{csv}"
     );
     assert!(!csv.contains("Cliente") && !csv.contains("+55219"), "{csv}");
+    assert!(
+        csv.contains(",'=1+1,") && csv.contains(",1500.00,BRL"),
+        "a campaign that looks like a formula is defused, amounts are not: {csv}"
+    );
     // Bad periods and queues are named; agents see no reports.
     for (query, field) in [
         ("dateRange=forever", "dateRange"),
@@ -1818,6 +1858,7 @@ async fn analytics_over_http(database_url: Option<String>) {
         ("from=yesterday&to=2026-03-01", "from"),
         ("dateRange=7d&from=2026-03-01&to=2026-03-02", "dateRange"),
         ("queueId=fila", "queueId"),
+        ("from=2026-01-01&to=%2B262143-12-31", "to"),
     ] {
         let (st, err) = s
             .get(&format!("/api/v1/analytics/overview?{query}"), true)

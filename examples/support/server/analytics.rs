@@ -49,29 +49,35 @@ fn request(q: &HashMap<String, String>) -> Result<ReportRequest, ApiError> {
 
 /// `from` and `to` as local dates (both included) or as instants (`to` excluded).
 fn period(from: &str, to: &str) -> Result<DateFilter, ApiError> {
-    let date = |v: &str| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+    // Years the calendars support; anything else is a typo.
+    let supported = |y: i32| (1900..2300).contains(&y);
+    let date = |v: &str| {
+        NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .ok()
+            .filter(|d| supported(chrono::Datelike::year(d)))
+    };
     let instant = |v: &str| {
         DateTime::parse_from_rfc3339(v)
             .ok()
             .map(|t| t.with_timezone(&Utc))
+            .filter(|t| supported(chrono::Datelike::year(t)))
     };
-    let f = match (date(from), date(to)) {
-        (Some(from), Some(to)) => DateFilter::Days { from, to },
-        _ => match (instant(from), instant(to)) {
-            (Some(from), Some(to)) => DateFilter::Range(DateRange { from, to }),
-            (None, _) => {
-                return Err(bad(
-                    "from",
-                    "a date (2026-03-01) or an instant (2026-03-01T00:00:00-03:00)",
-                ));
-            }
-            (_, None) => {
-                return Err(bad(
-                    "to",
-                    "a date (2026-03-31) or an instant, of the same kind as from",
-                ));
-            }
-        },
+    let f = match (date(from), date(to), instant(from), instant(to)) {
+        (Some(from), Some(to), _, _) => DateFilter::Days { from, to },
+        (_, _, Some(from), Some(to)) => DateFilter::Range(DateRange { from, to }),
+        (None, _, None, _) => {
+            return Err(bad(
+                "from",
+                "a date (2026-03-01) or an instant (2026-03-01T00:00:00-03:00), years 1900 to 2299",
+            ));
+        }
+        (_, None, _, None) => {
+            return Err(bad(
+                "to",
+                "a date (2026-03-31) or an instant, years 1900 to 2299",
+            ));
+        }
+        _ => return Err(bad("to", "a date or an instant, as from is")),
     };
     let ok = match f {
         DateFilter::Days { from, to } => from <= to,
@@ -525,8 +531,16 @@ pub struct PeakHoursWire {
     period: Period,
     /// Per hour of the day, 0 to 23.
     by_hour: [u64; 24],
-    /// Per weekday (`monday` first) and hour.
-    by_weekday: BTreeMap<&'static str, [u64; 24]>,
+    /// Per weekday, Monday first, each with its 24 hours.
+    by_weekday: Vec<WeekdayHours>,
+}
+
+/// One weekday's arrivals per hour.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WeekdayHours {
+    weekday: &'static str,
+    by_hour: [u64; 24],
 }
 
 pub(super) async fn peak_hours(
@@ -550,7 +564,10 @@ pub(super) async fn peak_hours(
         by_weekday: DAYS
             .iter()
             .zip(r.peak_hours.by_weekday_hour)
-            .map(|(d, h)| (*d, h))
+            .map(|(d, h)| WeekdayHours {
+                weekday: d,
+                by_hour: h,
+            })
             .collect(),
     }))
 }
@@ -618,18 +635,22 @@ pub(super) async fn campaigns(
     }))
 }
 
-/// One CSV field, quoted when it holds a separator, a quote or a line break, and defused when
-/// it starts like a spreadsheet formula.
+/// One CSV field, quoted when it holds a separator, a quote or a line break.
 fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
     if v.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {
-        v
+        v.to_owned()
+    }
+}
+
+/// A text field someone else wrote (a name, a campaign from an ad link), defused when it
+/// starts like a spreadsheet formula, so opening the export runs nothing.
+fn csv_text(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
     }
 }
 
@@ -705,12 +726,16 @@ pub(super) async fn export(
                 t.number.to_string(),
                 t.status.to_string(),
                 t.priority.to_string(),
-                t.queue_id
-                    .and_then(|x| names.get(&x).cloned())
-                    .unwrap_or_default(),
-                t.assignee_id
-                    .and_then(|x| agents.get(&x).cloned())
-                    .unwrap_or_default(),
+                csv_text(
+                    &t.queue_id
+                        .and_then(|x| names.get(&x).cloned())
+                        .unwrap_or_default(),
+                ),
+                csv_text(
+                    &t.assignee_id
+                        .and_then(|x| agents.get(&x).cloned())
+                        .unwrap_or_default(),
+                ),
                 t.created_at.to_rfc3339(),
                 time(t.first_response_at),
                 num(t.sla.as_ref().and_then(|x| x.first_response_secs())),
@@ -722,8 +747,8 @@ pub(super) async fn export(
                     .as_ref()
                     .map(|x| x.score.to_string())
                     .unwrap_or_default(),
-                t.tracking.utm_source.clone().unwrap_or_default(),
-                t.tracking.utm_campaign.clone().unwrap_or_default(),
+                csv_text(t.tracking.utm_source.as_deref().unwrap_or_default()),
+                csv_text(t.tracking.utm_campaign.as_deref().unwrap_or_default()),
                 t.tracking
                     .ad_platform()
                     .map(|p| p.as_str().to_owned())

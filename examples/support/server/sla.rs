@@ -2,7 +2,7 @@
 //! `priorityOverrides`, `businessHoursOnly`, `isDefault`) in explicit wire types, and the
 //! answer says what applies to each priority.
 
-use super::{ApiError, AppState, Caller, bad, body, camel_keys, uuid_of};
+use super::{ApiError, AppState, Caller, body, camel_keys, uuid_of};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,6 +13,12 @@ use helpdesk_core::sla::{CalendarSpec, SlaPolicy, SlaTargets};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// A value the body carries that the policy cannot take: 422 naming the field (as the
+/// library's own validation errors).
+fn invalid(field: &str, reason: &str) -> ApiError {
+    helpdesk_core::Error::invalid(field, reason).into()
+}
 
 /// Targets in hours, as the seed writes them; a target left out is not tracked (in an
 /// override: falls back to the policy's).
@@ -39,7 +45,7 @@ impl TargetHours {
             Some(h) if h.is_finite() && h > 0.0 && h <= 87_600.0 => {
                 Ok(Some((h * 3600.0).round() as i64))
             }
-            Some(_) => Err(bad(
+            Some(_) => Err(invalid(
                 &format!("{field}{name}"),
                 "hours must be a number above 0 and at most 87600 (10 years)",
             )),
@@ -62,7 +68,7 @@ impl TargetHours {
 }
 
 /// `POST /api/v1/sla-policies` and `PUT /api/v1/sla-policies/{id}` (a policy is replaced
-/// whole).
+/// whole, but for `isDefault`, which it keeps when left out).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SlaPolicyBody {
@@ -80,13 +86,14 @@ pub struct SlaPolicyBody {
     business_hours: Option<CalendarSpec>,
     /// Share of a target after which a clock is at risk (default 0.8).
     at_risk: Option<f64>,
-    /// Make it the tenant's default (default `false`: the current default stays).
-    #[serde(default)]
-    is_default: bool,
+    /// Make it the tenant's default. Left out: `false` on create (the current default
+    /// stays); on replace, the policy keeps what it was.
+    is_default: Option<bool>,
 }
 
 impl SlaPolicyBody {
-    fn into_new(self) -> Result<NewSlaPolicy, ApiError> {
+    /// The library's input; `was_default` is what `isDefault` means when left out.
+    fn into_new(self, was_default: bool) -> Result<NewSlaPolicy, ApiError> {
         let targets = TargetHours {
             first_response_hours: self.first_response_hours,
             next_response_hours: self.next_response_hours,
@@ -96,18 +103,27 @@ impl SlaPolicyBody {
         let mut new = NewSlaPolicy::new(self.name, targets);
         for (name, o) in self.priority_overrides {
             let field = format!("priorityOverrides.{name}");
-            let p = Priority::parse(&name).map_err(|e| bad(&field, e.to_string()))?;
+            let p = Priority::parse(&name).map_err(|e| match e {
+                helpdesk_core::Error::Invalid {
+                    reason, allowed, ..
+                } => helpdesk_core::Error::Invalid {
+                    field: field.clone(),
+                    reason,
+                    allowed,
+                },
+                e => e,
+            })?;
             new = new.with_priority(p, o.to_targets(&format!("{field}."))?);
         }
         match (self.business_hours_only, self.business_hours) {
             (Some(true), None) => {
-                return Err(bad(
+                return Err(invalid(
                     "businessHours",
                     "businessHoursOnly needs the business hours (a calendar)",
                 ));
             }
             (Some(false), Some(_)) => {
-                return Err(bad(
+                return Err(invalid(
                     "businessHoursOnly",
                     "false counts 24 × 7: leave businessHours out",
                 ));
@@ -116,9 +132,15 @@ impl SlaPolicyBody {
             (_, None) => {}
         }
         if let Some(r) = self.at_risk {
+            if !(r > 0.0 && r <= 1.0) {
+                return Err(invalid(
+                    "atRisk",
+                    "a share of the target above 0 and at most 1",
+                ));
+            }
             new = new.with_at_risk(r);
         }
-        if self.is_default {
+        if self.is_default.unwrap_or(was_default) {
             new = new.as_default();
         }
         Ok(new)
@@ -184,7 +206,7 @@ pub(super) async fn create_sla_policy(
     let b: SlaPolicyBody = body(&bytes)?;
     let p = state
         .hd
-        .create_sla_policy(state.org, &actor, b.into_new()?)
+        .create_sla_policy(state.org, &actor, b.into_new(false)?)
         .await?;
     Ok((StatusCode::CREATED, Json(SlaPolicyWire::from(&p))))
 }
@@ -196,14 +218,16 @@ pub(super) async fn replace_sla_policy(
     bytes: axum::body::Bytes,
 ) -> Result<Json<SlaPolicyWire>, ApiError> {
     let b: SlaPolicyBody = body(&bytes)?;
+    let id = SlaPolicyId(uuid_of("id", &id)?);
+    let was_default = state
+        .hd
+        .sla_policies(state.org)
+        .await?
+        .iter()
+        .any(|p| p.id == id && p.is_default);
     let p = state
         .hd
-        .update_sla_policy(
-            state.org,
-            &actor,
-            SlaPolicyId(uuid_of("id", &id)?),
-            b.into_new()?,
-        )
+        .update_sla_policy(state.org, &actor, id, b.into_new(was_default)?)
         .await?;
     Ok(Json(SlaPolicyWire::from(&p)))
 }

@@ -51,6 +51,14 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// Every kind.
+    pub const ALL: [ChannelKind; 4] = [Self::Whatsapp, Self::Email, Self::WebChat, Self::Other];
+
+    /// The kind with this wire name.
+    pub fn from_name(name: &str) -> Option<ChannelKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// Wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -192,7 +192,12 @@ impl Tracking {
             .map(|c| c.value.as_str())
     }
 
-    /// Trims fields, drops empty ones and de-duplicates click ids by kind (last wins).
+    /// The longest a text field is kept, in characters (ad links carry what anyone puts in
+    /// them; reports index these fields).
+    pub const MAX_FIELD_CHARS: usize = 256;
+
+    /// Trims fields, drops empty ones, keeps at most [`MAX_FIELD_CHARS`](Self::MAX_FIELD_CHARS)
+    /// characters of each, and de-duplicates click ids by kind (last wins).
     pub fn normalized(mut self) -> Tracking {
         for f in [
             &mut self.utm_source,
@@ -205,7 +210,13 @@ impl Tracking {
         ] {
             *f = f
                 .take()
-                .map(|s| s.trim().to_owned())
+                .map(|s| {
+                    s.trim()
+                        .chars()
+                        .take(Self::MAX_FIELD_CHARS)
+                        .collect::<String>()
+                })
+                .map(|s| s.trim_end().to_owned())
                 .filter(|s| !s.is_empty());
         }
         let mut out: Vec<ClickId> = Vec::new();

@@ -149,7 +149,13 @@ async fn reopens(tx: &mut dyn StoreTx, t: &Ticket, wrote_at: DateTime<Utc>) -> R
 /// when the sender's clock is ahead of ours. (Meta redelivers for days after an outage; the
 /// customer's waiting time counts from when they wrote.)
 fn customer_instant(msg: &InboundMessage, now: DateTime<Utc>) -> DateTime<Utc> {
-    msg.sent_at.min(now)
+    use chrono::DurationRound;
+    // Whole microseconds, as every store keeps instants.
+    let sent = msg
+        .sent_at
+        .duration_trunc(chrono::Duration::microseconds(1))
+        .unwrap_or(msg.sent_at);
+    sent.min(now)
 }
 
 /// The `message.added` payload of an inbound message.

@@ -187,7 +187,7 @@ impl DateFilter {
             DateFilter::Preset(p) => p.resolve(now, tz),
             DateFilter::Days { from, to } => DateRange {
                 from: local_midnight(from, tz),
-                to: local_midnight(to + chrono::Duration::days(1), tz),
+                to: local_midnight(to.succ_opt().unwrap_or(to), tz),
             },
             DateFilter::Range(r) => r,
         }

@@ -5,7 +5,9 @@ use super::*;
 use crate::actor::Action;
 use crate::domain::team::validate_name;
 use crate::domain::ticket::{Priority, TicketStatus};
-use crate::sla::{CalendarSpec, SlaEvent, SlaPolicy, SlaStatus, SlaTargets, SlaView, TicketSla};
+use crate::sla::{
+    CalendarSpec, ClockContext, SlaEvent, SlaPolicy, SlaStatus, SlaTargets, SlaView, TicketSla,
+};
 use std::collections::BTreeMap;
 
 /// A new SLA policy: a name and the targets every priority gets, and what the builder
@@ -145,34 +147,35 @@ async fn resolve_policy(tx: &mut dyn StoreTx, t: &Ticket) -> Result<Option<SlaPo
 
 /// Runs the ticket's SLA clocks through `ev` at `at` and refreshes its wake instant.
 ///
-/// [`SlaEvent::Created`] and [`SlaEvent::Retarget`] look the ticket's policy up (its queue's,
-/// else the tenant's default) and take a snapshot of it: a ticket without clocks gets them
-/// then (clocks start at `at`), one with clocks moves under the policy found. Every other
-/// event runs on the snapshot the ticket carries and reads nothing.
+/// [`SlaEvent::Created`] and [`SlaEvent::Retarget`] (and a reopening of a ticket without
+/// clocks) look the ticket's policy up (its queue's, else the tenant's default) and take a
+/// snapshot of it: a ticket without clocks gets them then (they start at `at`), one with
+/// clocks moves under the policy found. Every other event runs on the snapshot the ticket
+/// carries and reads nothing.
 pub(crate) async fn sla_step(
     tx: &mut dyn StoreTx,
     t: &mut Ticket,
     ev: SlaEvent,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    if !matches!(ev, SlaEvent::Created | SlaEvent::Retarget) {
+    // A ticket without clocks that reopens is work again: its policy is looked up then.
+    let looks_up = matches!(ev, SlaEvent::Created | SlaEvent::Retarget)
+        || (ev == SlaEvent::Resumed && t.sla.is_none());
+    if !looks_up {
         return apply_sla_event(t, ev, at);
     }
     let Some(policy) = resolve_policy(tx, t).await? else {
         return Ok(());
     };
-    let responded = t.first_response_at.is_some();
-    let paused = t.status != TicketStatus::New && t.status != TicketStatus::Open;
+    let ctx = ClockContext {
+        responded: t.first_response_at.is_some(),
+        paused: t.status == TicketStatus::Pending,
+        done: matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed),
+    };
     match &mut t.sla {
-        Some(sla) => sla.retarget(&policy, t.priority, at, responded, paused)?,
-        // Clocks measure work to do: a resolved or closed ticket gets none until it reopens
-        // and its policy is looked up again.
-        None if matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed) => {}
-        None => {
-            t.sla = Some(TicketSla::start(
-                &policy, t.priority, at, responded, paused,
-            )?)
-        }
+        Some(sla) => sla.retarget(&policy, t.priority, at, ctx)?,
+        None if ctx.done => {}
+        None => t.sla = Some(TicketSla::start(&policy, t.priority, at, ctx)?),
     }
     t.sla_wake_at = t.sla.as_ref().and_then(TicketSla::wake_at);
     Ok(())

@@ -94,9 +94,12 @@ impl Helpdesk {
 
     /// The report of a period (and optionally one queue): overview, volume per local day,
     /// peak hours, distribution, SLA compliance, CSAT, per agent and per queue, value per
-    /// campaign. Each figure is credited to the agent who did it and the queue the ticket was
-    /// in at the time; see [`Report::compute`](crate::store::report::Report::compute) for the
-    /// exact semantics. Admins and supervisors (and the system) only.
+    /// campaign. Work is counted when it was done (first responses, resolutions, ratings and
+    /// attendances in the period), credited to the agent who did it and the queue the ticket
+    /// was in at the time; what is about tickets (arrivals, where they are now, their SLA
+    /// compliance, campaigns) is about the tickets created in the period. See
+    /// [`Report::compute`](crate::store::report::Report::compute) for the exact semantics.
+    /// Admins and supervisors (and the system) only.
     pub async fn report(
         &self,
         org: OrgId,
@@ -121,17 +124,23 @@ impl Helpdesk {
             });
         }
         let organization = tx.organization().await?;
+        // The report is read outside this transaction (a store may use several connections).
+        drop(tx);
         let range = req.date.resolve(now, organization.timezone);
         if range.to <= range.from {
             return Err(Error::invalid("date", "the period ends before it starts"));
         }
-        tx.report(&crate::store::report::ReportQuery {
-            range,
-            timezone: organization.timezone,
-            queue_id: req.queue_id,
-            now,
-        })
-        .await
+        self.store
+            .report(
+                org,
+                &crate::store::report::ReportQuery {
+                    range,
+                    timezone: organization.timezone,
+                    queue_id: req.queue_id,
+                    now,
+                },
+            )
+            .await
     }
 
     /// The Kanban board: each stage with its newest live tickets (at most 100 per column).

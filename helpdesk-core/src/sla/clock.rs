@@ -229,6 +229,17 @@ pub enum SlaEvent {
     Retarget,
 }
 
+/// What the clocks need to know of a ticket when they start, or move under another policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClockContext {
+    /// An agent has replied already (no first-response clock starts).
+    pub responded: bool,
+    /// The ticket is pending: clocks that start are paused.
+    pub paused: bool,
+    /// The ticket is resolved or closed: no clock starts (they measure work still to do).
+    pub done: bool,
+}
+
 /// The SLA state of a ticket: the snapshot of the policy it runs under, and its clocks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketSla {
@@ -257,6 +268,10 @@ pub struct TicketSla {
     /// Instant of the last event applied: later events never count from before it.
     #[serde(default)]
     pub last_event_at: DateTime<Utc>,
+    /// An agent has replied to the ticket (next-response cycles start only after that, even
+    /// under a policy that does not track first response).
+    #[serde(default)]
+    pub agent_replied: bool,
 }
 
 /// A clock's state, for people: its status, when it is due, how much is used and left.
@@ -305,19 +320,20 @@ pub struct SlaView {
 }
 
 impl TicketSla {
-    /// Starts the clocks of a ticket coming under `policy` at `at`: resolution always; first
-    /// response unless an agent has replied already; paused when the ticket is pending.
+    /// Starts the clocks of a ticket coming under `policy` at `at`, for the metrics the
+    /// policy tracks at the ticket's priority: resolution, and first response unless an agent
+    /// has replied already (next response starts with the customer's next message after a
+    /// reply); paused when the ticket is pending; none when it is resolved or closed.
     pub fn start(
         policy: &SlaPolicy,
         priority: Priority,
         at: DateTime<Utc>,
-        responded: bool,
-        paused: bool,
+        ctx: ClockContext,
     ) -> Result<TicketSla> {
         let targets = policy.targets_for(priority);
         let clock = |t: i64| {
             let mut c = SlaClock::start(t, at);
-            if paused {
+            if ctx.paused {
                 c.running_since = None;
             }
             c
@@ -328,12 +344,16 @@ impl TicketSla {
             targets,
             business_hours: policy.business_hours.clone(),
             at_risk_permille: policy.at_risk_permille,
-            first_response: targets.first_response.filter(|_| !responded).map(clock),
+            first_response: targets
+                .first_response
+                .filter(|_| !ctx.responded && !ctx.done)
+                .map(clock),
             next_response: None,
-            resolution: targets.resolution.map(clock),
+            resolution: targets.resolution.filter(|_| !ctx.done).map(clock),
             next_responses_met: 0,
             next_responses_breached: 0,
             last_event_at: at,
+            agent_replied: ctx.responded,
         };
         sla.plan()?;
         Ok(sla)
@@ -381,6 +401,7 @@ impl TicketSla {
         match ev {
             SlaEvent::Created | SlaEvent::Retarget => {}
             SlaEvent::AgentReply => {
+                self.agent_replied = true;
                 if let Some(c) = &mut self.first_response {
                     c.meet(&cal, now)?;
                 }
@@ -397,10 +418,11 @@ impl TicketSla {
             }
             SlaEvent::CustomerMessage => {
                 // A new next-response cycle starts only when an agent has answered and no cycle runs.
-                let replied = self
-                    .first_response
-                    .as_ref()
-                    .is_none_or(|c| c.met_at.is_some());
+                let replied = self.agent_replied
+                    || self
+                        .first_response
+                        .as_ref()
+                        .is_some_and(|c| c.met_at.is_some());
                 let cycle_open = self
                     .next_response
                     .as_ref()
@@ -448,16 +470,17 @@ impl TicketSla {
 
     /// Moves the ticket under `policy` (its targets for `priority`, its calendar and at-risk
     /// share) at `at`. Time already used stays used: running stretches are counted up to `at`
-    /// in the calendar they ran under, then continue in the new one. Clocks the new targets
-    /// track and the ticket lacks start at `at` (first response only if nobody replied yet;
-    /// paused when the ticket is not being worked on).
+    /// in the calendar they ran under, then continue in the new one. A met clock keeps its
+    /// result; a clock not met takes the new target, or goes when the new policy does not
+    /// track its metric, and its warning and breach are due again if the new target puts it
+    /// back on track. Clocks the new targets track and the ticket lacks start at `at` (as in
+    /// [`start`](Self::start)).
     pub fn retarget(
         &mut self,
         policy: &SlaPolicy,
         priority: Priority,
         at: DateTime<Utc>,
-        responded: bool,
-        paused: bool,
+        ctx: ClockContext,
     ) -> Result<()> {
         let old = self.calendar()?;
         let now = self.instant(at);
@@ -473,21 +496,38 @@ impl TicketSla {
         self.targets = targets;
         self.business_hours = policy.business_hours.clone();
         self.at_risk_permille = policy.at_risk_permille;
+        self.agent_replied |= ctx.responded;
+        let permille = self.at_risk_permille;
         for (slot, target, wanted) in [
-            (&mut self.first_response, targets.first_response, !responded),
+            (
+                &mut self.first_response,
+                targets.first_response,
+                !ctx.responded,
+            ),
             (&mut self.next_response, targets.next_response, false),
             (&mut self.resolution, targets.resolution, true),
         ] {
             match (slot.as_mut(), target) {
-                (Some(c), Some(t)) => c.target_secs = t,
-                (None, Some(t)) if wanted => {
+                (Some(c), _) if c.met_at.is_some() => {}
+                (Some(c), Some(t)) => {
+                    c.target_secs = t;
+                    // Time used is `consumed_secs` now (the running stretch was counted).
+                    if c.consumed_secs < c.at_risk_secs(permille) {
+                        c.warned = false;
+                    }
+                    if c.consumed_secs < t {
+                        c.breached = false;
+                    }
+                }
+                (Some(_), None) => *slot = None,
+                (None, Some(t)) if wanted && !ctx.done => {
                     let mut c = SlaClock::start(t, now);
-                    if paused {
+                    if ctx.paused {
                         c.running_since = None;
                     }
                     *slot = Some(c);
                 }
-                _ => {}
+                (None, _) => {}
             }
         }
         self.plan()

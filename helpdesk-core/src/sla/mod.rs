@@ -6,6 +6,8 @@ pub mod policy;
 pub mod spec;
 
 pub use calendar::Calendar;
-pub use clock::{ClockOutcome, ClockView, SlaEvent, SlaMetric, SlaStatus, SlaView, TicketSla};
+pub use clock::{
+    ClockContext, ClockOutcome, ClockView, SlaEvent, SlaMetric, SlaStatus, SlaView, TicketSla,
+};
 pub use policy::{SlaPolicy, SlaTargets};
 pub use spec::CalendarSpec;

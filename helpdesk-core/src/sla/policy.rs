@@ -39,6 +39,26 @@ impl SlaTargets {
         }
     }
 
+    /// These targets, with first response within `d` (a builder: `SlaTargets::NONE
+    /// .with_first_response(Duration::hours(2)).with_resolution(Duration::hours(8))`).
+    pub fn with_first_response(mut self, d: chrono::Duration) -> SlaTargets {
+        self.first_response = Some(d.num_seconds());
+        self
+    }
+
+    /// These targets, with the next response (to each customer message after a reply) within
+    /// `d`.
+    pub fn with_next_response(mut self, d: chrono::Duration) -> SlaTargets {
+        self.next_response = Some(d.num_seconds());
+        self
+    }
+
+    /// These targets, with resolution within `d`.
+    pub fn with_resolution(mut self, d: chrono::Duration) -> SlaTargets {
+        self.resolution = Some(d.num_seconds());
+        self
+    }
+
     /// Whether no metric is tracked.
     pub fn is_empty(&self) -> bool {
         *self == SlaTargets::NONE
@@ -143,5 +163,30 @@ impl SlaPolicy {
             .copied()
             .unwrap_or_default()
             .or(self.targets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn an_override_falls_back_to_the_policy_targets_metric_by_metric() {
+        let base = SlaTargets::NONE
+            .with_first_response(Duration::hours(2))
+            .with_next_response(Duration::minutes(30))
+            .with_resolution(Duration::hours(8));
+        assert_eq!(base, SlaTargets::hours(2.0, 0.5, 8.0));
+        let urgent = SlaTargets::NONE.with_first_response(Duration::hours(1));
+        assert_eq!(
+            urgent.or(base),
+            SlaTargets {
+                first_response: Some(3600),
+                next_response: Some(1800),
+                resolution: Some(8 * 3600),
+            }
+        );
+        assert!(SlaTargets::NONE.is_empty() && !urgent.is_empty());
     }
 }

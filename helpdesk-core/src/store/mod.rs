@@ -79,6 +79,11 @@ pub trait Store: Send + Sync + 'static {
         external_id: &str,
     ) -> Result<Option<ChannelAccount>>;
 
+    /// The report of `org` (see [`report::Report::compute`] for the semantics), read outside
+    /// any workflow transaction: a store may read it on several connections, all in one
+    /// snapshot.
+    async fn report(&self, org: OrgId, q: &report::ReportQuery) -> Result<report::Report>;
+
     // --- inbound fast path (see [`inbound`]) ---
 
     /// Everything an inbound message from `whatsapp_id` with channel id `external_id` would
@@ -257,8 +262,6 @@ pub trait StoreTx: Send {
     async fn update_ticket(&mut self, t: &Ticket) -> Result<()>;
     /// A page of tickets with facets (see [`TicketQuery::matches`] for the semantics).
     async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage>;
-    /// Reporting numbers (see [`report::Report::compute`] for the semantics).
-    async fn report(&mut self, q: &report::ReportQuery) -> Result<report::Report>;
     /// Live, unassigned tickets of a queue (any order; the service orders them).
     async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>>;
     /// Live tickets with an SLA instant at or before `until` (for the SLA scan), at most `limit`.

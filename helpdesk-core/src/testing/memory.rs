@@ -145,6 +145,46 @@ impl Store for MemoryStore {
         Ok(s.tickets.values().filter_map(|t| t.sla_wake_at).min())
     }
 
+    async fn report(
+        &self,
+        org: OrgId,
+        q: &crate::store::report::ReportQuery,
+    ) -> Result<crate::store::report::Report> {
+        self.check_up()?;
+        let st = self.state.lock().await;
+        fn mine<'a, T: Clone + 'a, I: IntoIterator<Item = &'a T>>(
+            rows: I,
+            org: OrgId,
+            org_of: impl Fn(&T) -> OrgId,
+        ) -> Vec<T> {
+            rows.into_iter()
+                .filter(|r| org_of(r) == org)
+                .cloned()
+                .collect()
+        }
+        let tickets = mine(st.tickets.values(), org, |t| t.org_id);
+        let cycles = mine(st.cycles.values().map(|(_, c)| c), org, |c| c.org_id);
+        let sales = mine(st.sales.values(), org, |s| s.org_id);
+        let agents = mine(st.agents.values(), org, |a| a.org_id);
+        let queues = mine(st.queues.values(), org, |q| q.org_id);
+        let categories = mine(st.categories.values(), org, |c| c.org_id);
+        let channel_accounts = mine(st.accounts.values(), org, |a| a.org_id);
+        let policies = mine(st.sla_policies.values(), org, |p| p.org_id);
+        Ok(crate::store::report::Report::compute(
+            &crate::store::report::ReportData {
+                tickets: &tickets,
+                cycles: &cycles,
+                sales: &sales,
+                agents: &agents,
+                queues: &queues,
+                categories: &categories,
+                channel_accounts: &channel_accounts,
+                policies: &policies,
+            },
+            q,
+        ))
+    }
+
     async fn find_channel_account(
         &self,
         kind: ChannelKind,
@@ -685,45 +725,6 @@ impl StoreTx for MemoryTx {
                 stages: self.sorted_stages(),
             },
         })
-    }
-
-    async fn report(
-        &mut self,
-        q: &crate::store::report::ReportQuery,
-    ) -> Result<crate::store::report::Report> {
-        let org = self.org;
-        let st = &self.state;
-        fn mine<'a, T: Clone + 'a, I: IntoIterator<Item = &'a T>>(
-            rows: I,
-            org: OrgId,
-            org_of: impl Fn(&T) -> OrgId,
-        ) -> Vec<T> {
-            rows.into_iter()
-                .filter(|r| org_of(r) == org)
-                .cloned()
-                .collect()
-        }
-        let tickets = mine(st.tickets.values(), org, |t| t.org_id);
-        let cycles = mine(st.cycles.values().map(|(_, c)| c), org, |c| c.org_id);
-        let sales = mine(st.sales.values(), org, |s| s.org_id);
-        let agents = mine(st.agents.values(), org, |a| a.org_id);
-        let queues = mine(st.queues.values(), org, |q| q.org_id);
-        let categories = mine(st.categories.values(), org, |c| c.org_id);
-        let channel_accounts = mine(st.accounts.values(), org, |a| a.org_id);
-        let policies = mine(st.sla_policies.values(), org, |p| p.org_id);
-        Ok(crate::store::report::Report::compute(
-            &crate::store::report::ReportData {
-                tickets: &tickets,
-                cycles: &cycles,
-                sales: &sales,
-                agents: &agents,
-                queues: &queues,
-                categories: &categories,
-                channel_accounts: &channel_accounts,
-                policies: &policies,
-            },
-            q,
-        ))
     }
 
     async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {

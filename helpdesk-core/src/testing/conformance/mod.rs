@@ -1978,6 +1978,13 @@ impl Store for CountingStore {
     async fn next_sla_wake(&self) -> crate::Result<Option<DateTime<Utc>>> {
         self.inner.next_sla_wake().await
     }
+    async fn report(
+        &self,
+        org: OrgId,
+        q: &crate::store::report::ReportQuery,
+    ) -> crate::Result<crate::store::report::Report> {
+        self.inner.report(org, q).await
+    }
     async fn find_channel_account(
         &self,
         kind: ChannelKind,
@@ -2394,6 +2401,7 @@ macro_rules! store_conformance_tests {
             clocks_start_when_the_customer_wrote,
             sla_state_says_when_each_clock_is_due,
             reopening_follows_the_queue_setting,
+            retargeting_keeps_what_already_happened,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

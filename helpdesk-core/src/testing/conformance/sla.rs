@@ -498,3 +498,208 @@ pub async fn reopening_follows_the_queue_setting(store: Arc<dyn Store>) {
         Some("reopen.minutes")
     );
 }
+
+pub async fn retargeting_keeps_what_already_happened(store: Arc<dyn Store>) {
+    use crate::domain::ticket::Priority;
+    use crate::sla::{ClockOutcome, SlaMetric};
+    let f = Fixture::new(store, 1, 10).await;
+    let (org, admin) = (f.org.id, &f.admin);
+    let agent = Actor::agent(f.agents[0].id);
+    f.hd.create_sla_policy(
+        org,
+        admin,
+        NewSlaPolicy::new("Padrão", SlaTargets::hours(8.0, 8.0, 24.0))
+            .with_priority(Priority::Urgent, SlaTargets::hours(1.0, 1.0, 4.0))
+            .with_priority(Priority::Low, SlaTargets::hours(24.0, 24.0, 72.0))
+            .as_default(),
+    )
+    .await
+    .unwrap();
+    let outcome = |t: &crate::domain::ticket::Ticket, m: SlaMetric, at| {
+        t.sla.as_ref().unwrap().clock(m).map(|c| c.outcome(at))
+    };
+    // Answered in 3 hours (in time for medium's 8), then made urgent: still met.
+    let a =
+        f.hd.ingest(f.whatsapp("w1", "5511999990010", "oi"))
+            .await
+            .unwrap();
+    f.clock.set(t0() + Duration::hours(3));
+    f.hd.reply(org, &agent, a.ticket_id, MessageContent::text("Olá"))
+        .await
+        .unwrap();
+    let t =
+        f.hd.update_ticket(
+            org,
+            admin,
+            a.ticket_id,
+            TicketPatch {
+                priority: Some(Priority::Urgent),
+                ..TicketPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome(
+            &t,
+            SlaMetric::FirstResponse,
+            crate::clock::Clock::now(&*f.clock)
+        ),
+        Some(ClockOutcome::Met),
+        "a met clock keeps its result"
+    );
+    // Breached at 8 hours, then made low priority (24 hours): on track again, and its breach
+    // is due again at the new target.
+    f.clock.set(t0());
+    let b =
+        f.hd.ingest(f.whatsapp("w2", "5511999990011", "oi"))
+            .await
+            .unwrap();
+    f.hd.scan_sla_in(org, t0() + Duration::hours(9))
+        .await
+        .unwrap();
+    let breaches = |ev: &[crate::domain::records::Event]| {
+        ev.iter()
+            .filter(|e| {
+                e.kind == EventKind::SlaBreached
+                    && e.ticket_id == Some(b.ticket_id)
+                    && e.payload["metric"] == "first_response"
+            })
+            .count()
+    };
+    assert_eq!(breaches(&f.events().await), 1);
+    f.clock.set(t0() + Duration::hours(10));
+    let t =
+        f.hd.update_ticket(
+            org,
+            admin,
+            b.ticket_id,
+            TicketPatch {
+                priority: Some(Priority::Low),
+                ..TicketPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome(&t, SlaMetric::FirstResponse, t0() + Duration::hours(10)),
+        Some(ClockOutcome::Running)
+    );
+    assert_eq!(
+        t.sla
+            .as_ref()
+            .unwrap()
+            .first_response
+            .as_ref()
+            .unwrap()
+            .due_at,
+        Some(t0() + Duration::hours(24))
+    );
+    f.hd.scan_sla_in(org, t0() + Duration::hours(24))
+        .await
+        .unwrap();
+    assert_eq!(
+        breaches(&f.events().await),
+        2,
+        "breached again at the low target"
+    );
+    // A policy that tracks no resolution: the running resolution clock goes.
+    let quick =
+        f.hd.create_sla_policy(
+            org,
+            admin,
+            NewSlaPolicy::new(
+                "Só resposta",
+                SlaTargets {
+                    first_response: Some(1800),
+                    ..SlaTargets::NONE
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    let q =
+        f.hd.create_queue(
+            org,
+            admin,
+            NewQueue {
+                name: "Rápida".into(),
+                ..NewQueue::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.hd.set_queue_sla_policy(org, admin, q.id, Some(quick.id))
+        .await
+        .unwrap();
+    let t = f.hd.transfer(org, admin, b.ticket_id, q.id).await.unwrap();
+    let sla = t.sla.as_ref().unwrap();
+    assert!(
+        sla.resolution.is_none(),
+        "the new policy tracks no resolution"
+    );
+    assert_eq!(sla.first_response.as_ref().unwrap().target_secs, 1800);
+    // A resolved ticket moved under a policy with more targets gets no new running clock;
+    // it does again once it reopens.
+    let c =
+        f.hd.ingest(f.whatsapp("w3", "5511999990012", "oi"))
+            .await
+            .unwrap();
+    f.hd.transfer(org, admin, c.ticket_id, q.id).await.unwrap();
+    f.hd.reply(org, &agent, c.ticket_id, MessageContent::text("Olá"))
+        .await
+        .ok();
+    f.hd.resolve(org, admin, c.ticket_id).await.unwrap();
+    let t =
+        f.hd.transfer(org, admin, c.ticket_id, f.queue.id)
+            .await
+            .unwrap();
+    assert!(
+        t.sla.as_ref().unwrap().resolution.is_none(),
+        "no resolution clock starts for a resolved ticket"
+    );
+    // Under a policy without first response, a customer's second message before any reply
+    // starts no next-response cycle.
+    let d =
+        f.hd.ingest(f.whatsapp("w4", "5511999990013", "oi"))
+            .await
+            .unwrap();
+    let none =
+        f.hd.create_sla_policy(
+            org,
+            admin,
+            NewSlaPolicy::new(
+                "Sem primeira resposta",
+                SlaTargets {
+                    next_response: Some(600),
+                    resolution: Some(7200),
+                    ..SlaTargets::NONE
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    let q2 =
+        f.hd.create_queue(
+            org,
+            admin,
+            NewQueue {
+                name: "Sem primeira".into(),
+                ..NewQueue::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.hd.set_queue_sla_policy(org, admin, q2.id, Some(none.id))
+        .await
+        .unwrap();
+    f.hd.transfer(org, admin, d.ticket_id, q2.id).await.unwrap();
+    f.hd.ingest(f.whatsapp("w5", "5511999990013", "alô?"))
+        .await
+        .unwrap();
+    let t = f.hd.ticket(org, admin, d.ticket_id).await.unwrap();
+    assert!(
+        t.sla.as_ref().unwrap().next_response.is_none(),
+        "nobody has answered yet"
+    );
+}
