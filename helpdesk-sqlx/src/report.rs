@@ -18,9 +18,7 @@ use helpdesk_core::domain::ticket::{Priority, TicketStatus};
 use helpdesk_core::domain::tracking::AdPlatform;
 use helpdesk_core::ids::{AgentId, CategoryId, ChannelAccountId, OrgId, QueueId, SlaPolicyId};
 use helpdesk_core::store::report::{
-    AgentReport, CampaignValue, ChannelCount, Compliance, Csat, DayVolume, Distribution,
-    MetricCompliance, NamedCount, Overview, PeakHours, PolicyCompliance, QueueReport, Report,
-    ReportQuery, SlaCompliance, TimeStats,
+    CampaignKey, Compliance, MetricCompliance, Names, Part, Report, ReportQuery, Tally,
 };
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, Row, Transaction};
@@ -119,32 +117,6 @@ async fn groups(
         .collect()
 }
 
-/// The values of `pick` over every group, per agent (groups with one) and per queue.
-type Split = (
-    Vec<i64>,
-    BTreeMap<AgentId, Vec<i64>>,
-    BTreeMap<Option<QueueId>, Vec<i64>>,
-);
-
-fn split(groups: &[Group], pick: impl Fn(&Group) -> &[i64]) -> Split {
-    let (mut all, mut agents, mut queues) = (Vec::new(), BTreeMap::new(), BTreeMap::new());
-    for g in groups {
-        let v = pick(g);
-        all.extend_from_slice(v);
-        if let Some(a) = g.agent {
-            agents
-                .entry(a)
-                .or_insert_with(Vec::new)
-                .extend_from_slice(v);
-        }
-        queues
-            .entry(g.queue)
-            .or_insert_with(Vec::new)
-            .extend_from_slice(v);
-    }
-    (all, agents, queues)
-}
-
 /// A connection reading in the report's snapshot.
 async fn on_snapshot(pool: &PgPool, snapshot: &str) -> Result<Transaction<'static, Postgres>> {
     // The id comes from pg_export_snapshot (hex digits and dashes); checked all the same,
@@ -174,24 +146,6 @@ async fn on_snapshot(pool: &PgPool, snapshot: &str) -> Result<Transaction<'stati
     Ok(t)
 }
 
-/// What the tickets created in the range give: arrivals, distribution, SLA compliance,
-/// campaigns.
-#[derive(Default)]
-struct Created {
-    created: u64,
-    done: u64,
-    by_queue: BTreeMap<Option<QueueId>, u64>,
-    days: BTreeMap<NaiveDate, u64>,
-    peak: [[u64; 24]; 7],
-    distribution: Distribution,
-    by_queue_now: BTreeMap<Option<QueueId>, u64>,
-    by_category: BTreeMap<Option<CategoryId>, u64>,
-    by_channel: BTreeMap<ChannelAccountId, u64>,
-    sla: Compliance,
-    sla_per_policy: BTreeMap<SlaPolicyId, Compliance>,
-    campaigns: BTreeMap<CampaignKey, CampaignValue>,
-}
-
 /// How a clock of a row counts at the report's `now`: `outcome` as stored (`met`, `late`,
 /// `breached`, `running`), whether it is due, and the queue it is credited to.
 fn clock_at(outcome: Option<String>, due: bool) -> MetricCompliance {
@@ -208,8 +162,10 @@ fn times(m: MetricCompliance, n: u64) -> MetricCompliance {
     MetricCompliance::of(m.met * n, m.breached * n, m.running * n)
 }
 
-async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Created> {
-    let mut out = Created::default();
+/// What the tickets created in the range give: arrivals, distribution, SLA compliance,
+/// campaigns.
+async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Tally> {
+    let mut out = Tally::default();
     let in_filter = |queue: Option<Uuid>| q.queue_id.is_none_or(|f| queue == Some(f.0));
     // One pass over the range's tickets, grouped three ways: distribution, SLA clocks,
     // campaigns. Every grouping carries the queue its figures are credited to, so the queue
@@ -310,7 +266,7 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Cr
             *d.by_priority
                 .entry(Priority::parse(&get::<String>(&r, k("priority"))?)?)
                 .or_default() += n;
-            *out.by_queue_now.entry(queue.map(QueueId)).or_default() += n;
+            *out.by_queue.entry(queue.map(QueueId)).or_default() += n;
             *out.by_category
                 .entry(uuid_at(&r, k("category_id"))?.map(CategoryId))
                 .or_default() += n;
@@ -353,12 +309,11 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Cr
             if !in_filter(uuid_at(&r, k("origin_queue_id"))?) {
                 continue;
             }
-            let camp = campaign(
-                &mut out.campaigns,
+            let camp = out.campaign(campaign_key(
                 get(&r, k("utm_source_key"))?,
                 get(&r, k("ad_platform"))?,
                 get(&r, k("utm_campaign"))?,
-            );
+            ));
             camp.tickets += n;
             if let Some(cur) = get::<Option<String>>(&r, k("deal_currency"))? {
                 let m = camp.value.entry(cur).or_default();
@@ -380,14 +335,15 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Cr
         let n = instants.len() as u64;
         out.created += n;
         if get::<bool>(&r, 1)? {
-            out.done += n;
+            out.created_and_done += n;
         }
-        *out.by_queue
+        out.queues
             .entry(uuid_at(&r, 0)?.map(QueueId))
-            .or_default() += n;
+            .or_default()
+            .created += n;
         for t in instants {
             let (day, wd, h) = local(q, t);
-            *out.days.entry(day).or_default() += 1;
+            out.days.entry(day).or_default().0 += 1;
             out.peak[wd][h] += 1;
         }
     }
@@ -402,7 +358,7 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Cr
         qf = in_queue("ticket_origin_queue_id"),
     );
     for r in rows(c, org, q, &sql).await? {
-        let camp = campaign(&mut out.campaigns, get(&r, 0)?, get(&r, 1)?, get(&r, 2)?);
+        let camp = out.campaign(campaign_key(get(&r, 0)?, get(&r, 1)?, get(&r, 2)?));
         if let Some(cur) = get::<Option<String>>(&r, 3)? {
             let m = camp.value.entry(cur).or_default();
             m.won_minor += get::<i64>(&r, 4)?;
@@ -412,31 +368,21 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Cr
     Ok(out)
 }
 
-type CampaignKey = (Option<String>, Option<AdPlatform>, Option<String>);
-
-/// The campaign of a source, platform (its storage name) and campaign.
-fn campaign(
-    out: &mut BTreeMap<CampaignKey, CampaignValue>,
+/// The campaign key of a source, platform (its storage name) and campaign.
+fn campaign_key(
     source: Option<String>,
     platform: Option<String>,
     name: Option<String>,
-) -> &mut CampaignValue {
-    let key: CampaignKey = (
+) -> CampaignKey {
+    (
         source,
         platform.and_then(|s| AdPlatform::ALL.into_iter().find(|p| p.as_str() == s)),
         name,
-    );
-    out.entry(key.clone()).or_insert(CampaignValue {
-        utm_source: key.0,
-        ad_platform: key.1,
-        utm_campaign: key.2,
-        tickets: 0,
-        value: BTreeMap::new(),
-    })
+    )
 }
 
 /// First responses sent in the range, in the queue the ticket was in then.
-async fn first_responses(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Vec<Group>> {
+async fn first_responses(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Tally> {
     let sql = format!(
         "SELECT first_response_by, first_response_queue_id, array_agg(created_at), array_agg(first_response_at),
                 array_agg(first_response_bsecs) FILTER (WHERE first_response_bsecs IS NOT NULL)
@@ -445,15 +391,21 @@ async fn first_responses(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> R
         r = in_range("first_response_at"),
         qf = in_queue("first_response_queue_id"),
     );
-    groups(c, org, q, &sql).await
+    let mut out = Tally::default();
+    for g in groups(c, org, q, &sql).await? {
+        out.first_response_wall.extend(&g.a);
+        out.first_response_business.extend(&g.b);
+        let credit = |p: &mut Part| p.first_response_business.extend(&g.b);
+        credit(out.queues.entry(g.queue).or_default());
+        if let Some(a) = g.agent {
+            credit(out.agents.entry(a).or_default());
+        }
+    }
+    Ok(out)
 }
 
 /// Resolutions in the range, in the queue the ticket was in then, and the days they fell on.
-async fn resolutions(
-    c: &mut PgConnection,
-    org: OrgId,
-    q: &ReportQuery,
-) -> Result<(Vec<Group>, BTreeMap<NaiveDate, u64>)> {
+async fn resolutions(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Tally> {
     let sql = format!(
         "SELECT resolved_by, resolved_queue_id, array_agg(created_at), array_agg(resolved_at),
                 array_agg(resolution_bsecs) FILTER (WHERE resolution_bsecs IS NOT NULL)
@@ -462,24 +414,29 @@ async fn resolutions(
         r = in_range("resolved_at"),
         qf = in_queue("resolved_queue_id"),
     );
-    let groups = groups(c, org, q, &sql).await?;
-    let mut days = BTreeMap::new();
-    for t in groups.iter().flat_map(|g| &g.ends) {
-        *days.entry(local(q, *t).0).or_default() += 1;
+    let mut out = Tally::default();
+    for g in groups(c, org, q, &sql).await? {
+        for t in &g.ends {
+            out.days.entry(local(q, *t).0).or_default().1 += 1;
+        }
+        out.resolution_wall.extend(&g.a);
+        out.resolution_business.extend(&g.b);
+        let credit = |p: &mut Part| {
+            p.resolved += g.ends.len() as u64;
+            p.resolution_business.extend(&g.b);
+        };
+        credit(out.queues.entry(g.queue).or_default());
+        if let Some(a) = g.agent {
+            credit(out.agents.entry(a).or_default());
+        }
     }
-    Ok((groups, days))
+    Ok(out)
 }
-
-/// A rating group: the agent and queue rated, and the count per score.
-type Ratings = Vec<(Option<AgentId>, Option<QueueId>, [u64; 5])>;
 
 /// Ratings given in the range (to the agent and queue they rate), and the attendances taken
 /// in it (the wait in their queue).
-async fn ratings_and_waits(
-    c: &mut PgConnection,
-    org: OrgId,
-    q: &ReportQuery,
-) -> Result<(Ratings, Vec<Group>)> {
+async fn ratings_and_waits(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Tally> {
+    let mut out = Tally::default();
     let sql = format!(
         "SELECT rating_agent_id, rating_queue_id, LEAST(GREATEST(rating, 1), 5)::int2, count(*)
          FROM tickets WHERE {r} AND {qf} AND rating IS NOT NULL
@@ -487,16 +444,18 @@ async fn ratings_and_waits(
         r = in_range("rated_at"),
         qf = in_queue("rating_queue_id"),
     );
-    let mut ratings = Vec::new();
     for r in rows(c, org, q, &sql).await? {
-        let mut d = [0u64; 5];
         let score: i16 = get(&r, 2)?;
-        d[usize::from(score.clamp(1, 5).unsigned_abs()) - 1] = count_at(&r, 3)?;
-        ratings.push((
-            uuid_at(&r, 0)?.map(AgentId),
-            uuid_at(&r, 1)?.map(QueueId),
-            d,
-        ));
+        let i = usize::from(score.clamp(1, 5).unsigned_abs()) - 1;
+        let n = count_at(&r, 3)?;
+        out.csat[i] += n;
+        out.queues
+            .entry(uuid_at(&r, 1)?.map(QueueId))
+            .or_default()
+            .csat[i] += n;
+        if let Some(a) = uuid_at(&r, 0)? {
+            out.agents.entry(AgentId(a)).or_default().csat[i] += n;
+        }
     }
     let sql = format!(
         "SELECT agent_id, queue_id, array_agg(queued_at), array_agg(started_at), NULL::bigint[]
@@ -505,25 +464,14 @@ async fn ratings_and_waits(
         r = in_range("started_at"),
         qf = in_queue("queue_id"),
     );
-    Ok((ratings, groups(c, org, q, &sql).await?))
-}
-
-/// One agent's or queue's figures while they are put together.
-#[derive(Default)]
-struct Acc {
-    created: u64,
-    frb: TimeStats,
-    resolved: u64,
-    rb: TimeStats,
-    wait: TimeStats,
-    csat: [u64; 5],
-    assigned: u64,
-}
-
-fn add_scores(to: &mut [u64; 5], from: &[u64; 5]) {
-    for (x, y) in to.iter_mut().zip(from) {
-        *x += y;
+    for g in groups(c, org, q, &sql).await? {
+        out.waits.extend(&g.a);
+        out.queues.entry(g.queue).or_default().waits.extend(&g.a);
+        if let Some(a) = g.agent {
+            out.agents.entry(a).or_default().assigned += g.a.len() as u64;
+        }
     }
+    Ok(out)
 }
 
 /// How many reports may run at once on a pool of `max` connections: each holds up to three,
@@ -535,7 +483,11 @@ pub(crate) fn slots(max: u32) -> usize {
 }
 
 /// `(id, name)` of a configuration table's rows.
-async fn names(c: &mut PgConnection, org: OrgId, table: &str) -> Result<BTreeMap<Uuid, String>> {
+async fn names<K: Ord + From<Uuid>>(
+    c: &mut PgConnection,
+    org: OrgId,
+    table: &str,
+) -> Result<BTreeMap<K, String>> {
     let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, doc ->> 'name' FROM {table} WHERE org_id = $1"
     )))
@@ -545,7 +497,7 @@ async fn names(c: &mut PgConnection, org: OrgId, table: &str) -> Result<BTreeMap
     .map_err(db)?;
     Ok(rows
         .into_iter()
-        .map(|(id, n)| (id, n.unwrap_or_default()))
+        .map(|(id, n)| (K::from(id), n.unwrap_or_default()))
         .collect())
 }
 
@@ -568,26 +520,31 @@ pub(crate) async fn report(
         .execute(&mut *main)
         .await
         .map_err(db)?;
-    let agent_names = names(&mut main, org, "agents").await?;
-    let queue_names = names(&mut main, org, "queues").await?;
-    let category_names = names(&mut main, org, "categories").await?;
-    let policy_names = names(&mut main, org, "sla_policies").await?;
-    let accounts: BTreeMap<Uuid, (String, String)> =
-        sqlx::query_as::<_, (Uuid, String, Option<String>)>(
-            "SELECT id, kind, doc ->> 'name' FROM channel_accounts WHERE org_id = $1",
-        )
-        .bind(org.0)
-        .fetch_all(&mut *main)
-        .await
-        .map_err(db)?
-        .into_iter()
-        .map(|(id, kind, name)| (id, (kind, name.unwrap_or_default())))
-        .collect();
+    let channels = sqlx::query_as::<_, (Uuid, String, Option<String>)>(
+        "SELECT id, kind, doc ->> 'name' FROM channel_accounts WHERE org_id = $1",
+    )
+    .bind(org.0)
+    .fetch_all(&mut *main)
+    .await
+    .map_err(db)?
+    .into_iter()
+    .filter_map(|(id, kind, name)| {
+        let kind = ChannelKind::from_name(&kind)?;
+        Some((ChannelAccountId(id), (kind, name.unwrap_or_default())))
+    })
+    .collect();
+    let names = Names {
+        agents: names(&mut main, org, "agents").await?,
+        queues: names(&mut main, org, "queues").await?,
+        categories: names(&mut main, org, "categories").await?,
+        channels,
+        policies: names(&mut main, org, "sla_policies").await?,
+    };
     // The three parts: the tickets created in the range; first responses, ratings and waits;
     // resolutions. On a pool with room, at once on two more connections that import this
     // transaction's snapshot; otherwise one after the other here.
     let parallel = pool.options().get_max_connections() >= 7;
-    let (created, (first_responses, (ratings, waits)), (resolutions, resolved_days)) = if parallel {
+    let (mut tally, b, c) = if parallel {
         let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
             .fetch_one(&mut *main)
             .await
@@ -596,8 +553,9 @@ pub(crate) async fn report(
             created(&mut main, org, q),
             async {
                 let mut c = on_snapshot(pool, &snapshot).await?;
-                let fr = first_responses(&mut c, org, q).await?;
-                Ok((fr, ratings_and_waits(&mut c, org, q).await?))
+                let mut t = first_responses(&mut c, org, q).await?;
+                t.absorb(ratings_and_waits(&mut c, org, q).await?);
+                Ok(t)
             },
             async {
                 let mut c = on_snapshot(pool, &snapshot).await?;
@@ -606,163 +564,11 @@ pub(crate) async fn report(
         )?
     } else {
         let a = created(&mut main, org, q).await?;
-        let fr = first_responses(&mut main, org, q).await?;
-        let b = (fr, ratings_and_waits(&mut main, org, q).await?);
+        let mut b = first_responses(&mut main, org, q).await?;
+        b.absorb(ratings_and_waits(&mut main, org, q).await?);
         (a, b, resolutions(&mut main, org, q).await?)
     };
-    let name = |m: &BTreeMap<Uuid, String>, id: Uuid| m.get(&id).cloned();
-
-    let mut agents: BTreeMap<AgentId, Acc> = BTreeMap::new();
-    let mut queues: BTreeMap<Option<QueueId>, Acc> = BTreeMap::new();
-    for (qid, n) in &created.by_queue {
-        queues.entry(*qid).or_default().created = *n;
-    }
-    let (wall, _, _) = split(&first_responses, |g| &g.a);
-    let first_response_wall = TimeStats::of(wall);
-    let (business, by_agent, by_queue) = split(&first_responses, |g| &g.b);
-    let first_response_business = TimeStats::of(business);
-    for (a, v) in by_agent {
-        agents.entry(a).or_default().frb = TimeStats::of(v);
-    }
-    for (qid, v) in by_queue {
-        queues.entry(qid).or_default().frb = TimeStats::of(v);
-    }
-    let (wall, resolved_by, resolved_in) = split(&resolutions, |g| &g.a);
-    let resolution_wall = TimeStats::of(wall);
-    for (a, v) in resolved_by {
-        agents.entry(a).or_default().resolved = v.len() as u64;
-    }
-    for (qid, v) in resolved_in {
-        queues.entry(qid).or_default().resolved = v.len() as u64;
-    }
-    let (business, by_agent, by_queue) = split(&resolutions, |g| &g.b);
-    let resolution_business = TimeStats::of(business);
-    for (a, v) in by_agent {
-        agents.entry(a).or_default().rb = TimeStats::of(v);
-    }
-    for (qid, v) in by_queue {
-        queues.entry(qid).or_default().rb = TimeStats::of(v);
-    }
-    let mut csat = [0u64; 5];
-    for (agent, queue, d) in &ratings {
-        add_scores(&mut csat, d);
-        add_scores(&mut queues.entry(*queue).or_default().csat, d);
-        if let Some(a) = agent {
-            add_scores(&mut agents.entry(*a).or_default().csat, d);
-        }
-    }
-    let (waits, by_agent, by_queue) = split(&waits, |g| &g.a);
-    for (a, v) in by_agent {
-        agents.entry(a).or_default().assigned = v.len() as u64;
-    }
-    for (qid, v) in by_queue {
-        queues.entry(qid).or_default().wait = TimeStats::of(v);
-    }
-    let mut days: BTreeMap<NaiveDate, (u64, u64)> = BTreeMap::new();
-    for (d, n) in &created.days {
-        days.entry(*d).or_default().0 = *n;
-    }
-    for (d, n) in &resolved_days {
-        days.entry(*d).or_default().1 = *n;
-    }
-    let mut distribution = created.distribution;
-    distribution.by_queue = created
-        .by_queue_now
-        .into_iter()
-        .map(|(id, count)| NamedCount {
-            id,
-            name: id.and_then(|i| name(&queue_names, i.0)),
-            count,
-        })
-        .collect();
-    distribution.by_category = created
-        .by_category
-        .into_iter()
-        .map(|(id, count)| NamedCount {
-            id,
-            name: id.and_then(|i| name(&category_names, i.0)),
-            count,
-        })
-        .collect();
-    distribution.by_channel = created
-        .by_channel
-        .into_iter()
-        .map(|(id, count)| {
-            let a = accounts.get(&id.0);
-            ChannelCount {
-                channel_account_id: id,
-                kind: a.and_then(|a| ChannelKind::from_name(&a.0)),
-                name: a.map(|a| a.1.clone()),
-                count,
-            }
-        })
-        .collect();
-    let peak = created.peak;
-    Ok(Report {
-        range: q.range,
-        overview: Overview {
-            created: created.created,
-            resolved: resolution_wall.count,
-            created_and_done: created.done,
-            resolution_rate: (created.created > 0)
-                .then(|| created.done as f64 / created.created as f64),
-            first_response_wall,
-            first_response_business,
-            resolution_wall,
-            resolution_business,
-            wait_in_queue: TimeStats::of(waits),
-        },
-        volume: days
-            .into_iter()
-            .map(|(day, (created, resolved))| DayVolume {
-                day,
-                created,
-                resolved,
-            })
-            .collect(),
-        peak_hours: PeakHours {
-            by_hour: std::array::from_fn(|h| peak.iter().map(|d| d[h]).sum()),
-            by_weekday_hour: peak,
-        },
-        distribution,
-        sla: SlaCompliance {
-            overall: created.sla,
-            policies: created
-                .sla_per_policy
-                .into_iter()
-                .map(|(policy_id, compliance)| PolicyCompliance {
-                    policy_id,
-                    name: name(&policy_names, policy_id.0),
-                    compliance,
-                })
-                .collect(),
-        },
-        csat: Csat::from_distribution(csat),
-        agents: agents
-            .into_iter()
-            .map(|(agent_id, a)| AgentReport {
-                agent_id,
-                name: name(&agent_names, agent_id.0),
-                assigned: a.assigned,
-                first_response_business: a.frb,
-                resolved: a.resolved,
-                resolution_business: a.rb,
-                csat: Csat::from_distribution(a.csat),
-            })
-            .collect(),
-        queues: queues
-            .into_iter()
-            .map(|(queue_id, a)| QueueReport {
-                queue_id,
-                name: queue_id.and_then(|id| name(&queue_names, id.0)),
-                created: a.created,
-                first_response_business: a.frb,
-                resolved: a.resolved,
-                resolution_business: a.rb,
-                wait_in_queue: a.wait,
-                csat: Csat::from_distribution(a.csat),
-            })
-            .collect(),
-        campaigns: created.campaigns.into_values().collect(),
-    })
+    tally.absorb(b);
+    tally.absorb(c);
+    Ok(tally.finish(q.range, &names))
 }

@@ -477,37 +477,314 @@ struct ClockCredit {
     completed: (u64, u64),
 }
 
-#[derive(Default)]
-struct Acc {
-    created: u64,
-    resolved: u64,
-    frw: Vec<i64>,
-    frb: Vec<i64>,
-    rw: Vec<i64>,
-    rb: Vec<i64>,
-    wait: Vec<i64>,
-    csat: [u64; 5],
-    assigned: u64,
+/// The figures of one agent or queue as a store gathers them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Part {
+    /// Tickets created (queues).
+    pub created: u64,
+    /// Attendances taken (agents).
+    pub assigned: u64,
+    /// Resolutions.
+    pub resolved: u64,
+    /// Business seconds of the first responses.
+    pub first_response_business: Vec<i64>,
+    /// Business seconds of the resolutions.
+    pub resolution_business: Vec<i64>,
+    /// Seconds waited before an agent took the ticket (queues).
+    pub waits: Vec<i64>,
+    /// Ratings per score (index 0 is score 1).
+    pub csat: [u64; 5],
+}
+
+/// The campaign key: `utm_source` (lower case), ad platform, `utm_campaign`.
+pub type CampaignKey = (Option<String>, Option<AdPlatform>, Option<String>);
+
+/// A report's figures as a store gathers them, before statistics and names are put on them
+/// by [`finish`](Self::finish). The reference computation fills one from the rows; a SQL
+/// store fills one from its queries' groups, so both lay the report out the same way.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    /// Tickets created in the period (in the filtered queue).
+    pub created: u64,
+    /// Of those, resolved or closed now.
+    pub created_and_done: u64,
+    /// Wall seconds of the first responses.
+    pub first_response_wall: Vec<i64>,
+    /// Business seconds of the first responses.
+    pub first_response_business: Vec<i64>,
+    /// Wall seconds of the resolutions.
+    pub resolution_wall: Vec<i64>,
+    /// Business seconds of the resolutions.
+    pub resolution_business: Vec<i64>,
+    /// Seconds waited in queue.
+    pub waits: Vec<i64>,
+    /// Ratings per score.
+    pub csat: [u64; 5],
+    /// Created and resolved per local day.
+    pub days: BTreeMap<NaiveDate, (u64, u64)>,
+    /// Created per local weekday (Monday first) and hour.
+    pub peak: [[u64; 24]; 7],
+    /// Where the period's tickets are now (queues, categories and inboxes are named by
+    /// `finish` from the counts below).
+    pub distribution: Distribution,
+    /// Tickets per current queue.
+    pub by_queue: BTreeMap<Option<QueueId>, u64>,
+    /// Tickets per category.
+    pub by_category: BTreeMap<Option<CategoryId>, u64>,
+    /// Tickets per inbox.
+    pub by_channel: BTreeMap<ChannelAccountId, u64>,
+    /// SLA compliance, every policy together.
+    pub sla: Compliance,
+    /// SLA compliance per policy.
+    pub sla_per_policy: BTreeMap<SlaPolicyId, Compliance>,
+    /// Per agent.
+    pub agents: BTreeMap<AgentId, Part>,
+    /// Per queue.
+    pub queues: BTreeMap<Option<QueueId>, Part>,
+    /// Per campaign.
+    pub campaigns: BTreeMap<CampaignKey, CampaignValue>,
+}
+
+/// What a report names things by: the names (and inbox kinds) now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    /// Agents.
+    pub agents: BTreeMap<AgentId, String>,
+    /// Queues.
+    pub queues: BTreeMap<QueueId, String>,
+    /// Categories.
+    pub categories: BTreeMap<CategoryId, String>,
+    /// Inboxes, with their channel.
+    pub channels: BTreeMap<ChannelAccountId, (ChannelKind, String)>,
+    /// SLA policies.
+    pub policies: BTreeMap<SlaPolicyId, String>,
+}
+
+impl Part {
+    fn absorb(&mut self, o: Part) {
+        self.created += o.created;
+        self.assigned += o.assigned;
+        self.resolved += o.resolved;
+        self.first_response_business
+            .extend(o.first_response_business);
+        self.resolution_business.extend(o.resolution_business);
+        self.waits.extend(o.waits);
+        for (x, y) in self.csat.iter_mut().zip(o.csat) {
+            *x += y;
+        }
+    }
+}
+
+impl Tally {
+    /// Adds what another part of the work gathered (a store that gathers a report in parts).
+    pub fn absorb(&mut self, o: Tally) {
+        self.created += o.created;
+        self.created_and_done += o.created_and_done;
+        self.first_response_wall.extend(o.first_response_wall);
+        self.first_response_business
+            .extend(o.first_response_business);
+        self.resolution_wall.extend(o.resolution_wall);
+        self.resolution_business.extend(o.resolution_business);
+        self.waits.extend(o.waits);
+        for (x, y) in self.csat.iter_mut().zip(o.csat) {
+            *x += y;
+        }
+        for (d, (c, r)) in o.days {
+            let e = self.days.entry(d).or_default();
+            e.0 += c;
+            e.1 += r;
+        }
+        for (row, other) in self.peak.iter_mut().zip(o.peak) {
+            for (x, y) in row.iter_mut().zip(other) {
+                *x += y;
+            }
+        }
+        for (k, n) in o.distribution.by_status {
+            *self.distribution.by_status.entry(k).or_default() += n;
+        }
+        for (k, n) in o.distribution.by_priority {
+            *self.distribution.by_priority.entry(k).or_default() += n;
+        }
+        for (k, n) in o.by_queue {
+            *self.by_queue.entry(k).or_default() += n;
+        }
+        for (k, n) in o.by_category {
+            *self.by_category.entry(k).or_default() += n;
+        }
+        for (k, n) in o.by_channel {
+            *self.by_channel.entry(k).or_default() += n;
+        }
+        self.sla.add(&o.sla);
+        for (k, c) in o.sla_per_policy {
+            self.sla_per_policy.entry(k).or_default().add(&c);
+        }
+        for (k, p) in o.agents {
+            self.agents.entry(k).or_default().absorb(p);
+        }
+        for (k, p) in o.queues {
+            self.queues.entry(k).or_default().absorb(p);
+        }
+        for (k, c) in o.campaigns {
+            let mine = self.campaign(k);
+            mine.tickets += c.tickets;
+            for (cur, m) in c.value {
+                let e = mine.value.entry(cur).or_default();
+                e.in_negotiation_minor += m.in_negotiation_minor;
+                e.deals += m.deals;
+                e.won_minor += m.won_minor;
+                e.sales += m.sales;
+            }
+        }
+    }
+
+    /// The campaign of `key`, created when missing.
+    pub fn campaign(&mut self, key: CampaignKey) -> &mut CampaignValue {
+        self.campaigns.entry(key.clone()).or_insert(CampaignValue {
+            utm_source: key.0,
+            ad_platform: key.1,
+            utm_campaign: key.2,
+            tickets: 0,
+            value: BTreeMap::new(),
+        })
+    }
+
+    /// The report of `range`: statistics of the durations, names on what has one, lists in
+    /// key order.
+    pub fn finish(self, range: DateRange, names: &Names) -> Report {
+        let queue_name = |id: Option<QueueId>| id.and_then(|i| names.queues.get(&i).cloned());
+        let mut distribution = self.distribution;
+        distribution.by_queue = self
+            .by_queue
+            .into_iter()
+            .map(|(id, count)| NamedCount {
+                id,
+                name: queue_name(id),
+                count,
+            })
+            .collect();
+        distribution.by_category = self
+            .by_category
+            .into_iter()
+            .map(|(id, count)| NamedCount {
+                id,
+                name: id.and_then(|i| names.categories.get(&i).cloned()),
+                count,
+            })
+            .collect();
+        distribution.by_channel = self
+            .by_channel
+            .into_iter()
+            .map(|(id, count)| {
+                let a = names.channels.get(&id);
+                ChannelCount {
+                    channel_account_id: id,
+                    kind: a.map(|a| a.0),
+                    name: a.map(|a| a.1.clone()),
+                    count,
+                }
+            })
+            .collect();
+        let peak = self.peak;
+        let created = self.created;
+        let done = self.created_and_done;
+        Report {
+            range,
+            overview: Overview {
+                created,
+                resolved: self.resolution_wall.len() as u64,
+                created_and_done: done,
+                resolution_rate: (created > 0).then(|| done as f64 / created as f64),
+                first_response_wall: TimeStats::of(self.first_response_wall),
+                first_response_business: TimeStats::of(self.first_response_business),
+                resolution_wall: TimeStats::of(self.resolution_wall),
+                resolution_business: TimeStats::of(self.resolution_business),
+                wait_in_queue: TimeStats::of(self.waits),
+            },
+            volume: self
+                .days
+                .into_iter()
+                .map(|(day, (created, resolved))| DayVolume {
+                    day,
+                    created,
+                    resolved,
+                })
+                .collect(),
+            peak_hours: PeakHours {
+                by_hour: std::array::from_fn(|h| peak.iter().map(|d| d[h]).sum()),
+                by_weekday_hour: peak,
+            },
+            distribution,
+            sla: SlaCompliance {
+                overall: self.sla,
+                policies: self
+                    .sla_per_policy
+                    .into_iter()
+                    .map(|(policy_id, compliance)| PolicyCompliance {
+                        policy_id,
+                        name: names.policies.get(&policy_id).cloned(),
+                        compliance,
+                    })
+                    .collect(),
+            },
+            csat: Csat::from_distribution(self.csat),
+            agents: self
+                .agents
+                .into_iter()
+                .map(|(agent_id, a)| AgentReport {
+                    agent_id,
+                    name: names.agents.get(&agent_id).cloned(),
+                    assigned: a.assigned,
+                    first_response_business: TimeStats::of(a.first_response_business),
+                    resolved: a.resolved,
+                    resolution_business: TimeStats::of(a.resolution_business),
+                    csat: Csat::from_distribution(a.csat),
+                })
+                .collect(),
+            queues: self
+                .queues
+                .into_iter()
+                .map(|(queue_id, a)| QueueReport {
+                    queue_id,
+                    name: queue_name(queue_id),
+                    created: a.created,
+                    first_response_business: TimeStats::of(a.first_response_business),
+                    resolved: a.resolved,
+                    resolution_business: TimeStats::of(a.resolution_business),
+                    wait_in_queue: TimeStats::of(a.waits),
+                    csat: Csat::from_distribution(a.csat),
+                })
+                .collect(),
+            campaigns: self.campaigns.into_values().collect(),
+        }
+    }
+}
+
+impl Names {
+    /// The names of a tenant's rows.
+    pub fn of(d: &ReportData<'_>) -> Names {
+        Names {
+            agents: d.agents.iter().map(|a| (a.id, a.name.clone())).collect(),
+            queues: d.queues.iter().map(|q| (q.id, q.name.clone())).collect(),
+            categories: d
+                .categories
+                .iter()
+                .map(|c| (c.id, c.name.clone()))
+                .collect(),
+            channels: d
+                .channel_accounts
+                .iter()
+                .map(|a| (a.id, (a.kind, a.name.clone())))
+                .collect(),
+            policies: d.policies.iter().map(|p| (p.id, p.name.clone())).collect(),
+        }
+    }
 }
 
 impl Report {
     /// The reference computation over a tenant's rows.
     pub fn compute(d: &ReportData<'_>, q: &ReportQuery) -> Report {
         let tz = q.timezone;
-        let mut all = Acc::default();
-        let mut by_agent: BTreeMap<AgentId, Acc> = BTreeMap::new();
-        let mut by_queue: BTreeMap<Option<QueueId>, Acc> = BTreeMap::new();
-        let mut days: BTreeMap<NaiveDate, (u64, u64)> = BTreeMap::new();
-        let mut peak = [[0u64; 24]; 7];
-        let mut done = 0;
-        let mut dist = Distribution::default();
-        let mut dist_queue: BTreeMap<Option<QueueId>, u64> = BTreeMap::new();
-        let mut dist_category: BTreeMap<Option<CategoryId>, u64> = BTreeMap::new();
-        let mut dist_channel: BTreeMap<ChannelAccountId, u64> = BTreeMap::new();
-        let mut sla = Compliance::default();
-        let mut sla_policy: BTreeMap<SlaPolicyId, Compliance> = BTreeMap::new();
-        type CampaignKey = (Option<String>, Option<AdPlatform>, Option<String>);
-        let mut campaigns: BTreeMap<CampaignKey, CampaignValue> = BTreeMap::new();
+        let mut all = Tally::default();
         let mut sales_of: BTreeMap<crate::ids::TicketId, Vec<&Sale>> = BTreeMap::new();
         for s in d.sales {
             sales_of.entry(s.ticket_id).or_default().push(s);
@@ -517,25 +794,18 @@ impl Report {
                 // Arrivals, in the queue the ticket was created in.
                 if q.in_queue(t.origin_queue_id) {
                     all.created += 1;
-                    by_queue.entry(t.origin_queue_id).or_default().created += 1;
+                    all.queues.entry(t.origin_queue_id).or_default().created += 1;
                     let (day, wd, h) = local(t.created_at, tz);
-                    days.entry(day).or_default().0 += 1;
-                    peak[wd][h] += 1;
+                    all.days.entry(day).or_default().0 += 1;
+                    all.peak[wd][h] += 1;
                     if matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed) {
-                        done += 1;
+                        all.created_and_done += 1;
                     }
-                    let key = (
+                    let c = all.campaign((
                         t.tracking.utm_source.as_ref().map(|s| s.to_lowercase()),
                         t.tracking.ad_platform(),
                         t.tracking.utm_campaign.clone(),
-                    );
-                    let c = campaigns.entry(key.clone()).or_insert(CampaignValue {
-                        utm_source: key.0,
-                        ad_platform: key.1,
-                        utm_campaign: key.2,
-                        tickets: 0,
-                        value: BTreeMap::new(),
-                    });
+                    ));
                     c.tickets += 1;
                     if let Some(v) = &t.deal_value {
                         let m = c.value.entry(v.currency.clone()).or_default();
@@ -550,11 +820,11 @@ impl Report {
                 }
                 // States: where it is now.
                 if q.in_queue(t.queue_id) {
-                    *dist.by_status.entry(t.status).or_default() += 1;
-                    *dist.by_priority.entry(t.priority).or_default() += 1;
-                    *dist_queue.entry(t.queue_id).or_default() += 1;
-                    *dist_category.entry(t.category_id).or_default() += 1;
-                    *dist_channel.entry(t.channel_account_id).or_default() += 1;
+                    *all.distribution.by_status.entry(t.status).or_default() += 1;
+                    *all.distribution.by_priority.entry(t.priority).or_default() += 1;
+                    *all.by_queue.entry(t.queue_id).or_default() += 1;
+                    *all.by_category.entry(t.category_id).or_default() += 1;
+                    *all.by_channel.entry(t.channel_account_id).or_default() += 1;
                 }
                 // SLA compliance, each clock in the queue it is credited to.
                 if let Some(s) = &t.sla {
@@ -578,8 +848,11 @@ impl Report {
                         }
                     }
                     if any {
-                        sla.add(&mine);
-                        sla_policy.entry(s.policy_id).or_default().add(&mine);
+                        all.sla.add(&mine);
+                        all.sla_per_policy
+                            .entry(s.policy_id)
+                            .or_default()
+                            .add(&mine);
                     }
                 }
             }
@@ -588,15 +861,20 @@ impl Report {
                 && q.in_queue(t.first_response_queue_id)
             {
                 let business = t.sla.as_ref().and_then(TicketSla::first_response_secs);
-                all.frw.push((fr - t.created_at).num_seconds());
-                all.frb.extend(business);
-                by_queue
+                all.first_response_wall
+                    .push((fr - t.created_at).num_seconds());
+                all.first_response_business.extend(business);
+                all.queues
                     .entry(t.first_response_queue_id)
                     .or_default()
-                    .frb
+                    .first_response_business
                     .extend(business);
                 if let Some(a) = t.first_response_by {
-                    by_agent.entry(a).or_default().frb.extend(business);
+                    all.agents
+                        .entry(a)
+                        .or_default()
+                        .first_response_business
+                        .extend(business);
                 }
             }
             // Resolutions in the period.
@@ -604,17 +882,16 @@ impl Report {
                 && q.in_queue(t.resolved_queue_id)
             {
                 let business = t.sla.as_ref().and_then(TicketSla::resolution_secs);
-                all.resolved += 1;
-                days.entry(local(r, tz).0).or_default().1 += 1;
-                all.rw.push((r - t.created_at).num_seconds());
-                all.rb.extend(business);
-                let credit = |acc: &mut Acc| {
-                    acc.resolved += 1;
-                    acc.rb.extend(business);
+                all.days.entry(local(r, tz).0).or_default().1 += 1;
+                all.resolution_wall.push((r - t.created_at).num_seconds());
+                all.resolution_business.extend(business);
+                let credit = |p: &mut Part| {
+                    p.resolved += 1;
+                    p.resolution_business.extend(business);
                 };
-                credit(by_queue.entry(t.resolved_queue_id).or_default());
+                credit(all.queues.entry(t.resolved_queue_id).or_default());
                 if let Some(a) = t.resolved_by {
-                    credit(by_agent.entry(a).or_default());
+                    credit(all.agents.entry(a).or_default());
                 }
             }
             // Ratings given in the period.
@@ -623,9 +900,9 @@ impl Report {
             {
                 let i = usize::from(rating.score.clamp(1, 5)) - 1;
                 all.csat[i] += 1;
-                by_queue.entry(rating.queue_id).or_default().csat[i] += 1;
+                all.queues.entry(rating.queue_id).or_default().csat[i] += 1;
                 if let Some(a) = rating.agent_id {
-                    by_agent.entry(a).or_default().csat[i] += 1;
+                    all.agents.entry(a).or_default().csat[i] += 1;
                 }
             }
         }
@@ -636,117 +913,12 @@ impl Report {
                 && q.in_queue(c.queue_id)
             {
                 let wait = (started - c.queued_at).num_seconds();
-                all.wait.push(wait);
-                by_queue.entry(c.queue_id).or_default().wait.push(wait);
-                by_agent.entry(agent).or_default().assigned += 1;
+                all.waits.push(wait);
+                all.queues.entry(c.queue_id).or_default().waits.push(wait);
+                all.agents.entry(agent).or_default().assigned += 1;
             }
         }
-        let agent_name = |id: AgentId| d.agents.iter().find(|a| a.id == id).map(|a| a.name.clone());
-        let queue_name = |id: Option<QueueId>| {
-            id.and_then(|id| d.queues.iter().find(|x| x.id == id).map(|x| x.name.clone()))
-        };
-        dist.by_queue = dist_queue
-            .into_iter()
-            .map(|(id, count)| NamedCount {
-                id,
-                name: queue_name(id),
-                count,
-            })
-            .collect();
-        dist.by_category = dist_category
-            .into_iter()
-            .map(|(id, count)| NamedCount {
-                id,
-                name: id.and_then(|id| {
-                    d.categories
-                        .iter()
-                        .find(|x| x.id == id)
-                        .map(|x| x.name.clone())
-                }),
-                count,
-            })
-            .collect();
-        dist.by_channel = dist_channel
-            .into_iter()
-            .map(|(id, count)| {
-                let a = d.channel_accounts.iter().find(|x| x.id == id);
-                ChannelCount {
-                    channel_account_id: id,
-                    kind: a.map(|a| a.kind),
-                    name: a.map(|a| a.name.clone()),
-                    count,
-                }
-            })
-            .collect();
-        Report {
-            range: q.range,
-            overview: Overview {
-                created: all.created,
-                resolved: all.resolved,
-                created_and_done: done,
-                resolution_rate: (all.created > 0).then(|| done as f64 / all.created as f64),
-                first_response_wall: TimeStats::of(all.frw),
-                first_response_business: TimeStats::of(all.frb),
-                resolution_wall: TimeStats::of(all.rw),
-                resolution_business: TimeStats::of(all.rb),
-                wait_in_queue: TimeStats::of(all.wait),
-            },
-            volume: days
-                .into_iter()
-                .map(|(day, (created, resolved))| DayVolume {
-                    day,
-                    created,
-                    resolved,
-                })
-                .collect(),
-            peak_hours: PeakHours {
-                by_hour: std::array::from_fn(|h| peak.iter().map(|d| d[h]).sum()),
-                by_weekday_hour: peak,
-            },
-            distribution: dist,
-            sla: SlaCompliance {
-                overall: sla,
-                policies: sla_policy
-                    .into_iter()
-                    .map(|(policy_id, compliance)| PolicyCompliance {
-                        policy_id,
-                        name: d
-                            .policies
-                            .iter()
-                            .find(|p| p.id == policy_id)
-                            .map(|p| p.name.clone()),
-                        compliance,
-                    })
-                    .collect(),
-            },
-            csat: Csat::from_distribution(all.csat),
-            agents: by_agent
-                .into_iter()
-                .map(|(agent_id, a)| AgentReport {
-                    agent_id,
-                    name: agent_name(agent_id),
-                    assigned: a.assigned,
-                    first_response_business: TimeStats::of(a.frb),
-                    resolved: a.resolved,
-                    resolution_business: TimeStats::of(a.rb),
-                    csat: Csat::from_distribution(a.csat),
-                })
-                .collect(),
-            queues: by_queue
-                .into_iter()
-                .map(|(queue_id, a)| QueueReport {
-                    queue_id,
-                    name: queue_name(queue_id),
-                    created: a.created,
-                    first_response_business: TimeStats::of(a.frb),
-                    resolved: a.resolved,
-                    resolution_business: TimeStats::of(a.rb),
-                    wait_in_queue: TimeStats::of(a.wait),
-                    csat: Csat::from_distribution(a.csat),
-                })
-                .collect(),
-            campaigns: campaigns.into_values().collect(),
-        }
+        all.finish(q.range, &Names::of(d))
     }
 }
 
@@ -776,6 +948,52 @@ mod tests {
         assert_eq!(c.score_sum, 1 + 3 + 4 + 10);
         assert_eq!(c.average, Some(18.0 / 5.0));
         assert_eq!(c.satisfied_share, Some(0.6));
+    }
+
+    #[test]
+    fn absorbing_parts_adds_every_figure() {
+        let agent = AgentId::new();
+        let queue = Some(QueueId::new());
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let mut a = Tally {
+            created: 2,
+            first_response_business: vec![10],
+            csat: [1, 0, 0, 0, 0],
+            ..Tally::default()
+        };
+        a.days.insert(day, (2, 0));
+        a.peak[0][9] = 2;
+        a.agents.entry(agent).or_default().assigned = 1;
+        a.queues.entry(queue).or_default().created = 2;
+        a.campaign((Some("google".into()), None, None)).tickets = 2;
+        let mut b = Tally {
+            resolution_business: vec![20, 30],
+            csat: [0, 0, 0, 0, 3],
+            ..Tally::default()
+        };
+        b.days.insert(day, (0, 2));
+        b.peak[0][9] = 1;
+        let p = b.agents.entry(agent).or_default();
+        p.resolved = 2;
+        p.resolution_business = vec![20, 30];
+        b.queues.entry(queue).or_default().resolved = 2;
+        b.campaign((Some("google".into()), None, None)).tickets = 1;
+        a.absorb(b);
+        assert_eq!(a.created, 2);
+        assert_eq!(a.first_response_business, vec![10]);
+        assert_eq!(a.resolution_business, vec![20, 30]);
+        assert_eq!(a.csat, [1, 0, 0, 0, 3]);
+        assert_eq!(a.days[&day], (2, 2));
+        assert_eq!(a.peak[0][9], 3);
+        let p = &a.agents[&agent];
+        assert_eq!((p.assigned, p.resolved), (1, 2));
+        assert_eq!(p.resolution_business, vec![20, 30]);
+        assert_eq!(
+            (a.queues[&queue].created, a.queues[&queue].resolved),
+            (2, 2)
+        );
+        assert_eq!(a.campaigns.len(), 1);
+        assert_eq!(a.campaigns.values().next().map(|c| c.tickets), Some(3));
     }
 
     #[test]
