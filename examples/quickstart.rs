@@ -5,9 +5,9 @@
 //! round robin, answered, classified (setor × motivo), transferred, resolved and rated; the
 //! Kanban board and the week's report are printed.
 
-use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use helpdesk_core::actor::Actor;
+use helpdesk_core::async_trait;
 use helpdesk_core::channel::{
     Channel, InboundMessage, InboundSender, OutboundMessage, Recipient, SendReceipt,
 };
@@ -16,9 +16,9 @@ use helpdesk_core::domain::message::{MediaKind, MessageContent};
 use helpdesk_core::domain::party::{ChannelAccount, ChannelKind};
 use helpdesk_core::domain::team::{AutoReplies, Distribution, Presence, Role};
 use helpdesk_core::domain::ticket::Priority;
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::service::*;
 use helpdesk_core::sla::{CalendarSpec, SlaMetric, SlaTargets};
-use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::{Helpdesk, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;

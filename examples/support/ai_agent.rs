@@ -8,8 +8,8 @@ use helpdesk_core::channel::{InboundMessage, InboundSender};
 use helpdesk_core::clock::SystemClock;
 use helpdesk_core::domain::message::MessageContent;
 use helpdesk_core::domain::party::ChannelKind;
+use helpdesk_core::memory::{MemoryStore, RecordingChannel};
 use helpdesk_core::service::{ContactPatch, NewChannelAccount, NewOrganization, NewQueue};
-use helpdesk_core::testing::{MemoryStore, RecordingChannel};
 use helpdesk_openai_tools::calls::from_responses;
 use helpdesk_openai_tools::tools::{ToolOptions, chat_tools, responses_tools, tool_set};
 use helpdesk_openai_tools::{

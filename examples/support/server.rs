@@ -23,7 +23,7 @@ use helpdesk_core::service::{
 };
 use helpdesk_core::store::Store;
 use helpdesk_core::store::query::{AssigneeFilter, DateRangePreset, TicketSummary};
-use helpdesk_core::{Error, Helpdesk};
+use helpdesk_core::{Entity, Error, Helpdesk};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -188,7 +188,7 @@ pub async fn build(cfg: &Config) -> Result<App, String> {
             (Arc::new(pg), "postgres")
         }
         None => (
-            Arc::new(helpdesk_core::testing::MemoryStore::new()),
+            Arc::new(helpdesk_core::memory::MemoryStore::new()),
             "memory",
         ),
     };
@@ -316,11 +316,14 @@ async fn default_org(
     match added {
         Ok(_) => Ok(org),
         // Another instance registered it first: use theirs.
-        Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) => store
+        Err(Error::AlreadyExists {
+            entity: Entity::ChannelAccount,
+            ..
+        }) => store
             .find_channel_account(ChannelKind::Whatsapp, phone_number_id)
             .await?
             .map(|a| a.org_id)
-            .ok_or_else(|| Error::not_found("channel_account", phone_number_id)),
+            .ok_or_else(|| Error::not_found(Entity::ChannelAccount, phone_number_id)),
         Err(e) => Err(e),
     }
 }
@@ -352,9 +355,9 @@ impl From<Error> for ApiError {
             K::Invalid | K::InvalidClassification => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             K::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             K::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            K::Conflict | K::AlreadyExists | K::InvalidTransition => {
-                (StatusCode::CONFLICT, "conflict")
-            }
+            K::AlreadyExists => (StatusCode::CONFLICT, "already_exists"),
+            K::Refused => (StatusCode::CONFLICT, "refused"),
+            K::Conflict | K::InvalidTransition => (StatusCode::CONFLICT, "conflict"),
             _ if e.is_retryable() => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };

@@ -26,11 +26,12 @@ pub enum Error {
         /// Values that would have been accepted, when the set is small and known.
         allowed: Vec<String>,
     },
-    /// The entity does not exist in the caller's organization (foreign tenants look the same).
+    /// The entity does not exist in the caller's organization (foreign tenants look the same),
+    /// or the caller may not know it exists.
     #[error("{entity} not found: {id}")]
     NotFound {
-        /// Entity kind (`ticket`, `queue`…).
-        entity: &'static str,
+        /// What was looked up.
+        entity: Entity,
         /// The id or key that was looked up.
         id: String,
     },
@@ -50,21 +51,39 @@ pub enum Error {
         /// What was refused.
         action: String,
     },
-    /// A uniqueness or concurrency conflict (duplicate key, lost race, stale version).
-    #[error("conflict on {entity}: {detail}")]
+    /// Lost a race: another transaction changed what this one read (a stale row version, a
+    /// serialization failure). Running the same call again can succeed; the service's
+    /// workflows already rerun themselves a few times before reporting it.
+    #[error("conflict{}: {detail}", entity.map(|e| format!(" on {e}")).unwrap_or_default())]
     Conflict {
-        /// Entity kind.
-        entity: &'static str,
+        /// What changed underneath, when the store knows.
+        entity: Option<Entity>,
         /// What collided.
         detail: String,
     },
-    /// The thing to create exists already (a second live ticket for a conversation…).
-    #[error("{entity} already exists: {id}")]
+    /// A business key is taken: the queue name, the agent's e-mail, the contact's phone, a
+    /// second live ticket for a conversation. Permanent until the other one changes.
+    #[error("{entity} already exists ({key}{})", existing.as_ref().map(|x| format!(": {x}")).unwrap_or_default())]
     AlreadyExists {
-        /// Entity kind.
-        entity: &'static str,
-        /// The existing one.
-        id: String,
+        /// What exists.
+        entity: Entity,
+        /// Which of its keys collided (`id`, `name`, `email`, `phone`, `number`…).
+        key: &'static str,
+        /// The existing one's id (or ticket number), when known.
+        existing: Option<String>,
+        /// The store's own error (a unique violation), when a store reported it.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A permanent refusal: the request is valid but the state forbids it (a queue that still
+    /// has tickets, a policy a queue uses, the last stage of the board). Retrying will not
+    /// help; changing the state first will.
+    #[error("{entity} refused: {reason}")]
+    Refused {
+        /// What the refusal is about.
+        entity: Entity,
+        /// Why, and what to do first.
+        reason: String,
     },
     /// The setor × motivo pair is not in the catalogue.
     #[error("motivo {motivo:?} is not valid for setor {setor:?}{}", closest.as_ref().map(|c| format!(" (closest: {c:?})")).unwrap_or_default())]
@@ -126,10 +145,12 @@ pub enum ErrorKind {
     InvalidTransition,
     /// Actor not allowed.
     Forbidden,
-    /// Duplicate or lost race.
+    /// Lost race; rerunning can succeed.
     Conflict,
-    /// Already exists.
+    /// A business key is taken.
     AlreadyExists,
+    /// The state forbids it, permanently until it changes.
+    Refused,
     /// Invalid setor × motivo.
     InvalidClassification,
     /// No agent could take the work.
@@ -176,18 +197,52 @@ impl Error {
     }
 
     /// Not-found error.
-    pub fn not_found(entity: &'static str, id: impl fmt::Display) -> Self {
+    pub fn not_found(entity: Entity, id: impl fmt::Display) -> Self {
         Error::NotFound {
             entity,
             id: id.to_string(),
         }
     }
 
-    /// Conflict error.
-    pub fn conflict(entity: &'static str, detail: impl Into<String>) -> Self {
+    /// A lost race on `entity` (a stale version): rerunning can succeed.
+    pub fn conflict(entity: Entity, detail: impl Into<String>) -> Self {
         Error::Conflict {
-            entity,
+            entity: Some(entity),
             detail: detail.into(),
+        }
+    }
+
+    /// `entity`'s `key` is taken by `existing` (an id or number, when known).
+    pub fn already_exists(entity: Entity, key: &'static str, existing: Option<String>) -> Self {
+        Error::AlreadyExists {
+            entity,
+            key,
+            existing,
+            source: None,
+        }
+    }
+
+    /// A store's unique violation: `entity`'s `key` is taken, `source` is the store's error.
+    /// The service reruns a workflow that meets one (a concurrent transaction committed the
+    /// key after this one looked); the rerun sees the row and answers for it.
+    pub fn unique_violation(
+        entity: Entity,
+        key: &'static str,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::AlreadyExists {
+            entity,
+            key,
+            existing: None,
+            source: Some(source.into()),
+        }
+    }
+
+    /// A permanent refusal about `entity`.
+    pub fn refused(entity: Entity, reason: impl Into<String>) -> Self {
+        Error::Refused {
+            entity,
+            reason: reason.into(),
         }
     }
 
@@ -209,6 +264,7 @@ impl Error {
             Error::Forbidden { .. } => ErrorKind::Forbidden,
             Error::Conflict { .. } => ErrorKind::Conflict,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            Error::Refused { .. } => ErrorKind::Refused,
             Error::InvalidClassification { .. } => ErrorKind::InvalidClassification,
             Error::NoAgentAvailable { .. } => ErrorKind::NoAgentAvailable,
             Error::NoBusinessTime(_) => ErrorKind::NoBusinessTime,
@@ -223,6 +279,31 @@ impl Error {
             Error::Conflict { .. } => true,
             Error::Store { retryable, .. } | Error::Channel { retryable, .. } => *retryable,
             _ => false,
+        }
+    }
+
+    /// Whether a workflow should run again: it lost a race ([`Error::Conflict`]) or a store
+    /// refused a key another transaction committed after this one looked
+    /// ([`Error::unique_violation`]).
+    pub(crate) fn reruns(&self) -> bool {
+        matches!(
+            self,
+            Error::Conflict { .. }
+                | Error::AlreadyExists {
+                    source: Some(_),
+                    ..
+                }
+        )
+    }
+
+    /// The entity an error is about, if any.
+    pub fn entity(&self) -> Option<Entity> {
+        match self {
+            Error::NotFound { entity, .. }
+            | Error::AlreadyExists { entity, .. }
+            | Error::Refused { entity, .. } => Some(*entity),
+            Error::Conflict { entity, .. } => *entity,
+            _ => None,
         }
     }
 
@@ -243,5 +324,82 @@ impl Error {
             }
             _ => &[],
         }
+    }
+}
+
+/// What an error is about: every kind of record the desk keeps. Callers match on it
+/// (`Error::NotFound { entity: Entity::ChannelAccount, .. }`); its `Display` and JSON form
+/// are the snake-case name (`channel_account`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Entity {
+    /// A tenant.
+    Organization,
+    /// An inbox (a WhatsApp number, an e-mail address…).
+    ChannelAccount,
+    /// A customer.
+    Contact,
+    /// A contact's thread on one inbox.
+    Conversation,
+    /// A ticket.
+    Ticket,
+    /// A message of a ticket.
+    Message,
+    /// A Kanban column.
+    Stage,
+    /// A ticket category.
+    Category,
+    /// A queue (a setor's line).
+    Queue,
+    /// An agent's membership of a queue.
+    QueueMember,
+    /// A human agent.
+    Agent,
+    /// A canned response.
+    CannedResponse,
+    /// An SLA policy.
+    SlaPolicy,
+    /// A sale recorded on a ticket.
+    Sale,
+    /// One attendance of a ticket by an agent.
+    AssignmentCycle,
+    /// A row of the audit trail.
+    AuditEntry,
+    /// An event of the outbox.
+    Event,
+    /// The setor × motivo catalogue.
+    Catalogue,
+}
+
+impl Entity {
+    /// The snake-case name (`sla_policy`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Organization => "organization",
+            Entity::ChannelAccount => "channel_account",
+            Entity::Contact => "contact",
+            Entity::Conversation => "conversation",
+            Entity::Ticket => "ticket",
+            Entity::Message => "message",
+            Entity::Stage => "stage",
+            Entity::Category => "category",
+            Entity::Queue => "queue",
+            Entity::QueueMember => "queue_member",
+            Entity::Agent => "agent",
+            Entity::CannedResponse => "canned_response",
+            Entity::SlaPolicy => "sla_policy",
+            Entity::Sale => "sale",
+            Entity::AssignmentCycle => "assignment_cycle",
+            Entity::AuditEntry => "audit_entry",
+            Entity::Event => "event",
+            Entity::Catalogue => "catalogue",
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }

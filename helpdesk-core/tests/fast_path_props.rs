@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::store::Store;
-use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::{fast_path_matches_workflow, inbound_ops};
 use proptest::prelude::*;
 use std::sync::Arc;

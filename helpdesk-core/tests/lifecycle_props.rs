@@ -8,7 +8,7 @@ use helpdesk_core::actor::Actor;
 use helpdesk_core::domain::message::MessageContent;
 use helpdesk_core::domain::records::EventKind;
 use helpdesk_core::domain::ticket::TicketStatus;
-use helpdesk_core::testing::MemoryStore;
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::testing::conformance::Fixture;
 use proptest::prelude::*;
 use std::sync::Arc;

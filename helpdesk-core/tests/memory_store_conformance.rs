@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use helpdesk_core::testing::MemoryStore;
+use helpdesk_core::memory::MemoryStore;
 use std::sync::Arc;
 
 helpdesk_core::store_conformance_tests!(async { Arc::new(MemoryStore::new()) });

@@ -6,8 +6,8 @@ use helpdesk_core::ErrorKind;
 use helpdesk_core::actor::{Actor, BotAction, BotPermissions};
 use helpdesk_core::domain::message::MessageContent;
 use helpdesk_core::domain::team::{AutoReplies, Distribution, Presence, Role};
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::service::*;
-use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::Fixture;
 use std::sync::Arc;
 
@@ -343,4 +343,66 @@ async fn unknown_or_deactivated_agents_are_refused() {
             .await,
     );
     forbidden(f.hd.list_tickets(org, &ghost, ListTickets::default()).await);
+}
+
+#[tokio::test]
+async fn contacts_are_read_by_those_who_may_see_their_tickets() {
+    use helpdesk_core::domain::party::ContactKey;
+    use helpdesk_core::domain::phone::{PhoneNumber, PhoneRegion};
+    use helpdesk_core::{Entity, Error};
+    let w = world().await;
+    let org = w.f.org.id;
+    let mine = w.ticket.contact_id;
+    let theirs = w.other_ticket.contact_id;
+    let key_of = |n: usize| {
+        let phone = w.f.lead(n).phone.unwrap();
+        ContactKey::Phone(PhoneNumber::parse(&phone, PhoneRegion::BR).unwrap())
+    };
+    // Ana (Suporte) sees her ticket's customer, not Comercial's, by id or by phone; an
+    // unseen contact looks exactly like an unknown one.
+    assert_eq!(w.f.hd.contact(org, &w.agent, mine).await.unwrap().id, mine);
+    assert!(matches!(
+        w.f.hd.contact(org, &w.agent, theirs).await,
+        Err(Error::NotFound {
+            entity: Entity::Contact,
+            ..
+        })
+    ));
+    let found =
+        w.f.hd
+            .find_contact(org, &w.agent, &key_of(1))
+            .await
+            .unwrap();
+    assert_eq!(found.map(|c| c.id), Some(mine));
+    assert_eq!(
+        w.f.hd
+            .find_contact(org, &w.agent, &key_of(2))
+            .await
+            .unwrap(),
+        None
+    );
+    // Otto (Comercial) the other way round.
+    assert!(w.f.hd.contact(org, &w.outsider, theirs).await.is_ok());
+    assert!(w.f.hd.contact(org, &w.outsider, mine).await.is_err());
+    // Admins and the system see everyone; a customer sees itself only.
+    for all in [&w.f.admin, &Actor::System] {
+        assert!(w.f.hd.contact(org, all, theirs).await.is_ok());
+        assert!(
+            w.f.hd
+                .find_contact(org, all, &key_of(1))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    let customer = Actor::Customer { id: mine };
+    assert!(w.f.hd.contact(org, &customer, mine).await.is_ok());
+    assert!(w.f.hd.contact(org, &customer, theirs).await.is_err());
+    // A bot that may not view tickets may not read contacts.
+    let blind = Actor::Bot {
+        name: "cego".into(),
+        permissions: BotPermissions(vec![BotAction::Reply]),
+    };
+    forbidden(w.f.hd.contact(org, &blind, mine).await);
+    forbidden(w.f.hd.find_contact(org, &blind, &key_of(1)).await);
 }

@@ -8,10 +8,10 @@ use helpdesk_core::actor::Actor;
 use helpdesk_core::domain::message::MessageContent;
 use helpdesk_core::domain::records::EventKind;
 use helpdesk_core::domain::ticket::Priority;
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::service::*;
 use helpdesk_core::sla::clock::SlaMetric;
 use helpdesk_core::sla::{CalendarSpec, SlaStatus, SlaTargets};
-use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::{Fixture, t0};
 use std::sync::Arc;
 

@@ -13,11 +13,11 @@ use helpdesk_core::domain::records::EventKind;
 use helpdesk_core::domain::team::{AutoReplies, Distribution, Presence, Role};
 use helpdesk_core::domain::ticket::{Money, TicketStatus};
 use helpdesk_core::domain::tracking::{ClickId, ClickIdKind, SourceType, Tracking};
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::service::*;
 use helpdesk_core::sla::CalendarSpec;
-use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::{Fixture, t0};
-use helpdesk_core::{Error, ErrorKind};
+use helpdesk_core::{Entity, Error, ErrorKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -354,6 +354,7 @@ async fn create_ticket_follows_the_prd_flow() {
     let c =
         f.hd.find_contact(
             f.org.id,
+            &f.admin,
             &ContactKey::Phone(PhoneNumber::parse("551199998888", PhoneRegion::BR).unwrap()),
         )
         .await
@@ -435,7 +436,7 @@ async fn bad_input_is_a_typed_error_naming_the_field() {
         matches!(
             e,
             Error::NotFound {
-                entity: "organization",
+                entity: Entity::Organization,
                 ..
             }
         ),
@@ -472,7 +473,7 @@ async fn unknown_inbox_is_not_found_and_stores_nothing() {
     assert!(matches!(
         e,
         Error::NotFound {
-            entity: "channel_account",
+            entity: Entity::ChannelAccount,
             ..
         }
     ));
@@ -495,10 +496,14 @@ async fn whatsapp_user_id_without_phone_makes_a_contact_that_a_later_phone_joins
     let b = f.hd.ingest(m2).await.unwrap();
     assert_eq!(a.ticket_id, b.ticket_id);
     let c =
-        f.hd.find_contact(f.org.id, &ContactKey::WhatsappId("BR.123abc".into()))
-            .await
-            .unwrap()
-            .unwrap();
+        f.hd.find_contact(
+            f.org.id,
+            &f.admin,
+            &ContactKey::WhatsappId("BR.123abc".into()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c.phone.as_ref().map(|p| p.as_str()), Some("+5511999990011"));
     assert_eq!(c.name.as_deref(), Some("Ana"));
 }

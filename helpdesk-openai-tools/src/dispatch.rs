@@ -430,7 +430,10 @@ impl Dispatcher {
             ));
         };
         let ticket = self.ticket(ctx).await?;
-        let contact = self.hd.contact(ctx.org, ticket.contact_id).await?;
+        let contact = self
+            .hd
+            .contact(ctx.org, &self.actor(), ticket.contact_id)
+            .await?;
         let Some(document) = contact.document else {
             tracing::info!(ticket_id = %ctx.ticket_id, "CRM ticket not opened: the conversation has no CPF/CNPJ");
             return Err(ToolError::other(

@@ -291,7 +291,7 @@ async fn measure(
         .expect("now");
     let hd = helpdesk_core::Helpdesk::new(
         Arc::new(pg.clone()),
-        Arc::new(helpdesk_core::testing::RecordingChannel::new()),
+        Arc::new(helpdesk_core::memory::RecordingChannel::new()),
         Arc::new(helpdesk_core::clock::ManualClock::new(now)),
     );
     let range = |d: i64| DateRange {

@@ -29,13 +29,18 @@ mod report;
 mod tx;
 mod write_behind;
 
+/// How the schema's constraints map to the entities and keys errors name (checked against the
+/// migrated schema by the tests).
+#[doc(hidden)]
+pub use error::{FOREIGN_KEYS, UNIQUE_KEYS};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::domain::party::{ChannelAccount, ChannelKind, Organization};
 use helpdesk_core::domain::records::Event;
 use helpdesk_core::ids::OrgId;
 use helpdesk_core::store::{ClaimedEvent, EventClaim, EventOutcome, Store, StoreTx};
-use helpdesk_core::{Error, Result};
+use helpdesk_core::{Entity, Error, Result};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub use sqlx::migrate::Migrator;
@@ -110,7 +115,7 @@ impl Store for PgStore {
                 .await
                 .map_err(error::db)?;
         let Some(doc) = doc else {
-            return Err(Error::not_found("organization", org));
+            return Err(Error::not_found(Entity::Organization, org));
         };
         Ok(Box::new(tx::PgTx::new(org, tx, doc, self.search_id_limit)))
     }

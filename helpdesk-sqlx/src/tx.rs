@@ -19,7 +19,7 @@ use helpdesk_core::ids::*;
 use helpdesk_core::sla::SlaPolicy;
 use helpdesk_core::store::query::{TicketPage, TicketQuery};
 use helpdesk_core::store::{LockKey, StoreTx};
-use helpdesk_core::{Error, Result};
+use helpdesk_core::{Entity, Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -212,7 +212,7 @@ impl PgTx {
         Ok(())
     }
 
-    fn found<T>(v: Option<T>, entity: &'static str, id: impl std::fmt::Display) -> Result<T> {
+    fn found<T>(v: Option<T>, entity: Entity, id: impl std::fmt::Display) -> Result<T> {
         v.ok_or_else(|| Error::not_found(entity, id))
     }
 
@@ -220,7 +220,7 @@ impl PgTx {
     async fn stale_or_missing(
         &mut self,
         table_exists: bool,
-        entity: &'static str,
+        entity: Entity,
         id: impl std::fmt::Display,
     ) -> Result<()> {
         if table_exists {
@@ -276,7 +276,7 @@ impl StoreTx for PgTx {
 
     async fn update_organization(&mut self, org: &Organization) -> Result<()> {
         if org.id != self.org {
-            return Err(Error::not_found("organization", org.id));
+            return Err(Error::not_found(Entity::Organization, org.id));
         }
         exec!(
             self,
@@ -305,7 +305,7 @@ impl StoreTx for PgTx {
             self.org.0,
             id.0
         )?;
-        Self::found(v, "channel_account", id)
+        Self::found(v, Entity::ChannelAccount, id)
     }
 
     async fn insert_channel_account(&mut self, a: &ChannelAccount) -> Result<()> {
@@ -334,7 +334,7 @@ impl StoreTx for PgTx {
             self.org.0,
             id.0
         )?;
-        Self::found(v, "contact", id)
+        Self::found(v, Entity::Contact, id)
     }
 
     async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>> {
@@ -402,7 +402,7 @@ impl StoreTx for PgTx {
             to_doc(&c)?
         );
         if n == 0 {
-            return Err(Error::not_found("contact", c.id));
+            return Err(Error::not_found(Entity::Contact, c.id));
         }
         Ok(())
     }
@@ -416,7 +416,7 @@ impl StoreTx for PgTx {
             self.org.0,
             id.0
         )?;
-        Self::found(v, "conversation", id)
+        Self::found(v, Entity::Conversation, id)
     }
 
     async fn find_conversation(
@@ -469,7 +469,7 @@ impl StoreTx for PgTx {
             to_doc(&c)?
         );
         if n == 0 {
-            return Err(Error::not_found("conversation", c.id));
+            return Err(Error::not_found(Entity::Conversation, c.id));
         }
         Ok(())
     }
@@ -483,7 +483,7 @@ impl StoreTx for PgTx {
             self.org.0,
             id.0
         )?;
-        Self::found(v, "ticket", id)
+        Self::found(v, Entity::Ticket, id)
     }
 
     async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
@@ -585,7 +585,7 @@ impl StoreTx for PgTx {
                     .await
                     .map_err(db)?;
             return self
-                .stale_or_missing(exists.is_some(), "ticket", t.id)
+                .stale_or_missing(exists.is_some(), Entity::Ticket, t.id)
                 .await;
         }
         Ok(())
@@ -633,7 +633,7 @@ impl StoreTx for PgTx {
             self.org.0,
             id.0
         )?;
-        Self::found(v, "message", id)
+        Self::found(v, Entity::Message, id)
     }
 
     async fn message_by_external_id(
@@ -694,7 +694,7 @@ impl StoreTx for PgTx {
             to_doc(&m)?
         );
         if n == 0 {
-            return Err(Error::not_found("message", m.id));
+            return Err(Error::not_found(Entity::Message, m.id));
         }
         Ok(())
     }
@@ -739,7 +739,7 @@ impl StoreTx for PgTx {
             })?
         );
         if n == 0 {
-            return Err(Error::not_found("stage", s.id));
+            return Err(Error::not_found(Entity::Stage, s.id));
         }
         Ok(())
     }
@@ -754,7 +754,7 @@ impl StoreTx for PgTx {
             id.0
         );
         if n == 0 {
-            return Err(Error::not_found("stage", id));
+            return Err(Error::not_found(Entity::Stage, id));
         }
         Ok(())
     }
@@ -815,7 +815,7 @@ impl StoreTx for PgTx {
             self.org.0,
             id.0
         )?;
-        let q = Self::found(v, "queue", id)?;
+        let q = Self::found(v, Entity::Queue, id)?;
         self.cache.queues.insert(id, q.clone());
         Ok(q)
     }
@@ -870,7 +870,7 @@ impl StoreTx for PgTx {
             id.0
         );
         if n == 0 {
-            return Err(Error::not_found("queue", id));
+            return Err(Error::not_found(Entity::Queue, id));
         }
         Ok(())
     }
@@ -898,7 +898,7 @@ impl StoreTx for PgTx {
             self.org.0,
             id.0
         )?;
-        let a = Self::found(v, "agent", id)?;
+        let a = Self::found(v, Entity::Agent, id)?;
         self.cache.agents.insert(id, a.clone());
         Ok(a)
     }
@@ -927,7 +927,7 @@ impl StoreTx for PgTx {
             &want
         )?;
         if let Some(missing) = ids.iter().find(|id| !found.iter().any(|a| a.id == **id)) {
-            return Err(Error::not_found("agent", missing));
+            return Err(Error::not_found(Entity::Agent, missing));
         }
         for a in &found {
             self.cache.agents.insert(a.id, a.clone());
@@ -1060,7 +1060,7 @@ impl StoreTx for PgTx {
             id.0
         );
         if n == 0 {
-            return Err(Error::not_found("canned_response", id));
+            return Err(Error::not_found(Entity::CannedResponse, id));
         }
         Ok(())
     }
@@ -1107,7 +1107,7 @@ impl StoreTx for PgTx {
             id.0
         );
         if n == 0 {
-            return Err(Error::not_found("sla_policy", id));
+            return Err(Error::not_found(Entity::SlaPolicy, id));
         }
         Ok(())
     }
@@ -1127,7 +1127,7 @@ impl StoreTx for PgTx {
             to_doc(&p)?
         );
         if n == 0 {
-            return Err(Error::not_found("sla_policy", p.id));
+            return Err(Error::not_found(Entity::SlaPolicy, p.id));
         }
         Ok(())
     }
@@ -1156,7 +1156,7 @@ impl StoreTx for PgTx {
             to_doc(&s)?
         );
         if inserted == 0 {
-            return Err(Error::not_found("ticket", s.ticket_id));
+            return Err(Error::not_found(Entity::Ticket, s.ticket_id));
         }
         Ok(())
     }
@@ -1195,7 +1195,7 @@ impl StoreTx for PgTx {
             to_doc(&c)?
         );
         if n == 0 {
-            return Err(Error::not_found("assignment_cycle", c.id));
+            return Err(Error::not_found(Entity::AssignmentCycle, c.id));
         }
         Ok(())
     }

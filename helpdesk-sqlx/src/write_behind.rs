@@ -26,7 +26,7 @@ use helpdesk_core::domain::team::{Agent, Queue, QueueMember};
 use helpdesk_core::domain::text::fold;
 use helpdesk_core::domain::ticket::Ticket;
 use helpdesk_core::ids::{AgentId, ConversationId, OrgId, QueueId, TicketId};
-use helpdesk_core::{Error, Result};
+use helpdesk_core::{Entity, Error, Result};
 use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 use std::collections::HashMap;
 
@@ -177,7 +177,7 @@ impl WriteBehind {
             return Ok(false);
         };
         if t.version != n.version + 1 {
-            return Err(stale("ticket"));
+            return Err(stale(Entity::Ticket));
         }
         n.version = t.version;
         n.pending = Some(t.clone());
@@ -204,12 +204,12 @@ impl WriteBehind {
     /// Keeps a queue change; the flush writes it only if the queue is still at the version
     /// before the first change of this transaction.
     pub(crate) fn update_queue(&mut self, q: &Queue) -> Result<()> {
-        keep_versioned(&mut self.queues, q.id, q.version, q)
+        keep_versioned(&mut self.queues, q.id, q.version, q, Entity::Queue)
     }
 
     /// Keeps an agent change, like [`update_queue`](Self::update_queue).
     pub(crate) fn update_agent(&mut self, a: &Agent) -> Result<()> {
-        keep_versioned(&mut self.agents, a.id, a.version, a)
+        keep_versioned(&mut self.agents, a.id, a.version, a, Entity::Agent)
     }
 
     /// Keeps a membership write (the last one of a pair wins).
@@ -431,16 +431,16 @@ impl WriteBehind {
             Ok(n as usize)
         };
         if written(0)? != tickets.len() {
-            return Err(lost("ticket"));
+            return Err(lost(Entity::Ticket));
         }
         if written(1)? != conversations.len() {
-            return Err(lost("conversation"));
+            return Err(lost(Entity::Conversation));
         }
         if written(2)? != queues.len() {
-            return Err(stale("queue"));
+            return Err(stale(Entity::Queue));
         }
         if written(3)? != agents.len() {
-            return Err(stale("agent"));
+            return Err(stale(Entity::Agent));
         }
         Ok(())
     }
@@ -453,9 +453,10 @@ fn keep_versioned<K: std::hash::Hash + Eq, T: Clone>(
     id: K,
     version: u64,
     row: &T,
+    entity: Entity,
 ) -> Result<()> {
     match map.get_mut(&id) {
-        Some(v) if version != v.version + 1 => Err(stale("row")),
+        Some(v) if version != v.version + 1 => Err(stale(entity)),
         Some(v) => {
             v.version = version;
             v.row = row.clone();
@@ -476,12 +477,12 @@ fn keep_versioned<K: std::hash::Hash + Eq, T: Clone>(
 }
 
 /// Changed by someone else first.
-fn stale(entity: &'static str) -> Error {
+fn stale(entity: Entity) -> Error {
     Error::conflict(entity, "changed by someone else first (stale version)")
 }
 
 /// A row this transaction inserted is gone: only a bug in the store can do that.
-fn lost(entity: &'static str) -> Error {
+fn lost(entity: Entity) -> Error {
     Error::store(
         format!("a {entity} inserted by this transaction was not found"),
         false,

@@ -223,3 +223,48 @@ async fn migration_0006_credits_older_tickets_to_their_queue_and_assignee() {
         "the sale knows its ticket's queue"
     );
 }
+
+/// Every unique and foreign-key constraint of the migrated schema is mapped to the entity (and
+/// key) its violation names, so a constraint added later cannot answer an anonymous error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_constraint_names_its_entity() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run `bash tests/run.sh` (it starts a throwaway Postgres) or point DATABASE_URL at a server")
+    });
+    let s = PgStore::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL: {e}"));
+    s.migrate().await.unwrap();
+    let unique: Vec<(String,)> = sqlx::query_as(
+        "SELECT indexrelid::regclass::text FROM pg_index i
+         JOIN pg_class c ON c.oid = i.indrelid
+         WHERE i.indisunique AND c.relnamespace = current_schema()::regnamespace
+           AND c.relname <> '_sqlx_migrations'",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    let foreign: Vec<(String,)> = sqlx::query_as(
+        "SELECT conname::text FROM pg_constraint
+         WHERE contype = 'f' AND connamespace = current_schema()::regnamespace",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    assert!(unique.len() > 20 && !foreign.is_empty(), "{unique:?}");
+    let mut missing: Vec<&str> = unique
+        .iter()
+        .map(|(n,)| n.as_str())
+        .filter(|n| !helpdesk_sqlx::UNIQUE_KEYS.iter().any(|(c, ..)| c == n))
+        .collect();
+    missing.extend(
+        foreign
+            .iter()
+            .map(|(n,)| n.as_str())
+            .filter(|n| !helpdesk_sqlx::FOREIGN_KEYS.iter().any(|(c, _)| c == n)),
+    );
+    assert!(
+        missing.is_empty(),
+        "constraints without an entity: {missing:?}"
+    );
+}

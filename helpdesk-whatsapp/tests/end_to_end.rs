@@ -5,8 +5,8 @@
 use helpdesk_core::actor::Actor;
 use helpdesk_core::domain::message::{DeliveryStatus, Direction, MessageContent};
 use helpdesk_core::domain::party::{ChannelKind, ContactKey};
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::service::NewChannelAccount;
-use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::Fixture;
 use helpdesk_whatsapp::webhook::{PostOutcome, WebhookHandler, sign};
 use std::sync::Arc;
@@ -61,6 +61,7 @@ async fn a_signed_payload_creates_contact_ticket_and_message_once() {
     let contact =
         f.hd.find_contact(
             f.org.id,
+            &f.admin,
             &ContactKey::WhatsappId("US.13491208655302741918".into()),
         )
         .await
@@ -223,13 +224,13 @@ async fn a_number_change_moves_the_contact_to_the_new_number() {
         )
     };
     assert!(
-        f.hd.find_contact(f.org.id, &phone("+972987654321"))
+        f.hd.find_contact(f.org.id, &f.admin, &phone("+972987654321"))
             .await
             .unwrap()
             .is_none()
     );
     let c =
-        f.hd.find_contact(f.org.id, &phone("+972912345678"))
+        f.hd.find_contact(f.org.id, &f.admin, &phone("+972912345678"))
             .await
             .unwrap()
             .unwrap();

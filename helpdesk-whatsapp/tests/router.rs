@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use helpdesk_core::domain::party::ChannelKind;
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::service::NewChannelAccount;
-use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::Fixture;
 use helpdesk_whatsapp::webhook::{WebhookHandler, sign};
 use std::sync::Arc;

@@ -4,8 +4,8 @@
 
 use helpdesk_core::actor::Actor;
 use helpdesk_core::domain::message::MessageContent;
+use helpdesk_core::memory::MemoryStore;
 use helpdesk_core::service::NewTicket;
-use helpdesk_core::testing::MemoryStore;
 use helpdesk_core::testing::conformance::Fixture;
 use std::sync::Arc;
 

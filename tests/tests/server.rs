@@ -288,7 +288,7 @@ async fn the_desk_over_http(database_url: Option<String>) {
         .await;
     assert_eq!(
         (status, again["error"]["code"].as_str()),
-        (409, Some("conflict")),
+        (409, Some("already_exists")),
         "{again}"
     );
     let (_, bad) = s
@@ -1308,7 +1308,7 @@ async fn configuration_over_http(database_url: Option<String>) {
         .await;
     assert_eq!(
         (st, dup["error"]["code"].as_str()),
-        (409, Some("conflict")),
+        (409, Some("already_exists")),
         "{dup}"
     );
     let (st, _) = s
@@ -1327,7 +1327,7 @@ async fn configuration_over_http(database_url: Option<String>) {
         .await;
     assert_eq!(
         (st, err["error"]["code"].as_str()),
-        (409, Some("conflict")),
+        (409, Some("refused")),
         "{err}"
     );
     // A queue with a ticket stays; an empty one goes.

@@ -1,6 +1,6 @@
 //! Changing and removing configuration: queues, agents, stages, SLA policies and canned
 //! responses (admins and supervisors). Removal never strands a ticket: a queue, stage or
-//! policy still in use is refused with a `Conflict` that says what uses it.
+//! policy still in use is [`Refused`](crate::Error::Refused), saying what uses it.
 
 use super::setup::validate_queue_settings;
 use super::*;
@@ -24,13 +24,13 @@ async fn any_ticket(tx: &mut dyn StoreTx, q: TicketQuery) -> Result<bool> {
 
 /// `AlreadyExists` when another row (`is_self` false) has `name`, compared case-insensitively.
 fn taken<'a>(
-    entity: &'static str,
+    entity: Entity,
     rows: impl Iterator<Item = (bool, &'a str, String)>,
     name: &str,
 ) -> Result<()> {
     for (is_self, n, id) in rows {
         if !is_self && n.to_lowercase() == name.to_lowercase() {
-            return Err(Error::AlreadyExists { entity, id });
+            return Err(Error::already_exists(entity, "name", Some(id)));
         }
     }
     Ok(())
@@ -61,7 +61,7 @@ impl Helpdesk {
         if let Some(n) = &c.name {
             q.name = validate_name("name", n)?;
             taken(
-                "queue",
+                Entity::Queue,
                 tx.queues()
                     .await?
                     .iter()
@@ -107,7 +107,7 @@ impl Helpdesk {
         Ok(q)
     }
 
-    /// Deletes a queue nobody refers to: `Conflict` while a ticket (even a closed one) or an
+    /// Deletes a queue nobody refers to: `Refused` while a ticket (even a closed one) or an
     /// inbox's default routing points at it. Its memberships go with it.
     pub async fn delete_queue(&self, org: OrgId, actor: &Actor, id: QueueId) -> Result<()> {
         let now = self.now();
@@ -119,8 +119,8 @@ impl Helpdesk {
             .iter()
             .any(|a| a.default_queue_id == Some(id))
         {
-            return Err(Error::conflict(
-                "queue",
+            return Err(Error::refused(
+                Entity::Queue,
                 "an inbox routes new conversations to it",
             ));
         }
@@ -133,8 +133,8 @@ impl Helpdesk {
         )
         .await?
         {
-            return Err(Error::conflict(
-                "queue",
+            return Err(Error::refused(
+                Entity::Queue,
                 "tickets are in it; transfer them first",
             ));
         }
@@ -229,11 +229,11 @@ impl Helpdesk {
             .iter()
             .find(|s| s.id == id)
             .cloned()
-            .ok_or_else(|| Error::not_found("stage", id))?;
+            .ok_or_else(|| Error::not_found(Entity::Stage, id))?;
         if let Some(n) = &c.name {
             s.name = validate_name("name", n)?;
             taken(
-                "stage",
+                Entity::Stage,
                 stages
                     .iter()
                     .map(|x| (x.id == id, x.name.as_str(), x.id.to_string())),
@@ -260,18 +260,18 @@ impl Helpdesk {
         Ok(s)
     }
 
-    /// Deletes an empty stage: `Conflict` while a ticket is in it, or when it is the last one
+    /// Deletes an empty stage: `Refused` while a ticket is in it, or when it is the last one
     /// (new tickets need a first stage).
     pub async fn delete_stage(&self, org: OrgId, actor: &Actor, id: StageId) -> Result<()> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         let stages = tx.stages().await?;
         if !stages.iter().any(|s| s.id == id) {
-            return Err(Error::not_found("stage", id));
+            return Err(Error::not_found(Entity::Stage, id));
         }
         if stages.len() == 1 {
-            return Err(Error::conflict(
-                "stage",
+            return Err(Error::refused(
+                Entity::Stage,
                 "the board needs at least one stage",
             ));
         }
@@ -284,8 +284,8 @@ impl Helpdesk {
         )
         .await?
         {
-            return Err(Error::conflict(
-                "stage",
+            return Err(Error::refused(
+                Entity::Stage,
                 "tickets are in it; move them first",
             ));
         }
@@ -319,7 +319,7 @@ impl Helpdesk {
         let old = policies
             .iter()
             .find(|p| p.id == id)
-            .ok_or_else(|| Error::not_found("sla_policy", id))?;
+            .ok_or_else(|| Error::not_found(Entity::SlaPolicy, id))?;
         let p = new.into_policy(id, org, old.created_at)?;
         if p.is_default {
             super::sla::clear_default_policy(&mut *tx, id).await?;
@@ -338,7 +338,7 @@ impl Helpdesk {
         Ok(p)
     }
 
-    /// Deletes an SLA policy no queue uses (`Conflict` otherwise). Tickets under it keep
+    /// Deletes an SLA policy no queue uses (`Refused` otherwise). Tickets under it keep
     /// running on their snapshot of it (targets and calendar) until a transfer or a priority
     /// change moves them under the policy that applies then.
     pub async fn delete_sla_policy(
@@ -350,7 +350,7 @@ impl Helpdesk {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         if !tx.sla_policies().await?.iter().any(|p| p.id == id) {
-            return Err(Error::not_found("sla_policy", id));
+            return Err(Error::not_found(Entity::SlaPolicy, id));
         }
         if let Some(q) = tx
             .queues()
@@ -358,8 +358,8 @@ impl Helpdesk {
             .iter()
             .find(|q| q.sla_policy_id == Some(id))
         {
-            return Err(Error::conflict(
-                "sla_policy",
+            return Err(Error::refused(
+                Entity::SlaPolicy,
                 format!("queue {:?} uses it", q.name),
             ));
         }
@@ -397,14 +397,15 @@ impl Helpdesk {
             .iter()
             .find(|c| c.id == id)
             .cloned()
-            .ok_or_else(|| Error::not_found("canned_response", id))?;
+            .ok_or_else(|| Error::not_found(Entity::CannedResponse, id))?;
         if let Some(s) = &shortcut {
             c.shortcut = normalize_shortcut(s)?;
             if let Some(other) = all.iter().find(|x| x.id != id && x.shortcut == c.shortcut) {
-                return Err(Error::AlreadyExists {
-                    entity: "canned_response",
-                    id: other.id.to_string(),
-                });
+                return Err(Error::already_exists(
+                    Entity::CannedResponse,
+                    "shortcut",
+                    Some(other.id.to_string()),
+                ));
             }
         }
         if let Some(t) = &title {

@@ -211,7 +211,7 @@ impl Helpdesk {
         }
         let unknown = || {
             Error::not_found(
-                "channel_account",
+                Entity::ChannelAccount,
                 format!("{} {}", msg.channel.as_str(), msg.account_external_id),
             )
         };
@@ -325,7 +325,8 @@ impl Helpdesk {
                 auto_replies: Vec::new(),
             })),
             Ok(InboundWritten::Duplicate(m)) => Ok(Some(duplicate(org, &m))),
-            Ok(InboundWritten::Stale) | Err(Error::Conflict { .. }) => Ok(None),
+            Ok(InboundWritten::Stale) => Ok(None),
+            Err(e) if e.reruns() => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -534,7 +535,7 @@ impl Helpdesk {
             .await?
             .ok_or_else(|| {
                 Error::not_found(
-                    "channel_account",
+                    Entity::ChannelAccount,
                     format!("{} {account_external_id}", channel.as_str()),
                 )
             })?;
@@ -588,10 +589,11 @@ impl Helpdesk {
         if let Some(other) = tx.find_contact(&ContactKey::Phone(new.clone())).await?
             && other.id != c.id
         {
-            return Err(Error::AlreadyExists {
-                entity: "contact",
-                id: other.id.to_string(),
-            });
+            return Err(Error::already_exists(
+                Entity::Contact,
+                "phone",
+                Some(other.id.to_string()),
+            ));
         }
         c.phone = Some(new);
         c.updated_at = now;
@@ -620,7 +622,7 @@ impl Helpdesk {
             .await?
             .ok_or_else(|| {
                 Error::not_found(
-                    "channel_account",
+                    Entity::ChannelAccount,
                     format!("{} {}", st.channel.as_str(), st.account_external_id),
                 )
             })?;

@@ -1,9 +1,10 @@
 //! The [`Helpdesk`] service: every workflow, written once, for every store.
 //!
-//! Each workflow runs in one store transaction. When a store reports a
-//! [`Conflict`](crate::Error::Conflict) (a lost race: same message delivered twice at once,
-//! two first messages from one new contact, a stale row version), the transaction is dropped
-//! and the whole workflow runs again; the second run sees the winner's rows. Channel sends
+//! Each workflow runs in one store transaction. When a store reports a lost race (a
+//! [`Conflict`](crate::Error::Conflict): a stale row version, a serialization failure; or a
+//! [unique violation](crate::Error::unique_violation): the same message delivered twice at
+//! once, two first messages from one new contact), the transaction is dropped and the whole
+//! workflow runs again; the second run sees the winner's rows. Channel sends
 //! never happen inside a transaction: outbound messages are stored first (status `queued`),
 //! sent after the commit, and their delivery result is stored after that, so a channel outage
 //! loses nothing and a store outage sends nothing that was not recorded.
@@ -30,7 +31,7 @@ use crate::domain::records::{AssignmentCycle, AuditEntry, Event, EventKind};
 use crate::domain::ticket::Ticket;
 use crate::ids::*;
 use crate::store::{Store, StoreTx};
-use crate::{Error, Result};
+use crate::{Entity, Error, Result};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -38,13 +39,26 @@ use std::sync::Arc;
 /// How many times a workflow runs when it keeps losing races.
 const DEFAULT_ATTEMPTS: u32 = 16;
 
-/// Runs `$body` (an expression producing a future) again while it fails with a conflict.
+/// Runs `$body` (an expression producing a future) again while it loses races: a
+/// [`Conflict`](crate::Error::Conflict) reruns up to the service's attempts; a store's unique
+/// violation reruns once (the rerun sees the row a concurrent transaction committed and
+/// answers for it), and the same violation twice in a row is the answer: the key is taken.
 macro_rules! retrying {
     ($self:ident, $body:expr) => {{
         let mut attempt = 0u32;
+        let mut collided: Option<($crate::Entity, &'static str)> = None;
         loop {
             attempt += 1;
             match $body.await {
+                Err($crate::Error::AlreadyExists {
+                    entity,
+                    key,
+                    source: Some(_),
+                    ..
+                }) if attempt < $self.max_attempts && collided != Some((entity, key)) => {
+                    collided = Some((entity, key));
+                    continue;
+                }
                 Err($crate::Error::Conflict { .. }) if attempt < $self.max_attempts => continue,
                 other => break other,
             }

@@ -376,7 +376,7 @@ impl Helpdesk {
         if let Some(p) = parent_id
             && !tx.categories().await?.iter().any(|c| c.id == p)
         {
-            return Err(Error::not_found("category", p));
+            return Err(Error::not_found(Entity::Category, p));
         }
         let c = Category {
             id: CategoryId::new(),
@@ -524,9 +524,15 @@ impl Helpdesk {
         Ok(o)
     }
 
-    /// A contact.
-    pub async fn contact(&self, org: OrgId, id: ContactId) -> Result<Contact> {
-        self.store.begin(org).await?.contact(id).await
+    /// A contact the actor may see (see [`Helpdesk::find_contact`] for who sees whom);
+    /// `NotFound` otherwise, as for an unknown id.
+    pub async fn contact(&self, org: OrgId, actor: &Actor, id: ContactId) -> Result<Contact> {
+        let mut tx = self.store.begin(org).await?;
+        let p = principal(&mut *tx, actor).await?;
+        if !super::views::may_see_contact(&mut *tx, &p, actor, id).await? {
+            return Err(Error::not_found(Entity::Contact, id));
+        }
+        tx.contact(id).await
     }
 
     /// Updates a contact (name, e-mail, CPF/CNPJ, VIP, attributes). Agents may; customers and
@@ -582,9 +588,24 @@ impl Helpdesk {
     }
 
     /// Finds a contact by phone (any common format; ninth-digit variants match), WhatsApp id or
-    /// e-mail.
-    pub async fn find_contact(&self, org: OrgId, key: &ContactKey) -> Result<Option<Contact>> {
-        self.store.begin(org).await?.find_contact(key).await
+    /// e-mail, among those the actor may see: admins, the system and bots allowed to view
+    /// tickets see every contact; a customer sees itself; other agents see the contacts of
+    /// the tickets they may see (their queues', their own). A contact the actor may not see is
+    /// `None`, as if there were none, so a phone number cannot be probed.
+    pub async fn find_contact(
+        &self,
+        org: OrgId,
+        actor: &Actor,
+        key: &ContactKey,
+    ) -> Result<Option<Contact>> {
+        let mut tx = self.store.begin(org).await?;
+        let p = principal(&mut *tx, actor).await?;
+        let Some(c) = tx.find_contact(key).await? else {
+            return Ok(None);
+        };
+        Ok(super::views::may_see_contact(&mut *tx, &p, actor, c.id)
+            .await?
+            .then_some(c))
     }
 }
 

@@ -197,7 +197,7 @@ pub(crate) async fn ensure_policy(tx: &mut dyn StoreTx, policy: Option<SlaPolicy
     if let Some(p) = policy
         && !tx.sla_policies().await?.iter().any(|x| x.id == p)
     {
-        return Err(Error::not_found("sla_policy", p));
+        return Err(Error::not_found(Entity::SlaPolicy, p));
     }
     Ok(())
 }

@@ -184,7 +184,7 @@ pub(crate) async fn insert_new_ticket(
     let stages = ensure_stages_in(tx, now).await?;
     let stage_id = match d.stage_id {
         Some(s) if stages.iter().any(|x| x.id == s) => Some(s),
-        Some(s) => return Err(Error::not_found("stage", s)),
+        Some(s) => return Err(Error::not_found(Entity::Stage, s)),
         None => stages.first().map(|s| s.id),
     };
     if let Some(q) = d.queue_id {
@@ -193,7 +193,7 @@ pub(crate) async fn insert_new_ticket(
     if let Some(c) = d.category_id
         && !tx.categories().await?.iter().any(|x| x.id == c)
     {
-        return Err(Error::not_found("category", c));
+        return Err(Error::not_found(Entity::Category, c));
     }
     let mut t = Ticket {
         id: TicketId::new(),
@@ -324,7 +324,7 @@ pub(crate) async fn auto_assign_in(
     for m in &members {
         let a = agents
             .get(&m.agent_id)
-            .ok_or_else(|| Error::not_found("agent", m.agent_id))?;
+            .ok_or_else(|| Error::not_found(Entity::Agent, m.agent_id))?;
         cands.push(Candidate {
             agent_id: a.id,
             presence: a.presence,
@@ -426,10 +426,11 @@ pub(crate) async fn change_status_at(
             && let Some(other) = tx.live_ticket(t.conversation_id).await?
             && other.id != t.id
         {
-            return Err(Error::AlreadyExists {
-                entity: "ticket",
-                id: other.display_number(),
-            });
+            return Err(Error::already_exists(
+                Entity::Ticket,
+                "live ticket of the conversation",
+                Some(other.display_number()),
+            ));
         }
         // Reopening never pushes the assignee over capacity: the ticket waits in its queue.
         if let Some(a) = t.assignee_id
@@ -514,10 +515,11 @@ impl Helpdesk {
         };
         let conv = find_or_create_conversation(&mut *tx, &contact, &account, now).await?;
         if let Some(existing) = tx.live_ticket(conv.id).await? {
-            return Err(Error::AlreadyExists {
-                entity: "ticket",
-                id: existing.display_number(),
-            });
+            return Err(Error::already_exists(
+                Entity::Ticket,
+                "live ticket of the conversation",
+                Some(existing.display_number()),
+            ));
         }
         let draft = TicketDraft {
             queue_id: new.queue_id.or(account.default_queue_id),
@@ -566,7 +568,7 @@ impl Helpdesk {
         let t = tx
             .ticket_by_number(number)
             .await?
-            .ok_or_else(|| Error::not_found("ticket", format!("#{number}")))?;
+            .ok_or_else(|| Error::not_found(Entity::Ticket, format!("#{number}")))?;
         principal(&mut *tx, actor)
             .await?
             .authorize(Action::View, Some(&scope(&t)))?;
@@ -711,7 +713,7 @@ impl Helpdesk {
             let canned = tx
                 .canned_by_shortcut(&sc)
                 .await?
-                .ok_or_else(|| Error::not_found("canned_response", format!("/{sc}")))?;
+                .ok_or_else(|| Error::not_found(Entity::CannedResponse, format!("/{sc}")))?;
             let contact = tx.contact(t.contact_id).await?;
             let mut vars = BTreeMap::new();
             if let Some(n) = contact.name {
@@ -1258,7 +1260,7 @@ impl Helpdesk {
         let mut changed = serde_json::Map::new();
         if let Some(s) = patch.stage_id {
             if !tx.stages().await?.iter().any(|x| x.id == s) {
-                return Err(Error::not_found("stage", s));
+                return Err(Error::not_found(Entity::Stage, s));
             }
             t.stage_id = Some(s);
             changed.insert("stage_id".into(), json!(s));
@@ -1287,7 +1289,7 @@ impl Helpdesk {
             if let Some(id) = c
                 && !tx.categories().await?.iter().any(|x| x.id == id)
             {
-                return Err(Error::not_found("category", id));
+                return Err(Error::not_found(Entity::Category, id));
             }
             t.category_id = c;
             changed.insert("category_id".into(), json!(c));

@@ -20,39 +20,7 @@ impl Helpdesk {
         let mut tx = self.store.begin(org).await?;
         let p = principal(&mut *tx, actor).await?;
         let organization = tx.organization().await?;
-        let visibility = match actor {
-            Actor::System => Visibility::default(),
-            Actor::Bot { .. } => {
-                p.authorize(Action::View, None).or_else(|e| match actor {
-                    Actor::Bot { permissions, .. }
-                        if permissions.0.contains(&crate::actor::BotAction::View) =>
-                    {
-                        Ok(())
-                    }
-                    _ => Err(e),
-                })?;
-                Visibility::default()
-            }
-            Actor::Customer { id } => Visibility {
-                contact: Some(*id),
-                ..Visibility::default()
-            },
-            Actor::Agent { id } => match p.agent.as_ref().map(|a| a.role) {
-                Some(Role::Admin) => Visibility::default(),
-                Some(role) => Visibility {
-                    queues: Some(p.queues.clone()),
-                    assignee: Some(*id),
-                    include_unqueued: role == Role::Supervisor,
-                    contact: None,
-                },
-                None => {
-                    return Err(Error::Forbidden {
-                        actor: actor.to_string(),
-                        action: "list tickets".into(),
-                    });
-                }
-            },
-        };
+        let visibility = visibility(&p, actor)?;
         let q = TicketQuery {
             q: req.q,
             created: req.date.map(|d| d.resolve(now, organization.timezone)),
@@ -242,4 +210,69 @@ impl Helpdesk {
             .events(after, limit.clamp(1, 1000))
             .await
     }
+}
+
+/// Which tickets `actor` (resolved as `p`) may see: every read of tickets and of the people on
+/// them goes through this.
+pub(crate) fn visibility(p: &Principal, actor: &Actor) -> Result<Visibility> {
+    Ok(match actor {
+        Actor::System => Visibility::default(),
+        Actor::Bot { .. } => {
+            p.authorize(Action::View, None).or_else(|e| match actor {
+                Actor::Bot { permissions, .. }
+                    if permissions.0.contains(&crate::actor::BotAction::View) =>
+                {
+                    Ok(())
+                }
+                _ => Err(e),
+            })?;
+            Visibility::default()
+        }
+        Actor::Customer { id } => Visibility {
+            contact: Some(*id),
+            ..Visibility::default()
+        },
+        Actor::Agent { id } => match p.agent.as_ref().map(|a| a.role) {
+            Some(Role::Admin) => Visibility::default(),
+            Some(role) => Visibility {
+                queues: Some(p.queues.clone()),
+                assignee: Some(*id),
+                include_unqueued: role == Role::Supervisor,
+                contact: None,
+            },
+            None => {
+                return Err(Error::Forbidden {
+                    actor: actor.to_string(),
+                    action: "list tickets".into(),
+                });
+            }
+        },
+    })
+}
+
+/// Whether the actor may see contact `id`: admins, the system and bots that may view tickets
+/// see every contact; a customer sees itself; other agents see the contacts of the tickets
+/// they may see.
+pub(crate) async fn may_see_contact(
+    tx: &mut dyn StoreTx,
+    p: &Principal,
+    actor: &Actor,
+    id: ContactId,
+) -> Result<bool> {
+    let v = visibility(p, actor)?;
+    if let Some(me) = v.contact {
+        return Ok(me == id);
+    }
+    if v == Visibility::default() {
+        return Ok(true);
+    }
+    let q = TicketQuery {
+        contact_id: Some(id),
+        visibility: v,
+        limit: 1,
+        count_limit: 1,
+        ..TicketQuery::default()
+    }
+    .normalized()?;
+    Ok(!tx.list_tickets(&q).await?.items.is_empty())
 }

@@ -7,15 +7,23 @@
 //! The concurrency guarantees come from the primitives' constraints, not from the caller
 //! checking first:
 //!
-//! * `insert_*` methods return [`Error::Conflict`](crate::Error::Conflict) when a uniqueness rule is violated
-//!   (same channel message id, second live ticket in a conversation, same contact phone key…);
-//! * `update_*` methods of versioned rows (tickets, queues, agents) return `Conflict` when the
-//!   stored version is not `row.version - 1` (someone else changed it first);
+//! * `insert_*` and `update_*` methods return
+//!   [`Error::unique_violation`](crate::Error::unique_violation) (an
+//!   [`AlreadyExists`](crate::Error::AlreadyExists) naming the entity and key, with the store's
+//!   own error as its source, or a [`UniqueRule`] when the store has none) when a uniqueness
+//!   rule is violated (same channel message id, second live ticket in a conversation, same
+//!   contact phone key…); each method says which keys, and the conformance suite checks every
+//!   store names the same entity and key;
+//! * `update_*` methods of versioned rows (tickets, queues, agents) return
+//!   [`Error::Conflict`](crate::Error::Conflict) when the stored version is not
+//!   `row.version - 1` (someone else changed it first), and so does a transaction the store
+//!   cannot serialize;
 //! * a transaction dropped without [`StoreTx::commit`] leaves no trace, and a failed commit
 //!   leaves no trace either.
 //!
-//! The service treats `Conflict` as "lost a race": it drops the transaction and runs the whole
-//! workflow again, which then sees the winner's rows. So numbers stay gap-free, inbound
+//! The service treats both as "lost a race": it drops the transaction and runs the whole
+//! workflow again, which then sees the winner's rows (a unique violation reruns once: met
+//! twice, the key is taken and the caller gets it). So numbers stay gap-free, inbound
 //! messages are stored once, and side effects fire once.
 //!
 //! Every read and write of a transaction is scoped to its organization: an id of another
@@ -60,7 +68,7 @@ pub trait Store: Send + Sync + 'static {
     /// not exist.
     async fn begin(&self, org: OrgId) -> Result<Box<dyn StoreTx>>;
 
-    /// Creates an organization (outside any tenant). `Conflict` if the id exists.
+    /// Creates an organization (outside any tenant). `AlreadyExists` (`id`) if the id exists.
     async fn create_organization(&self, org: &Organization) -> Result<()>;
 
     /// Organizations with a ticket whose SLA wake instant is at or before `until` (the SLA
@@ -177,7 +185,7 @@ pub enum EventOutcome {
 /// A store may keep writes back and send them with a later statement: a transaction always
 /// reads its own writes, and everything is written by the time `commit` returns. A kept-back
 /// write's failure (a stale version of a queue or agent, a missing row) then comes from a
-/// later call or from `commit`; workflows rerun on `Conflict` wherever it comes from. These
+/// later call or from `commit`; workflows rerun on lost races wherever they come from. These
 /// report their failure from the call itself, always: `insert_ticket` (a second live ticket),
 /// `insert_message` with a channel id (a redelivery), `update_ticket` of a stored ticket.
 #[async_trait]
@@ -202,7 +210,7 @@ pub trait StoreTx: Send {
     async fn channel_accounts(&mut self) -> Result<Vec<ChannelAccount>>;
     /// A channel account by id.
     async fn channel_account(&mut self, id: ChannelAccountId) -> Result<ChannelAccount>;
-    /// Inserts; `Conflict` when (kind, external id) exists in any tenant.
+    /// Inserts; `AlreadyExists` (`external_id`) when (kind, external id) exists in any tenant.
     async fn insert_channel_account(&mut self, a: &ChannelAccount) -> Result<()>;
 
     // --- contacts ---
@@ -211,9 +219,10 @@ pub trait StoreTx: Send {
     /// Finds a contact by phone (through [`PhoneNumber::match_key`](crate::domain::phone::PhoneNumber::match_key)),
     /// WhatsApp user id or e-mail.
     async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>>;
-    /// Inserts; `Conflict` when its phone match key, WhatsApp id or e-mail is taken.
+    /// Inserts; `AlreadyExists` (`phone`, `whatsapp_id` or `email`) when its phone match key,
+    /// WhatsApp id or e-mail is taken.
     async fn insert_contact(&mut self, c: &Contact) -> Result<()>;
-    /// Replaces; `Conflict` as for insert.
+    /// Replaces; `AlreadyExists` as for insert.
     async fn update_contact(&mut self, c: &Contact) -> Result<()>;
 
     // --- conversations ---
@@ -225,7 +234,7 @@ pub trait StoreTx: Send {
         contact: ContactId,
         account: ChannelAccountId,
     ) -> Result<Option<Conversation>>;
-    /// Inserts; `Conflict` when (contact, account) exists.
+    /// Inserts; `AlreadyExists` (`contact and inbox`) when (contact, account) exists.
     async fn insert_conversation(&mut self, c: &Conversation) -> Result<()>;
     /// Replaces.
     async fn update_conversation(&mut self, c: &Conversation) -> Result<()>;
@@ -240,8 +249,8 @@ pub trait StoreTx: Send {
     /// Takes the next ticket number (starting at the organization's first number). The
     /// counter is part of the transaction: a rollback gives the number back.
     async fn next_ticket_number(&mut self) -> Result<u64>;
-    /// Inserts with `version` 1; `Conflict` when the conversation has a live ticket or the
-    /// number is taken.
+    /// Inserts with `version` 1; `AlreadyExists` (`live ticket of the conversation`) when the
+    /// conversation has a live ticket, (`number`) when the number is taken.
     async fn insert_ticket(&mut self, t: &Ticket) -> Result<()>;
     /// Takes the next ticket number and inserts `t` with it (its own `number` is ignored);
     /// returns the number. The same as [`next_ticket_number`](Self::next_ticket_number) then
@@ -257,8 +266,9 @@ pub trait StoreTx: Send {
         .await?;
         Ok(number)
     }
-    /// Replaces; `t.version` must be the stored version + 1, else `Conflict`. Also `Conflict`
-    /// when reopening would give the conversation a second live ticket.
+    /// Replaces; `t.version` must be the stored version + 1, else `Conflict`.
+    /// `AlreadyExists` (`live ticket of the conversation`) when reopening would give the
+    /// conversation a second live ticket.
     async fn update_ticket(&mut self, t: &Ticket) -> Result<()>;
     /// A page of tickets with facets (see [`TicketQuery::matches`] for the semantics).
     async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage>;
@@ -280,7 +290,7 @@ pub trait StoreTx: Send {
         account: ChannelAccountId,
         external_id: &str,
     ) -> Result<Option<Message>>;
-    /// Inserts; `Conflict` when (account, external id) exists.
+    /// Inserts; `AlreadyExists` (`external_id`) when (account, external id) exists.
     async fn insert_message(&mut self, m: &Message) -> Result<()>;
     /// Replaces (delivery status, external id after sending, ticket after merge).
     async fn update_message(&mut self, m: &Message) -> Result<()>;
@@ -290,15 +300,15 @@ pub trait StoreTx: Send {
     // --- stages and categories ---
     /// Stages in board order.
     async fn stages(&mut self) -> Result<Vec<Stage>>;
-    /// Inserts; `Conflict` on a duplicate name.
+    /// Inserts; `AlreadyExists` (`name`) on a duplicate name.
     async fn insert_stage(&mut self, s: &Stage) -> Result<()>;
-    /// Replaces; `NotFound` when absent, `Conflict` on a duplicate name.
+    /// Replaces; `NotFound` when absent, `AlreadyExists` (`name`) on a duplicate name.
     async fn update_stage(&mut self, s: &Stage) -> Result<()>;
     /// Deletes; `NotFound` when absent. (The service checks no ticket is in it.)
     async fn delete_stage(&mut self, id: StageId) -> Result<()>;
     /// Categories.
     async fn categories(&mut self) -> Result<Vec<Category>>;
-    /// Inserts; `Conflict` on a duplicate name.
+    /// Inserts; `AlreadyExists` (`name`) on a duplicate name.
     async fn insert_category(&mut self, c: &Category) -> Result<()>;
 
     // --- queues and agents ---
@@ -306,7 +316,7 @@ pub trait StoreTx: Send {
     async fn queue(&mut self, id: QueueId) -> Result<Queue>;
     /// All queues, oldest first.
     async fn queues(&mut self) -> Result<Vec<Queue>>;
-    /// Inserts with `version` 1; `Conflict` on a duplicate name.
+    /// Inserts with `version` 1; `AlreadyExists` (`name`) on a duplicate name.
     async fn insert_queue(&mut self, q: &Queue) -> Result<()>;
     /// Replaces; versioned like tickets.
     async fn update_queue(&mut self, q: &Queue) -> Result<()>;
@@ -326,7 +336,7 @@ pub trait StoreTx: Send {
         }
         Ok(v)
     }
-    /// Inserts with `version` 1; `Conflict` on a duplicate e-mail.
+    /// Inserts with `version` 1; `AlreadyExists` (`email`) on a duplicate e-mail.
     async fn insert_agent(&mut self, a: &Agent) -> Result<()>;
     /// Replaces; versioned like tickets.
     async fn update_agent(&mut self, a: &Agent) -> Result<()>;
@@ -344,7 +354,7 @@ pub trait StoreTx: Send {
     async fn canned_responses(&mut self) -> Result<Vec<CannedResponse>>;
     /// One by normalized shortcut.
     async fn canned_by_shortcut(&mut self, shortcut: &str) -> Result<Option<CannedResponse>>;
-    /// Inserts; `Conflict` on a duplicate shortcut.
+    /// Inserts; `AlreadyExists` (`shortcut`) on a duplicate shortcut.
     async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()>;
     /// Deletes; `NotFound` when absent.
     async fn delete_canned(&mut self, id: CannedResponseId) -> Result<()>;
@@ -352,7 +362,7 @@ pub trait StoreTx: Send {
     // --- SLA policies ---
     /// All SLA policies, oldest first.
     async fn sla_policies(&mut self) -> Result<Vec<crate::sla::SlaPolicy>>;
-    /// Inserts; `Conflict` on a duplicate name.
+    /// Inserts; `AlreadyExists` (`name`) on a duplicate name.
     async fn insert_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()>;
     /// Replaces; `NotFound` when absent.
     async fn update_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()>;
@@ -378,4 +388,18 @@ pub trait StoreTx: Send {
     async fn insert_event(&mut self, e: &Event) -> Result<()>;
     /// Events in commit order after `after` (exclusive), at most `limit`.
     async fn events(&mut self, after: Option<EventId>, limit: u32) -> Result<Vec<Event>>;
+}
+
+/// The source of a [unique violation](crate::Error::unique_violation) reported by a store
+/// without an error type of its own (the in-memory store): the contract's rule that a write
+/// broke, in words.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct UniqueRule(String);
+
+impl UniqueRule {
+    /// The rule, in words (`"\"Suporte\" exists"`).
+    pub fn new(rule: impl Into<String>) -> UniqueRule {
+        UniqueRule(rule.into())
+    }
 }

@@ -1,9 +1,5 @@
-//! Test support (feature `testing`): the in-memory store, a recording channel, and the store
-//! conformance suite every store runs.
+//! Test support (feature `testing`): the store conformance suite every store runs. The
+//! in-memory store and channel it runs on are in [`memory`](crate::memory), the manual clock in
+//! [`clock`](crate::clock).
 
-mod channel;
 pub mod conformance;
-mod memory;
-
-pub use channel::{RecordingChannel, SentMessage};
-pub use memory::MemoryStore;

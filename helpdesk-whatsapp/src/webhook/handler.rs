@@ -170,7 +170,7 @@ impl WebhookHandler {
             match result {
                 Ok(()) => {}
                 Err(Error::NotFound {
-                    entity: "channel_account",
+                    entity: helpdesk_core::Entity::ChannelAccount,
                     ..
                 }) => report.unknown_accounts += 1,
                 // The store is down (or failed in a way no item is to blame for): answer 503 so

@@ -23,11 +23,11 @@ use crate::domain::team::{Agent, AutoReplies, Distribution, Presence, Queue, Rol
 use crate::domain::ticket::{Money, TicketStatus};
 use crate::domain::tracking::{ClickId, ClickIdKind, SourceType, Tracking};
 use crate::ids::*;
+use crate::memory::RecordingChannel;
 use crate::service::*;
 use crate::store::Store;
 use crate::store::query::{AssigneeFilter, TicketQuery};
-use crate::testing::RecordingChannel;
-use crate::{Error, Helpdesk};
+use crate::{Entity, Error, Helpdesk};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -319,13 +319,13 @@ pub async fn fifty_messages_from_a_new_contact_at_once_make_one_contact_and_one_
     assert_eq!(all.len(), 1, "one ticket in the tenant");
     let phone = PhoneNumber::parse("+5511987654321", PhoneRegion::BR).unwrap();
     let contact =
-        f.hd.find_contact(f.org.id, &ContactKey::Phone(phone))
+        f.hd.find_contact(f.org.id, &f.admin, &ContactKey::Phone(phone))
             .await
             .unwrap()
             .expect("contact exists");
     let short = PhoneNumber::parse("+551187654321", PhoneRegion::BR).unwrap();
     let again =
-        f.hd.find_contact(f.org.id, &ContactKey::Phone(short))
+        f.hd.find_contact(f.org.id, &f.admin, &ContactKey::Phone(short))
             .await
             .unwrap()
             .expect("found by the 8-digit spelling");
@@ -449,8 +449,14 @@ pub async fn ticket_numbers_are_unique_increasing_and_gap_free_per_tenant(store:
     }
     let dup = a.try_open_ticket(0).await;
     assert!(
-        matches!(dup, Err(Error::AlreadyExists { .. })),
-        "second live ticket for one conversation is refused"
+        matches!(
+            dup,
+            Err(Error::AlreadyExists {
+                entity: Entity::Ticket,
+                ..
+            })
+        ),
+        "second live ticket for one conversation is refused: {dup:?}"
     );
     for (f, first) in [(&a, 1u64), (&b, 1001u64)] {
         let mut nums: Vec<u64> = f
@@ -676,6 +682,136 @@ pub async fn dropped_transaction_leaves_no_trace(store: Arc<dyn Store>) {
     );
 }
 
+/// Every business key the contract makes unique answers `AlreadyExists` naming the same
+/// entity and key on every store, with the store's own error as its source; the taken key is
+/// not a lost race, so it is not retryable.
+pub async fn taken_keys_name_the_same_entity_on_every_store(store: Arc<dyn Store>) {
+    let f = Fixture::new(store.clone(), 1, 5).await;
+    let (org, admin) = (f.org.id, &f.admin);
+    let t = f.open_ticket(1).await;
+    f.hd.create_category(org, admin, "Cobrança", None, None, None)
+        .await
+        .unwrap();
+    f.hd.create_canned_response(org, admin, "/ola", "Olá", "Olá!", None)
+        .await
+        .unwrap();
+    f.hd.create_sla_policy(
+        org,
+        admin,
+        NewSlaPolicy::new("Padrão", crate::sla::SlaTargets::hours(1.0, 4.0, 8.0)),
+    )
+    .await
+    .unwrap();
+    let taken = |r: crate::Result<()>, entity: Entity, key: &str| match r {
+        Err(
+            ref e @ Error::AlreadyExists {
+                entity: got,
+                key: k,
+                source: Some(_),
+                ..
+            },
+        ) if got == entity && k == key && !e.is_retryable() => {}
+        other => panic!("{entity} {key}: {other:?}"),
+    };
+    let mut tx = store.begin(org).await.unwrap();
+    let mut account = tx.channel_account(f.account.id).await.unwrap();
+    account.id = ChannelAccountId::new();
+    taken(
+        tx.insert_channel_account(&account).await,
+        Entity::ChannelAccount,
+        "external_id",
+    );
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let conv = tx.conversation(t.conversation_id).await.unwrap();
+    let mut contact = tx.contact(conv.contact_id).await.unwrap();
+    contact.id = ContactId::new();
+    taken(tx.insert_contact(&contact).await, Entity::Contact, "phone");
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let mut again = conv.clone();
+    again.id = ConversationId::new();
+    taken(
+        tx.insert_conversation(&again).await,
+        Entity::Conversation,
+        "contact and inbox",
+    );
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let mut numbered = tx.ticket(t.id).await.unwrap();
+    numbered.id = TicketId::new();
+    numbered.status = TicketStatus::Closed;
+    taken(tx.insert_ticket(&numbered).await, Entity::Ticket, "number");
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let mut stage = tx.stages().await.unwrap().remove(0);
+    stage.id = StageId::new();
+    stage.position += 100;
+    taken(tx.insert_stage(&stage).await, Entity::Stage, "name");
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let mut category = tx.categories().await.unwrap().remove(0);
+    category.id = CategoryId::new();
+    taken(
+        tx.insert_category(&category).await,
+        Entity::Category,
+        "name",
+    );
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let mut queue = tx.queue(f.queue.id).await.unwrap();
+    queue.id = QueueId::new();
+    taken(tx.insert_queue(&queue).await, Entity::Queue, "name");
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let mut agent = tx.agent(f.agents[0].id).await.unwrap();
+    agent.id = AgentId::new();
+    taken(tx.insert_agent(&agent).await, Entity::Agent, "email");
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let mut canned = tx.canned_responses().await.unwrap().remove(0);
+    canned.id = CannedResponseId::new();
+    taken(
+        tx.insert_canned(&canned).await,
+        Entity::CannedResponse,
+        "shortcut",
+    );
+    drop(tx);
+    let mut tx = store.begin(org).await.unwrap();
+    let mut policy = tx.sla_policies().await.unwrap().remove(0);
+    policy.id = SlaPolicyId::new();
+    policy.is_default = false;
+    taken(
+        tx.insert_sla_policy(&policy).await,
+        Entity::SlaPolicy,
+        "name",
+    );
+    drop(tx);
+    // Through the service: a workflow that meets a taken key answers it at once (no rerun
+    // loop), with the entity the caller can match.
+    let dup =
+        f.hd.create_queue(
+            org,
+            admin,
+            NewQueue {
+                name: f.queue.name.to_uppercase(),
+                ..NewQueue::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            dup,
+            Err(Error::AlreadyExists {
+                entity: Entity::Queue,
+                key: "name",
+                ..
+            })
+        ),
+        "{dup:?}"
+    );
+}
+
 pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<dyn Store>) {
     let f = Fixture::new(store.clone(), 1, 5).await;
     let t = f.open_ticket(1).await;
@@ -694,9 +830,18 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
     let mut other = t.clone();
     other.id = TicketId::new();
     other.number = 999_999;
+    let r = tx.insert_ticket(&other).await;
     assert!(
-        matches!(tx.insert_ticket(&other).await, Err(Error::Conflict { .. })),
-        "second live ticket refused"
+        matches!(
+            r,
+            Err(Error::AlreadyExists {
+                entity: Entity::Ticket,
+                key: "live ticket of the conversation",
+                source: Some(_),
+                ..
+            })
+        ),
+        "second live ticket refused: {r:?}"
     );
     drop(tx);
     let mut tx = store.begin(f.org.id).await.unwrap();
@@ -723,9 +868,18 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
         phone: existing.phone.clone(),
         ..c
     };
+    let r = tx.insert_contact(&clash).await;
     assert!(
-        matches!(tx.insert_contact(&clash).await, Err(Error::Conflict { .. })),
-        "phone key taken"
+        matches!(
+            r,
+            Err(Error::AlreadyExists {
+                entity: Entity::Contact,
+                key: "phone",
+                source: Some(_),
+                ..
+            })
+        ),
+        "phone key taken: {r:?}"
     );
     drop(tx);
     // Duplicate channel message id.
@@ -739,10 +893,21 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
         .unwrap()
         .unwrap();
     m.id = MessageId::new();
+    let r = tx.insert_message(&m).await;
     assert!(
-        matches!(tx.insert_message(&m).await, Err(Error::Conflict { .. })),
-        "duplicate channel message id refused"
+        matches!(
+            r,
+            Err(Error::AlreadyExists {
+                entity: Entity::Message,
+                key: "external_id",
+                source: Some(_),
+                ..
+            })
+        ),
+        "duplicate channel message id refused: {r:?}"
     );
+    // A stale version is a lost race, which a retry can win; a taken key is not.
+    assert!(r.is_err_and(|e| !e.is_retryable()));
 }
 
 pub async fn delivery_status_never_moves_backwards(store: Arc<dyn Store>) {
@@ -1121,7 +1286,7 @@ pub async fn failed_workflow_writes_nothing(store: Arc<dyn Store>) {
     );
     let phone = PhoneNumber::parse("+5511900000002", PhoneRegion::BR).unwrap();
     assert!(
-        f.hd.find_contact(f.org.id, &ContactKey::Phone(phone))
+        f.hd.find_contact(f.org.id, &f.admin, &ContactKey::Phone(phone))
             .await
             .unwrap()
             .is_none(),
@@ -1638,7 +1803,8 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
     let f = Fixture::new(store.clone(), 2, 10).await;
     let other = Fixture::new(store, 1, 10).await;
     let (org, admin) = (f.org.id, &f.admin);
-    let conflict = |r: crate::Result<()>| matches!(r, Err(Error::Conflict { .. }));
+    let refused =
+        |r: crate::Result<()>| matches!(&r, Err(e @ Error::Refused { .. }) if !e.is_retryable());
     // Queues: rename (a taken name is refused), then removal rules.
     let spare =
         f.hd.create_queue(
@@ -1663,7 +1829,14 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
         )
         .await;
     assert!(
-        matches!(taken, Err(Error::AlreadyExists { .. })),
+        matches!(
+            taken,
+            Err(Error::AlreadyExists {
+                entity: Entity::Queue,
+                key: "name",
+                ..
+            })
+        ),
         "{taken:?}"
     );
     let renamed =
@@ -1702,7 +1875,7 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
         .await;
     assert!(matches!(bad, Err(Error::Invalid { .. })), "{bad:?}");
     assert!(
-        conflict(f.hd.delete_queue(org, admin, f.queue.id).await),
+        refused(f.hd.delete_queue(org, admin, f.queue.id).await),
         "the inbox's default queue stays"
     );
     f.hd.add_queue_member(org, admin, spare.id, f.agents[0].id, vec![])
@@ -1721,7 +1894,7 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
         .await
         .unwrap();
     assert!(
-        conflict(f.hd.delete_queue(org, admin, spare.id).await),
+        refused(f.hd.delete_queue(org, admin, spare.id).await),
         "a queue with tickets stays"
     );
     f.hd.transfer(org, admin, t.id, f.queue.id).await.unwrap();
@@ -1803,7 +1976,17 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
             },
         )
         .await;
-    assert!(matches!(dup, Err(Error::AlreadyExists { .. })), "{dup:?}");
+    assert!(
+        matches!(
+            dup,
+            Err(Error::AlreadyExists {
+                entity: Entity::Stage,
+                key: "name",
+                ..
+            })
+        ),
+        "{dup:?}"
+    );
     let moved =
         f.hd.update_stage(
             org,
@@ -1824,7 +2007,7 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
         "board order follows position"
     );
     assert!(
-        conflict(f.hd.delete_stage(org, admin, first.id).await),
+        refused(f.hd.delete_stage(org, admin, first.id).await),
         "the first stage holds the new tickets"
     );
     f.hd.delete_stage(org, admin, second.id).await.unwrap();
@@ -1876,7 +2059,7 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
     f.hd.set_queue_sla_policy(org, admin, f.queue.id, Some(p.id))
         .await
         .unwrap();
-    assert!(conflict(f.hd.delete_sla_policy(org, admin, p.id).await));
+    assert!(refused(f.hd.delete_sla_policy(org, admin, p.id).await));
     f.hd.set_queue_sla_policy(org, admin, f.queue.id, None)
         .await
         .unwrap();
@@ -1921,7 +2104,14 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
         )
         .await;
     assert!(
-        matches!(clash, Err(Error::AlreadyExists { .. })),
+        matches!(
+            clash,
+            Err(Error::AlreadyExists {
+                entity: Entity::CannedResponse,
+                key: "shortcut",
+                ..
+            })
+        ),
         "{clash:?}"
     );
     assert_eq!(
@@ -2384,6 +2574,7 @@ macro_rules! store_conformance_tests {
             another_tenants_ids_are_not_found,
             dropped_transaction_leaves_no_trace,
             store_constraints_refuse_duplicates_and_stale_versions,
+            taken_keys_name_the_same_entity_on_every_store,
             delivery_status_never_moves_backwards,
             listing_filters_paginates_and_counts_facets,
             failed_workflow_writes_nothing,

@@ -16,8 +16,8 @@ use crate::domain::team::{Agent, Queue, QueueMember};
 use crate::domain::ticket::Ticket;
 use crate::ids::*;
 use crate::store::query::{Cursor, Facets, TicketPage, TicketQuery, TicketSummary};
-use crate::store::{ClaimedEvent, EventClaim, EventOutcome, LockKey, Store, StoreTx};
-use crate::{Error, Result};
+use crate::store::{ClaimedEvent, EventClaim, EventOutcome, LockKey, Store, StoreTx, UniqueRule};
+use crate::{Entity, Error, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -101,7 +101,7 @@ impl Store for MemoryStore {
         self.check_up()?;
         let state = self.state.clone().lock_owned().await;
         if !state.orgs.contains_key(&org) {
-            return Err(Error::not_found("organization", org));
+            return Err(Error::not_found(Entity::Organization, org));
         }
         Ok(Box::new(MemoryTx {
             org,
@@ -116,9 +116,10 @@ impl Store for MemoryStore {
         self.check_up()?;
         let mut s = self.state.lock().await;
         if s.orgs.contains_key(&org.id) {
-            return Err(Error::conflict(
-                "organization",
-                format!("{} exists", org.id),
+            return Err(Error::unique_violation(
+                Entity::Organization,
+                "id",
+                UniqueRule::new(format!("{} exists", org.id)),
             ));
         }
         s.orgs.insert(org.id, org.clone());
@@ -323,7 +324,7 @@ impl MemoryTx {
         &self,
         found: Option<T>,
         org_of: impl Fn(&T) -> OrgId,
-        entity: &'static str,
+        entity: Entity,
         id: impl std::fmt::Display,
     ) -> Result<T> {
         match found {
@@ -351,7 +352,7 @@ impl MemoryTx {
             })
     }
 
-    fn check_version(stored: u64, new: u64, entity: &'static str) -> Result<()> {
+    fn check_version(stored: u64, new: u64, entity: Entity) -> Result<()> {
         if new != stored + 1 {
             return Err(Error::conflict(
                 entity,
@@ -424,12 +425,12 @@ impl StoreTx for MemoryTx {
             .orgs
             .get(&self.org)
             .cloned()
-            .ok_or_else(|| Error::not_found("organization", self.org))
+            .ok_or_else(|| Error::not_found(Entity::Organization, self.org))
     }
 
     async fn update_organization(&mut self, org: &Organization) -> Result<()> {
         if org.id != self.org {
-            return Err(Error::not_found("organization", org.id));
+            return Err(Error::not_found(Entity::Organization, org.id));
         }
         self.put(|s| &mut s.orgs, org.id, org.clone());
         Ok(())
@@ -449,7 +450,7 @@ impl StoreTx for MemoryTx {
 
     async fn channel_account(&mut self, id: ChannelAccountId) -> Result<ChannelAccount> {
         let found = self.state.accounts.get(&id).cloned();
-        self.mine(found, |x| x.org_id, "channel_account", id)
+        self.mine(found, |x| x.org_id, Entity::ChannelAccount, id)
     }
 
     async fn insert_channel_account(&mut self, a: &ChannelAccount) -> Result<()> {
@@ -459,9 +460,14 @@ impl StoreTx for MemoryTx {
             .values()
             .any(|o| o.kind == a.kind && o.external_id == a.external_id)
         {
-            return Err(Error::conflict(
-                "channel_account",
-                format!("{} {} is registered", a.kind.as_str(), a.external_id),
+            return Err(Error::unique_violation(
+                Entity::ChannelAccount,
+                "external_id",
+                UniqueRule::new(format!(
+                    "{} {} is registered",
+                    a.kind.as_str(),
+                    a.external_id
+                )),
             ));
         }
         self.put(
@@ -477,7 +483,7 @@ impl StoreTx for MemoryTx {
 
     async fn contact(&mut self, id: ContactId) -> Result<Contact> {
         let found = self.state.contacts.get(&id).cloned();
-        self.mine(found, |x| x.org_id, "contact", id)
+        self.mine(found, |x| x.org_id, Entity::Contact, id)
     }
 
     async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>> {
@@ -496,13 +502,18 @@ impl StoreTx for MemoryTx {
 
     async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
         if let Some(field) = self.contact_clash(c) {
-            return Err(Error::conflict(
-                "contact",
-                format!("{field} belongs to another contact"),
+            return Err(Error::unique_violation(
+                Entity::Contact,
+                field,
+                UniqueRule::new(format!("{field} belongs to another contact")),
             ));
         }
         if self.state.contacts.contains_key(&c.id) {
-            return Err(Error::conflict("contact", "id exists"));
+            return Err(Error::unique_violation(
+                Entity::Contact,
+                "id",
+                UniqueRule::new("id exists"),
+            ));
         }
         self.put(
             |s| &mut s.contacts,
@@ -518,9 +529,10 @@ impl StoreTx for MemoryTx {
     async fn update_contact(&mut self, c: &Contact) -> Result<()> {
         self.contact(c.id).await?;
         if let Some(field) = self.contact_clash(c) {
-            return Err(Error::conflict(
-                "contact",
-                format!("{field} belongs to another contact"),
+            return Err(Error::unique_violation(
+                Entity::Contact,
+                field,
+                UniqueRule::new(format!("{field} belongs to another contact")),
             ));
         }
         self.put(
@@ -536,7 +548,7 @@ impl StoreTx for MemoryTx {
 
     async fn conversation(&mut self, id: ConversationId) -> Result<Conversation> {
         let found = self.state.conversations.get(&id).cloned();
-        self.mine(found, |x| x.org_id, "conversation", id)
+        self.mine(found, |x| x.org_id, Entity::Conversation, id)
     }
 
     async fn find_conversation(
@@ -559,9 +571,10 @@ impl StoreTx for MemoryTx {
             .await?
             .is_some()
         {
-            return Err(Error::conflict(
-                "conversation",
-                "contact already has a conversation on this inbox",
+            return Err(Error::unique_violation(
+                Entity::Conversation,
+                "contact and inbox",
+                UniqueRule::new("contact already has a conversation on this inbox"),
             ));
         }
         self.contact(c.contact_id).await?;
@@ -592,7 +605,7 @@ impl StoreTx for MemoryTx {
 
     async fn ticket(&mut self, id: TicketId) -> Result<Ticket> {
         let found = self.state.tickets.get(&id).cloned();
-        self.mine(found, |x| x.org_id, "ticket", id)
+        self.mine(found, |x| x.org_id, Entity::Ticket, id)
     }
 
     async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
@@ -624,15 +637,17 @@ impl StoreTx for MemoryTx {
 
     async fn insert_ticket(&mut self, t: &Ticket) -> Result<()> {
         if t.status.is_live() && self.live_ticket(t.conversation_id).await?.is_some() {
-            return Err(Error::conflict(
-                "ticket",
-                "the conversation already has a live ticket",
+            return Err(Error::unique_violation(
+                Entity::Ticket,
+                "live ticket of the conversation",
+                UniqueRule::new("the conversation already has a live ticket"),
             ));
         }
         if self.ticket_by_number(t.number).await?.is_some() {
-            return Err(Error::conflict(
-                "ticket",
-                format!("number {} is taken", t.number),
+            return Err(Error::unique_violation(
+                Entity::Ticket,
+                "number",
+                UniqueRule::new(format!("number {} is taken", t.number)),
             ));
         }
         self.conversation(t.conversation_id).await?;
@@ -650,14 +665,15 @@ impl StoreTx for MemoryTx {
 
     async fn update_ticket(&mut self, t: &Ticket) -> Result<()> {
         let stored = self.ticket(t.id).await?;
-        Self::check_version(stored.version, t.version, "ticket")?;
+        Self::check_version(stored.version, t.version, Entity::Ticket)?;
         if t.status.is_live()
             && let Some(other) = self.live_ticket(t.conversation_id).await?
             && other.id != t.id
         {
-            return Err(Error::conflict(
-                "ticket",
-                "the conversation already has a live ticket",
+            return Err(Error::unique_violation(
+                Entity::Ticket,
+                "live ticket of the conversation",
+                UniqueRule::new("the conversation already has a live ticket"),
             ));
         }
         self.put(
@@ -763,7 +779,7 @@ impl StoreTx for MemoryTx {
 
     async fn message(&mut self, id: MessageId) -> Result<Message> {
         let found = self.state.messages.get(&id).map(|(_, m)| m.clone());
-        self.mine(found, |x| x.org_id, "message", id)
+        self.mine(found, |x| x.org_id, Entity::Message, id)
     }
 
     async fn message_by_external_id(
@@ -789,9 +805,10 @@ impl StoreTx for MemoryTx {
                 .message_keys
                 .contains_key(&(m.channel_account_id, x.clone()))
         {
-            return Err(Error::conflict(
-                "message",
-                "channel message id already stored",
+            return Err(Error::unique_violation(
+                Entity::Message,
+                "external_id",
+                UniqueRule::new("channel message id already stored"),
             ));
         }
         self.ticket(m.ticket_id).await?;
@@ -827,9 +844,10 @@ impl StoreTx for MemoryTx {
                     .message_keys
                     .contains_key(&(m.channel_account_id, x.clone()))
                 {
-                    return Err(Error::conflict(
-                        "message",
-                        "channel message id already stored",
+                    return Err(Error::unique_violation(
+                        Entity::Message,
+                        "external_id",
+                        UniqueRule::new("channel message id already stored"),
                     ));
                 }
                 self.put(
@@ -875,7 +893,7 @@ impl StoreTx for MemoryTx {
     async fn update_stage(&mut self, st: &Stage) -> Result<()> {
         match self.state.stages.get(&st.id) {
             Some(x) if x.org_id == self.org => {}
-            _ => return Err(Error::not_found("stage", st.id)),
+            _ => return Err(Error::not_found(Entity::Stage, st.id)),
         }
         if self
             .state
@@ -883,7 +901,11 @@ impl StoreTx for MemoryTx {
             .values()
             .any(|x| x.org_id == self.org && x.id != st.id && x.name.eq_ignore_ascii_case(&st.name))
         {
-            return Err(Error::conflict("stage", format!("{:?} exists", st.name)));
+            return Err(Error::unique_violation(
+                Entity::Stage,
+                "name",
+                UniqueRule::new(format!("{:?} exists", st.name)),
+            ));
         }
         self.put(
             |s| &mut s.stages,
@@ -902,7 +924,7 @@ impl StoreTx for MemoryTx {
                 self.remove(|s| &mut s.stages, id);
                 Ok(())
             }
-            _ => Err(Error::not_found("stage", id)),
+            _ => Err(Error::not_found(Entity::Stage, id)),
         }
     }
 
@@ -913,7 +935,11 @@ impl StoreTx for MemoryTx {
             .values()
             .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&st.name))
         {
-            return Err(Error::conflict("stage", format!("{:?} exists", st.name)));
+            return Err(Error::unique_violation(
+                Entity::Stage,
+                "name",
+                UniqueRule::new(format!("{:?} exists", st.name)),
+            ));
         }
         self.put(
             |s| &mut s.stages,
@@ -945,7 +971,11 @@ impl StoreTx for MemoryTx {
             .values()
             .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&c.name))
         {
-            return Err(Error::conflict("category", format!("{:?} exists", c.name)));
+            return Err(Error::unique_violation(
+                Entity::Category,
+                "name",
+                UniqueRule::new(format!("{:?} exists", c.name)),
+            ));
         }
         self.put(
             |s| &mut s.categories,
@@ -960,7 +990,7 @@ impl StoreTx for MemoryTx {
 
     async fn queue(&mut self, id: QueueId) -> Result<Queue> {
         let found = self.state.queues.get(&id).cloned();
-        self.mine(found, |x| x.org_id, "queue", id)
+        self.mine(found, |x| x.org_id, Entity::Queue, id)
     }
 
     async fn queues(&mut self) -> Result<Vec<Queue>> {
@@ -982,7 +1012,11 @@ impl StoreTx for MemoryTx {
             .values()
             .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&q.name))
         {
-            return Err(Error::conflict("queue", format!("{:?} exists", q.name)));
+            return Err(Error::unique_violation(
+                Entity::Queue,
+                "name",
+                UniqueRule::new(format!("{:?} exists", q.name)),
+            ));
         }
         self.put(
             |s| &mut s.queues,
@@ -1014,14 +1048,18 @@ impl StoreTx for MemoryTx {
 
     async fn update_queue(&mut self, q: &Queue) -> Result<()> {
         let stored = self.queue(q.id).await?;
-        Self::check_version(stored.version, q.version, "queue")?;
+        Self::check_version(stored.version, q.version, Entity::Queue)?;
         if self
             .state
             .queues
             .values()
             .any(|x| x.org_id == self.org && x.id != q.id && x.name.eq_ignore_ascii_case(&q.name))
         {
-            return Err(Error::conflict("queue", format!("{:?} exists", q.name)));
+            return Err(Error::unique_violation(
+                Entity::Queue,
+                "name",
+                UniqueRule::new(format!("{:?} exists", q.name)),
+            ));
         }
         self.put(
             |s| &mut s.queues,
@@ -1036,7 +1074,7 @@ impl StoreTx for MemoryTx {
 
     async fn agent(&mut self, id: AgentId) -> Result<Agent> {
         let found = self.state.agents.get(&id).cloned();
-        self.mine(found, |x| x.org_id, "agent", id)
+        self.mine(found, |x| x.org_id, Entity::Agent, id)
     }
 
     async fn agents(&mut self) -> Result<Vec<Agent>> {
@@ -1058,7 +1096,11 @@ impl StoreTx for MemoryTx {
             .values()
             .any(|x| x.org_id == self.org && x.email == a.email)
         {
-            return Err(Error::conflict("agent", format!("{} exists", a.email)));
+            return Err(Error::unique_violation(
+                Entity::Agent,
+                "email",
+                UniqueRule::new(format!("{} exists", a.email)),
+            ));
         }
         self.put(
             |s| &mut s.agents,
@@ -1074,7 +1116,7 @@ impl StoreTx for MemoryTx {
 
     async fn update_agent(&mut self, a: &Agent) -> Result<()> {
         let stored = self.agent(a.id).await?;
-        Self::check_version(stored.version, a.version, "agent")?;
+        Self::check_version(stored.version, a.version, Entity::Agent)?;
         self.put(
             |s| &mut s.agents,
             a.id,
@@ -1160,9 +1202,10 @@ impl StoreTx for MemoryTx {
 
     async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()> {
         if self.canned_by_shortcut(&c.shortcut).await?.is_some() {
-            return Err(Error::conflict(
-                "canned_response",
-                format!("/{} exists", c.shortcut),
+            return Err(Error::unique_violation(
+                Entity::CannedResponse,
+                "shortcut",
+                UniqueRule::new(format!("/{} exists", c.shortcut)),
             ));
         }
         self.put(
@@ -1182,7 +1225,7 @@ impl StoreTx for MemoryTx {
                 self.remove(|s| &mut s.canned, id);
                 Ok(())
             }
-            _ => Err(Error::not_found("canned_response", id)),
+            _ => Err(Error::not_found(Entity::CannedResponse, id)),
         }
     }
 
@@ -1205,9 +1248,10 @@ impl StoreTx for MemoryTx {
             .values()
             .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&p.name))
         {
-            return Err(Error::conflict(
-                "sla_policy",
-                format!("{:?} exists", p.name),
+            return Err(Error::unique_violation(
+                Entity::SlaPolicy,
+                "name",
+                UniqueRule::new(format!("{:?} exists", p.name)),
             ));
         }
         self.put(
@@ -1227,14 +1271,14 @@ impl StoreTx for MemoryTx {
                 self.remove(|s| &mut s.sla_policies, id);
                 Ok(())
             }
-            _ => Err(Error::not_found("sla_policy", id)),
+            _ => Err(Error::not_found(Entity::SlaPolicy, id)),
         }
     }
 
     async fn update_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()> {
         match self.state.sla_policies.get(&p.id) {
             Some(x) if x.org_id == self.org => {}
-            _ => return Err(Error::not_found("sla_policy", p.id)),
+            _ => return Err(Error::not_found(Entity::SlaPolicy, p.id)),
         }
         self.put(
             |s| &mut s.sla_policies,
@@ -1292,7 +1336,7 @@ impl StoreTx for MemoryTx {
     async fn update_cycle(&mut self, c: &AssignmentCycle) -> Result<()> {
         let seq = match self.state.cycles.get(&c.id) {
             Some((seq, x)) if x.org_id == self.org => *seq,
-            _ => return Err(Error::not_found("assignment_cycle", c.id)),
+            _ => return Err(Error::not_found(Entity::AssignmentCycle, c.id)),
         };
         self.put(
             |s| &mut s.cycles,
