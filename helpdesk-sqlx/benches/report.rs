@@ -36,8 +36,10 @@ async fn main() {
     let n = env_usize("BENCH_TICKETS", 1_000_000) as i64;
     let days = env_usize("BENCH_DAYS", 365) as i64;
     let runs = env_usize("BENCH_RUNS", 20);
+    // BENCH_POOL: connections, 10 by default as `PgStore::connect` opens (a report then reads
+    // its parts at once on three of them).
     let pool = PgPoolOptions::new()
-        .max_connections(4)
+        .max_connections(env_usize("BENCH_POOL", 10) as u32)
         .connect(&url)
         .await
         .expect("connect");
