@@ -31,14 +31,14 @@
 //! let whatsapp = Arc::new(RecordingChannel::new());
 //! let hd = Helpdesk::new(Arc::new(MemoryStore::new()), whatsapp.clone(), Arc::new(SystemClock));
 //! let org = hd.create_organization(NewOrganization::brazil("Acme Internet")).await?.id;
-//! let admin = Actor::System;
-//! let queue = hd.create_queue(org, &admin, NewQueue { name: "Suporte".into(), ..NewQueue::default() }).await?;
-//! let ana = hd.create_agent(org, &admin, NewAgent {
+//! let admin = hd.desk(org, Actor::System); // a tenant and who acts in it
+//! let queue = admin.create_queue(NewQueue { name: "Suporte".into(), ..NewQueue::default() }).await?;
+//! let ana = admin.create_agent(NewAgent {
 //!     name: "Ana".into(), email: "ana@acme.example".into(), role: Role::Agent,
 //!     capacity: 5, presence: Presence::Online,
 //! }).await?;
-//! hd.add_queue_member(org, &admin, queue.id, ana.id, vec![]).await?;
-//! hd.add_channel_account(org, &admin, NewChannelAccount {
+//! admin.add_queue_member(queue.id, ana.id, vec![]).await?;
+//! admin.add_channel_account(NewChannelAccount {
 //!     kind: ChannelKind::Whatsapp, external_id: "104000000000001".into(),
 //!     name: "WhatsApp".into(), default_queue_id: Some(queue.id),
 //! }).await?;
@@ -52,9 +52,9 @@
 //! }).await?;
 //! assert_eq!(arrived.assigned_to, Some(ana.id));
 //!
-//! let as_ana = Actor::agent(ana.id);
-//! hd.reply(org, &as_ana, arrived.ticket_id, MessageContent::text("Já estamos verificando!")).await?;
-//! let ticket = hd.resolve(org, &as_ana, arrived.ticket_id).await?;
+//! let as_ana = admin.as_actor(Actor::agent(ana.id));
+//! as_ana.reply(arrived.ticket_id, MessageContent::text("Já estamos verificando!")).await?;
+//! let ticket = as_ana.resolve(arrived.ticket_id).await?;
 //! assert_eq!(ticket.status, TicketStatus::Resolved);
 //! let sent = whatsapp.sent();
 //! assert!(sent.iter().any(|m| m.message.content.text_preview() == Some("Já estamos verificando!")));

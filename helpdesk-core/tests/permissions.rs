@@ -406,3 +406,36 @@ async fn contacts_are_read_by_those_who_may_see_their_tickets() {
     forbidden(w.f.hd.contact(org, &blind, mine).await);
     forbidden(w.f.hd.find_contact(org, &blind, &key_of(1)).await);
 }
+
+#[tokio::test]
+async fn a_desk_handle_acts_as_its_actor_in_its_tenant() {
+    use helpdesk_core::ErrorKind;
+    let w = world().await;
+    let org = w.f.org.id;
+    let ana = w.f.hd.desk(org, w.agent.clone());
+    assert_eq!((ana.org(), ana.actor()), (org, &w.agent));
+    // What Ana may do through the long form she may do through her desk, and nothing more.
+    assert_eq!(ana.ticket(w.ticket.id).await.unwrap().id, w.ticket.id);
+    ana.reply(w.ticket.id, MessageContent::text("Olá"))
+        .await
+        .unwrap();
+    forbidden(ana.ticket(w.other_ticket.id).await);
+    forbidden(ana.transfer(w.ticket.id, w.other_queue.id).await);
+    forbidden(ana.create_queue(NewQueue::default()).await);
+    let listed = ana.list_tickets(ListTickets::default()).await.unwrap();
+    assert!(
+        listed
+            .items
+            .iter()
+            .all(|t| t.ticket.queue_id == Some(w.f.queue.id))
+    );
+    // The same handle as someone else, and in another tenant nothing is found.
+    let admin = ana.as_actor(w.f.admin.clone());
+    assert!(admin.ticket(w.other_ticket.id).await.is_ok());
+    let other = Fixture::new(w.f.hd.store().clone(), 0, 1).await;
+    let elsewhere = w.f.hd.desk(other.org.id, Actor::System);
+    assert_eq!(
+        elsewhere.ticket(w.ticket.id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}

@@ -9,6 +9,7 @@
 //! sent after the commit, and their delivery result is stored after that, so a channel outage
 //! loses nothing and a store outage sends nothing that was not recorded.
 
+mod desk;
 mod edits;
 mod inbound;
 mod inputs;
@@ -18,6 +19,7 @@ mod sla;
 mod tickets;
 mod views;
 
+pub use desk::Desk;
 pub use inbound::{Deliveries, Ingested, StatusOutcome};
 pub use inputs::*;
 pub use relay::{EventSink, RelayOptions, RelayReport, SinkError};
