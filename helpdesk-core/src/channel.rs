@@ -6,6 +6,7 @@ use crate::domain::message::{DeliveryError, DeliveryStatus, MessageContent};
 use crate::domain::party::{ChannelAccount, ChannelKind};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::tracking::Tracking;
+use crate::ids::ChannelAccountId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,8 @@ pub enum ChannelFailure {
     Unauthorized,
     /// The channel refused the content (bad parameter, template problem, media problem).
     Rejected,
+    /// No channel is configured for the inbox's kind (see [`Channels`]).
+    NotConfigured,
 }
 
 impl ChannelFailure {
@@ -74,6 +77,79 @@ pub trait Channel: Send + Sync + 'static {
         to: &Recipient,
         message: &OutboundMessage,
     ) -> Result<SendReceipt>;
+}
+
+/// Several channels behind one: each reply goes out through the channel of its ticket's inbox,
+/// chosen by the inbox itself when one was given for it, else by the inbox's kind (WhatsApp,
+/// e-mail, web chat, the integrator's own). A send to an inbox nothing is configured for fails
+/// as [`ChannelFailure::NotConfigured`]: stored as failed with the reason, never retried.
+///
+/// ```
+/// use helpdesk_core::channel::Channels;
+/// use helpdesk_core::domain::party::ChannelKind;
+/// use helpdesk_core::memory::RecordingChannel;
+/// use std::sync::Arc;
+///
+/// let whatsapp = Arc::new(RecordingChannel::new());
+/// let email = Arc::new(RecordingChannel::new());
+/// let channels = Channels::new()
+///     .with_kind(ChannelKind::Whatsapp, whatsapp)
+///     .with_kind(ChannelKind::Email, email);
+/// // Helpdesk::new(store, Arc::new(channels), clock)
+/// # let _ = channels;
+/// ```
+#[derive(Clone, Default)]
+pub struct Channels {
+    by_kind: std::collections::HashMap<ChannelKind, std::sync::Arc<dyn Channel>>,
+    by_inbox: std::collections::HashMap<ChannelAccountId, std::sync::Arc<dyn Channel>>,
+}
+
+impl Channels {
+    /// No channel yet.
+    pub fn new() -> Channels {
+        Channels::default()
+    }
+
+    /// Sends for every inbox of `kind` (unless an inbox has its own).
+    pub fn with_kind(mut self, kind: ChannelKind, channel: std::sync::Arc<dyn Channel>) -> Self {
+        self.by_kind.insert(kind, channel);
+        self
+    }
+
+    /// Sends for this one inbox (a second WhatsApp business account with its own token).
+    pub fn with_inbox(
+        mut self,
+        inbox: ChannelAccountId,
+        channel: std::sync::Arc<dyn Channel>,
+    ) -> Self {
+        self.by_inbox.insert(inbox, channel);
+        self
+    }
+}
+
+#[async_trait]
+impl Channel for Channels {
+    async fn send(
+        &self,
+        account: &ChannelAccount,
+        to: &Recipient,
+        message: &OutboundMessage,
+    ) -> Result<SendReceipt> {
+        let channel = self
+            .by_inbox
+            .get(&account.id)
+            .or_else(|| self.by_kind.get(&account.kind))
+            .ok_or_else(|| {
+                channel_error(
+                    ChannelFailure::NotConfigured,
+                    format!(
+                        "no channel is configured for {} inboxes",
+                        account.kind.as_str()
+                    ),
+                )
+            })?;
+        channel.send(account, to, message).await
+    }
 }
 
 /// Who sent an inbound message, as the channel knows them.

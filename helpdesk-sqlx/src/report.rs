@@ -162,8 +162,8 @@ fn times(m: MetricCompliance, n: u64) -> MetricCompliance {
     MetricCompliance::of(m.met * n, m.breached * n, m.running * n)
 }
 
-/// What the tickets created in the range give: arrivals, distribution, SLA compliance,
-/// campaigns.
+/// What the tickets created in the range give, grouped: distribution, SLA compliance and
+/// campaigns (with their sales).
 async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Tally> {
     let mut out = Tally::default();
     let in_filter = |queue: Option<Uuid>| q.queue_id.is_none_or(|f| queue == Some(f.0));
@@ -322,7 +322,30 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Ta
             }
         }
     }
-    // Arrivals per queue they arrived in, their instants cut into local days and hours here.
+    // The sales of the range's tickets: a sale carries its ticket's creation, queue and
+    // campaign (migration 0005).
+    let sql = format!(
+        "SELECT ticket_utm_source_key, ticket_ad_platform, ticket_utm_campaign, currency,
+                sum(amount_minor)::bigint, count(*)
+         FROM sales WHERE {r} AND {qf}
+         GROUP BY 1, 2, 3, 4",
+        r = in_range("ticket_created_at"),
+        qf = in_queue("ticket_origin_queue_id"),
+    );
+    for r in rows(c, org, q, &sql).await? {
+        let camp = out.campaign(campaign_key(get(&r, 0)?, get(&r, 1)?, get(&r, 2)?));
+        if let Some(cur) = get::<Option<String>>(&r, 3)? {
+            let m = camp.value.entry(cur).or_default();
+            m.won_minor += get::<i64>(&r, 4)?;
+            m.sales += count_at(&r, 5)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Arrivals per queue they arrived in, their instants cut into local days and hours here.
+async fn arrivals(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Tally> {
+    let mut out = Tally::default();
     let sql = format!(
         "SELECT origin_queue_id, status IN ('resolved', 'closed'), array_agg(created_at)
          FROM tickets WHERE {r} AND {qf}
@@ -345,24 +368,6 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Ta
             let (day, wd, h) = local(q, t);
             out.days.entry(day).or_default().0 += 1;
             out.peak[wd][h] += 1;
-        }
-    }
-    // The sales of the range's tickets: a sale carries its ticket's creation, queue and
-    // campaign (migration 0005).
-    let sql = format!(
-        "SELECT ticket_utm_source_key, ticket_ad_platform, ticket_utm_campaign, currency,
-                sum(amount_minor)::bigint, count(*)
-         FROM sales WHERE {r} AND {qf}
-         GROUP BY 1, 2, 3, 4",
-        r = in_range("ticket_created_at"),
-        qf = in_queue("ticket_origin_queue_id"),
-    );
-    for r in rows(c, org, q, &sql).await? {
-        let camp = out.campaign(campaign_key(get(&r, 0)?, get(&r, 1)?, get(&r, 2)?));
-        if let Some(cur) = get::<Option<String>>(&r, 3)? {
-            let m = camp.value.entry(cur).or_default();
-            m.won_minor += get::<i64>(&r, 4)?;
-            m.sales += count_at(&r, 5)?;
         }
     }
     Ok(out)
@@ -540,8 +545,8 @@ pub(crate) async fn report(
         channels,
         policies: names(&mut main, org, "sla_policies").await?,
     };
-    // The three parts: the tickets created in the range; first responses, ratings and waits;
-    // resolutions. On a pool with room, at once on two more connections that import this
+    // The three parts: the tickets created in the range, grouped; first responses, ratings and
+    // waits; resolutions and the arrivals' instants. On a pool with room, at once on two more connections that import this
     // transaction's snapshot; otherwise one after the other here.
     let parallel = pool.options().get_max_connections() >= 7;
     let (mut tally, b, c) = if parallel {
@@ -559,11 +564,14 @@ pub(crate) async fn report(
             },
             async {
                 let mut c = on_snapshot(pool, &snapshot).await?;
-                resolutions(&mut c, org, q).await
+                let mut t = resolutions(&mut c, org, q).await?;
+                t.absorb(arrivals(&mut c, org, q).await?);
+                Ok(t)
             },
         )?
     } else {
-        let a = created(&mut main, org, q).await?;
+        let mut a = created(&mut main, org, q).await?;
+        a.absorb(arrivals(&mut main, org, q).await?);
         let mut b = first_responses(&mut main, org, q).await?;
         b.absorb(ratings_and_waits(&mut main, org, q).await?);
         (a, b, resolutions(&mut main, org, q).await?)

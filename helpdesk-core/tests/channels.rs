@@ -1,0 +1,143 @@
+//! One desk, several channels: each reply leaves through the channel of its ticket's inbox.
+
+#![allow(clippy::unwrap_used)]
+
+use helpdesk_core::Helpdesk;
+use helpdesk_core::actor::Actor;
+use helpdesk_core::channel::{Channels, InboundMessage, InboundSender};
+use helpdesk_core::clock::ManualClock;
+use helpdesk_core::domain::message::{DeliveryStatus, MessageContent};
+use helpdesk_core::domain::party::ChannelKind;
+use helpdesk_core::memory::{MemoryStore, RecordingChannel};
+use helpdesk_core::service::{NewChannelAccount, NewOrganization, NewQueue};
+use helpdesk_core::testing::conformance::t0;
+use std::sync::Arc;
+
+fn inbound(kind: ChannelKind, inbox: &str, id: &str, from: InboundSender) -> InboundMessage {
+    InboundMessage {
+        channel: kind,
+        account_external_id: inbox.into(),
+        external_id: id.into(),
+        from,
+        content: MessageContent::text("Preciso de ajuda"),
+        sent_at: t0(),
+        reply_to_external_id: None,
+        tracking: None,
+    }
+}
+
+#[tokio::test]
+async fn replies_leave_through_the_channel_of_their_inbox() {
+    let whatsapp = Arc::new(RecordingChannel::new());
+    let email = Arc::new(RecordingChannel::new());
+    let channels = Channels::new()
+        .with_kind(ChannelKind::Whatsapp, whatsapp.clone())
+        .with_kind(ChannelKind::Email, email.clone());
+    let hd = Helpdesk::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(channels),
+        Arc::new(ManualClock::new(t0())),
+    );
+    let org = hd
+        .create_organization(NewOrganization::brazil("Acme"))
+        .await
+        .unwrap()
+        .id;
+    let admin = hd.desk(org, Actor::System);
+    let queue = admin
+        .create_queue(NewQueue {
+            name: "Suporte".into(),
+            ..NewQueue::default()
+        })
+        .await
+        .unwrap();
+    for (kind, id) in [
+        (ChannelKind::Whatsapp, "104000000000001"),
+        (ChannelKind::Email, "suporte@acme.example"),
+        (ChannelKind::WebChat, "site"),
+    ] {
+        admin
+            .add_channel_account(NewChannelAccount {
+                kind,
+                external_id: id.into(),
+                name: id.into(),
+                default_queue_id: Some(queue.id),
+            })
+            .await
+            .unwrap();
+    }
+    let by_phone = InboundSender {
+        phone: Some("5511987654321".into()),
+        ..InboundSender::default()
+    };
+    let by_mail = InboundSender {
+        email: Some("maria@example.com".into()),
+        ..InboundSender::default()
+    };
+    let wa = hd
+        .ingest(inbound(
+            ChannelKind::Whatsapp,
+            "104000000000001",
+            "wamid.1",
+            by_phone,
+        ))
+        .await
+        .unwrap();
+    let mail = hd
+        .ingest(inbound(
+            ChannelKind::Email,
+            "suporte@acme.example",
+            "<m1@example.com>",
+            by_mail.clone(),
+        ))
+        .await
+        .unwrap();
+    let chat = hd
+        .ingest(inbound(ChannelKind::WebChat, "site", "chat-1", by_mail))
+        .await
+        .unwrap();
+    let sent = admin
+        .reply(wa.ticket_id, MessageContent::text("Pelo WhatsApp"))
+        .await
+        .unwrap();
+    assert_eq!(sent.status, Some(DeliveryStatus::Sent));
+    admin
+        .reply(mail.ticket_id, MessageContent::text("Por e-mail"))
+        .await
+        .unwrap();
+    let texts = |c: &RecordingChannel| -> Vec<(ChannelKind, String)> {
+        c.sent()
+            .into_iter()
+            .map(|m| {
+                let text = m
+                    .message
+                    .content
+                    .text_preview()
+                    .unwrap_or_default()
+                    .to_owned();
+                (m.account.kind, text)
+            })
+            .collect()
+    };
+    assert_eq!(
+        texts(&whatsapp),
+        vec![(ChannelKind::Whatsapp, "Pelo WhatsApp".to_owned())]
+    );
+    assert_eq!(
+        texts(&email),
+        vec![(ChannelKind::Email, "Por e-mail".to_owned())]
+    );
+    assert_eq!(
+        email.sent()[0].to.email.as_deref(),
+        Some("maria@example.com")
+    );
+    // Nothing sends for web chat here: the reply is kept, failed, with the reason.
+    let kept = admin
+        .reply(chat.ticket_id, MessageContent::text("Pelo chat"))
+        .await
+        .unwrap();
+    assert_eq!(kept.status, Some(DeliveryStatus::Failed));
+    let reason = kept.delivery_error.map(|e| e.title).unwrap_or_default();
+    assert!(reason.contains("NotConfigured"), "{reason}");
+    assert_eq!(whatsapp.sent().len() + email.sent().len(), 2);
+}
