@@ -895,7 +895,8 @@ async fn inbounds(
 }
 
 /// Delivers events to the subscribed URLs: `POST` of the event JSON, signed with
-/// `X-Helpdesk-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, with `X-Helpdesk-Event-Id`.
+/// `X-Helpdesk-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, with `X-Helpdesk-Event-Id`
+/// and `X-Helpdesk-Event-Version` (the payload version, `EventData`'s documentation shows each).
 /// All URLs must accept (2xx) for the event to count as delivered; otherwise the relay retries
 /// it later (so a URL may see an event twice: dedupe by the id).
 pub struct WebhookSink {
@@ -933,6 +934,10 @@ impl helpdesk_core::service::EventSink for WebhookSink {
                 .post(url)
                 .header("content-type", "application/json")
                 .header("x-helpdesk-event-id", event.id.to_string())
+                .header(
+                    "x-helpdesk-event-version",
+                    helpdesk_core::domain::records::EVENT_PAYLOAD_VERSION.to_string(),
+                )
                 .header("x-helpdesk-signature-256", &signature)
                 .body(body.clone())
                 .send()

@@ -611,6 +611,11 @@ async fn exclusive_events_reach_subscribers_signed_once_across_two_instances() {
                             .unwrap(),
                         body["id"].as_str().unwrap()
                     );
+                    assert_eq!(
+                        r.headers.get("x-helpdesk-event-version").unwrap(),
+                        "1",
+                        "payload version"
+                    );
                     body
                 })
             })

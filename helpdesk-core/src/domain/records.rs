@@ -143,3 +143,571 @@ pub struct Sale {
     /// When.
     pub created_at: DateTime<Utc>,
 }
+
+/// What happened to a ticket, typed: the one place an event's kind, its JSON payload (what
+/// webhook subscribers receive in [`Event::payload`]) and its audit entry come from.
+///
+/// The payloads are a contract, version [`EVENT_PAYLOAD_VERSION`]: ids and states only, never
+/// personal data; fields are only ever added. Each variant's documentation shows its JSON.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EventData {
+    /// `ticket.created`: `{"number": 1001, "queue_id": "…", "source": "organic"}`.
+    TicketCreated {
+        /// Ticket number.
+        number: u64,
+        /// Its queue.
+        queue_id: Option<QueueId>,
+        /// Paid or organic.
+        source: crate::domain::tracking::SourceType,
+    },
+    /// `ticket.assigned`: `{"from": "…" | null, "to": "…"}`.
+    Assigned {
+        /// The previous assignee.
+        from: Option<AgentId>,
+        /// The new one.
+        to: AgentId,
+    },
+    /// `ticket.assigned` with no assignee: `{"from": "…", "to": null}`.
+    Unassigned {
+        /// The previous assignee.
+        from: Option<AgentId>,
+    },
+    /// `ticket.updated`: `{"queue": {"from": "…", "to": "…"}, "unassigned": "…" | null}`.
+    Transferred {
+        /// The previous queue.
+        from: Option<QueueId>,
+        /// The new one.
+        to: QueueId,
+        /// The assignee the transfer released, if any.
+        unassigned: Option<AgentId>,
+    },
+    /// `ticket.resolved`, `ticket.closed` or `ticket.status_changed` (by `to`):
+    /// `{"from": "open", "to": "resolved"}`.
+    StatusChanged {
+        /// The previous status.
+        from: crate::domain::ticket::TicketStatus,
+        /// The new one.
+        to: crate::domain::ticket::TicketStatus,
+    },
+    /// `ticket.updated`: `{"rating": 5}`.
+    Rated {
+        /// Score 1 to 5.
+        rating: u8,
+    },
+    /// `ticket.updated`: `{"classification": {"setor": "SUPORTE", "motivo": "SEM CONEXÃO"}}`.
+    Classified {
+        /// Setor, as in the catalogue.
+        setor: String,
+        /// Motivo, as in the catalogue.
+        motivo: String,
+    },
+    /// `ticket.updated`: the changed fields only, e.g. `{"priority": "high", "subject": true}`
+    /// (the subject's text is not sent).
+    Updated(TicketChanges),
+    /// `ticket.updated`: `{"sale_id": "…"}`.
+    SaleRecorded {
+        /// The sale.
+        sale_id: SaleId,
+    },
+    /// `ticket.closed` on the ticket merged away: `{"from": "open", "to": "closed",
+    /// "merged_into": "…"}`.
+    MergedInto {
+        /// Its status before.
+        from: crate::domain::ticket::TicketStatus,
+        /// The ticket it went into.
+        into: TicketId,
+        /// How many messages moved.
+        messages_moved: u64,
+    },
+    /// `ticket.updated` on the ticket that received a merge: `{"merged_from": "…",
+    /// "messages_moved": 3}`.
+    MergedFrom {
+        /// The ticket merged into this one.
+        source: TicketId,
+        /// How many messages moved.
+        messages_moved: u64,
+    },
+    /// `message.added`, a customer's message: `{"message_id": "…", "direction": "inbound",
+    /// "kind": "text"}`.
+    Received {
+        /// The message.
+        message_id: MessageId,
+        /// Its content kind (`text`, `image`…).
+        kind: &'static str,
+    },
+    /// `message.added`, an agent's or bot's reply: `{"message_id": "…", "direction":
+    /// "outbound"}`.
+    Replied {
+        /// The message.
+        message_id: MessageId,
+    },
+    /// `message.added`, a queue's automatic reply: `{"message_id": "…", "direction":
+    /// "outbound", "auto_reply": true}`.
+    AutoReplied {
+        /// The message.
+        message_id: MessageId,
+    },
+    /// `message.added`, an internal note: `{"message_id": "…", "direction": "note"}`.
+    Noted {
+        /// The note.
+        message_id: MessageId,
+    },
+    /// `message.status_changed` from the channel's report: `{"message_id": "…", "status":
+    /// "delivered", "error_code": 131047 | null, "error_title": "…" | null, "outside_window":
+    /// false}`.
+    DeliveryReported {
+        /// The message.
+        message_id: MessageId,
+        /// Its new status.
+        status: crate::domain::message::DeliveryStatus,
+        /// The channel's error code.
+        error_code: Option<i64>,
+        /// The channel's error title.
+        error_title: Option<String>,
+    },
+    /// `message.status_changed` when a send failed: `{"message_id": "…", "status": "failed",
+    /// "reason": "…" | null}`.
+    SendFailed {
+        /// The message.
+        message_id: MessageId,
+        /// Why, in the channel's terms.
+        reason: Option<String>,
+    },
+    /// `sla.warning` or `sla.breached` (by `status`): `{"metric": "first_response", "status":
+    /// "breached", "due_at": "…" | null, "policy_id": "…"}`.
+    Sla {
+        /// Which clock.
+        metric: crate::sla::SlaMetric,
+        /// `at_risk` (a warning) or `breached`.
+        status: crate::sla::SlaStatus,
+        /// When the clock is due.
+        due_at: Option<DateTime<Utc>>,
+        /// The policy the ticket runs under.
+        policy_id: SlaPolicyId,
+    },
+}
+
+/// The version of the [`EventData`] payloads (sent to subscribers with every event).
+pub const EVENT_PAYLOAD_VERSION: u32 = 1;
+
+/// The fields a ticket update changed (the others stay `None` / `false`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TicketChanges {
+    /// New Kanban stage.
+    pub stage_id: Option<StageId>,
+    /// New priority.
+    pub priority: Option<crate::domain::ticket::Priority>,
+    /// New deal value (`Some(None)` = cleared).
+    pub deal_value: Option<Option<Money>>,
+    /// The subject changed (its text is not in the event).
+    pub subject: bool,
+    /// New category (`Some(None)` = cleared).
+    pub category_id: Option<Option<CategoryId>>,
+    /// New external protocol.
+    pub external_protocol: Option<String>,
+    /// New required skills.
+    pub required_skills: Option<Vec<String>>,
+}
+
+impl TicketChanges {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        *self == TicketChanges::default()
+    }
+}
+
+impl EventData {
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        use crate::domain::ticket::TicketStatus;
+        match self {
+            Self::TicketCreated { .. } => EventKind::TicketCreated,
+            Self::Assigned { .. } | Self::Unassigned { .. } => EventKind::TicketAssigned,
+            Self::StatusChanged { to, .. } => match to {
+                TicketStatus::Resolved => EventKind::TicketResolved,
+                TicketStatus::Closed => EventKind::TicketClosed,
+                _ => EventKind::TicketStatusChanged,
+            },
+            Self::MergedInto { .. } => EventKind::TicketClosed,
+            Self::Transferred { .. }
+            | Self::Rated { .. }
+            | Self::Classified { .. }
+            | Self::Updated(_)
+            | Self::SaleRecorded { .. }
+            | Self::MergedFrom { .. } => EventKind::TicketUpdated,
+            Self::Received { .. }
+            | Self::Replied { .. }
+            | Self::AutoReplied { .. }
+            | Self::Noted { .. } => EventKind::MessageAdded,
+            Self::DeliveryReported { .. } | Self::SendFailed { .. } => {
+                EventKind::MessageStatusChanged
+            }
+            Self::Sla { status, .. } => match status {
+                crate::sla::SlaStatus::Breached => EventKind::SlaBreached,
+                _ => EventKind::SlaWarning,
+            },
+        }
+    }
+
+    /// The JSON subscribers receive (see each variant).
+    pub fn payload(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Self::TicketCreated {
+                number,
+                queue_id,
+                source,
+            } => json!({"number": number, "queue_id": queue_id, "source": source}),
+            Self::Assigned { from, to } => json!({"from": from, "to": to}),
+            Self::Unassigned { from } => json!({"from": from, "to": null}),
+            Self::Transferred {
+                from,
+                to,
+                unassigned,
+            } => json!({"queue": {"from": from, "to": to}, "unassigned": unassigned}),
+            Self::StatusChanged { from, to } => json!({"from": from, "to": to}),
+            Self::Rated { rating } => json!({"rating": rating}),
+            Self::Classified { setor, motivo } => {
+                json!({"classification": {"setor": setor, "motivo": motivo}})
+            }
+            Self::Updated(c) => {
+                let mut m = serde_json::Map::new();
+                let mut put = |k: &str, v: serde_json::Value| {
+                    m.insert(k.to_owned(), v);
+                };
+                if let Some(s) = c.stage_id {
+                    put("stage_id", json!(s));
+                }
+                if let Some(p) = c.priority {
+                    put("priority", json!(p));
+                }
+                if let Some(v) = &c.deal_value {
+                    put("deal_value", json!(v));
+                }
+                if c.subject {
+                    put("subject", json!(true));
+                }
+                if let Some(x) = c.category_id {
+                    put("category_id", json!(x));
+                }
+                if let Some(p) = &c.external_protocol {
+                    put("external_protocol", json!(p));
+                }
+                if let Some(s) = &c.required_skills {
+                    put("required_skills", json!(s));
+                }
+                serde_json::Value::Object(m)
+            }
+            Self::SaleRecorded { sale_id } => json!({"sale_id": sale_id}),
+            Self::MergedInto { from, into, .. } => {
+                json!({"from": from, "to": "closed", "merged_into": into})
+            }
+            Self::MergedFrom {
+                source,
+                messages_moved,
+            } => json!({"merged_from": source, "messages_moved": messages_moved}),
+            Self::Received { message_id, kind } => {
+                json!({"message_id": message_id, "direction": "inbound", "kind": kind})
+            }
+            Self::Replied { message_id } => {
+                json!({"message_id": message_id, "direction": "outbound"})
+            }
+            Self::AutoReplied { message_id } => {
+                json!({"message_id": message_id, "direction": "outbound", "auto_reply": true})
+            }
+            Self::Noted { message_id } => json!({"message_id": message_id, "direction": "note"}),
+            Self::DeliveryReported {
+                message_id,
+                status,
+                error_code,
+                error_title,
+            } => json!({
+                "message_id": message_id,
+                "status": status,
+                "error_code": error_code,
+                "error_title": error_title,
+                "outside_window": *error_code == Some(131047),
+            }),
+            Self::SendFailed { message_id, reason } => {
+                json!({"message_id": message_id, "status": "failed", "reason": reason})
+            }
+            Self::Sla {
+                metric,
+                status,
+                due_at,
+                policy_id,
+            } => {
+                json!({"metric": metric, "status": status, "due_at": due_at, "policy_id": policy_id})
+            }
+        }
+    }
+
+    /// The audit entry a ticket change leaves (its action and details); `None` for what is
+    /// not a change someone made (messages, delivery reports, SLA clocks).
+    pub fn audit(&self) -> Option<(&'static str, serde_json::Value)> {
+        use serde_json::json;
+        let action = match self {
+            Self::TicketCreated { .. } => "ticket.create",
+            Self::Assigned { .. } => "ticket.assign",
+            Self::Unassigned { .. } => "ticket.unassign",
+            Self::Transferred { .. } => "ticket.transfer",
+            Self::StatusChanged { .. } => "ticket.status",
+            Self::Rated { .. } => "ticket.rate",
+            Self::Classified { .. } => "ticket.classify",
+            Self::Updated(_) => "ticket.update",
+            Self::SaleRecorded { .. } => "ticket.sale",
+            Self::MergedInto {
+                into,
+                messages_moved,
+                ..
+            } => {
+                return Some((
+                    "ticket.merge.source",
+                    json!({"into": into, "messages_moved": messages_moved}),
+                ));
+            }
+            Self::MergedFrom {
+                source,
+                messages_moved,
+            } => {
+                return Some((
+                    "ticket.merge.target",
+                    json!({"from": source, "messages_moved": messages_moved}),
+                ));
+            }
+            Self::Received { .. }
+            | Self::Replied { .. }
+            | Self::AutoReplied { .. }
+            | Self::Noted { .. }
+            | Self::DeliveryReported { .. }
+            | Self::SendFailed { .. }
+            | Self::Sla { .. } => return None,
+        };
+        Some((action, self.payload()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::message::DeliveryStatus;
+    use crate::domain::ticket::{Priority, TicketStatus};
+    use crate::domain::tracking::SourceType;
+    use crate::sla::{SlaMetric, SlaStatus};
+    use serde_json::json;
+
+    /// Every payload's JSON is the contract subscribers rely on: kind, audit action and exact
+    /// shape per variant.
+    #[test]
+    fn each_event_has_its_kind_action_and_shape() {
+        let (t, u) = (TicketId::new(), TicketId::new());
+        let (a, b) = (AgentId::new(), AgentId::new());
+        let (q, r) = (QueueId::new(), QueueId::new());
+        let m = MessageId::new();
+        let sale = SaleId::new();
+        let policy = SlaPolicyId::new();
+        let due = DateTime::parse_from_rfc3339("2026-03-02T15:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let cases: Vec<(EventData, EventKind, Option<&str>, serde_json::Value)> = vec![
+            (
+                EventData::TicketCreated {
+                    number: 1001,
+                    queue_id: Some(q),
+                    source: SourceType::Paid,
+                },
+                EventKind::TicketCreated,
+                Some("ticket.create"),
+                json!({"number": 1001, "queue_id": q, "source": "paid"}),
+            ),
+            (
+                EventData::Assigned { from: None, to: a },
+                EventKind::TicketAssigned,
+                Some("ticket.assign"),
+                json!({"from": null, "to": a}),
+            ),
+            (
+                EventData::Unassigned { from: Some(a) },
+                EventKind::TicketAssigned,
+                Some("ticket.unassign"),
+                json!({"from": a, "to": null}),
+            ),
+            (
+                EventData::Transferred {
+                    from: Some(q),
+                    to: r,
+                    unassigned: Some(b),
+                },
+                EventKind::TicketUpdated,
+                Some("ticket.transfer"),
+                json!({"queue": {"from": q, "to": r}, "unassigned": b}),
+            ),
+            (
+                EventData::StatusChanged {
+                    from: TicketStatus::Open,
+                    to: TicketStatus::Resolved,
+                },
+                EventKind::TicketResolved,
+                Some("ticket.status"),
+                json!({"from": "open", "to": "resolved"}),
+            ),
+            (
+                EventData::StatusChanged {
+                    from: TicketStatus::Resolved,
+                    to: TicketStatus::Closed,
+                },
+                EventKind::TicketClosed,
+                Some("ticket.status"),
+                json!({"from": "resolved", "to": "closed"}),
+            ),
+            (
+                EventData::StatusChanged {
+                    from: TicketStatus::Open,
+                    to: TicketStatus::Pending,
+                },
+                EventKind::TicketStatusChanged,
+                Some("ticket.status"),
+                json!({"from": "open", "to": "pending"}),
+            ),
+            (
+                EventData::Rated { rating: 5 },
+                EventKind::TicketUpdated,
+                Some("ticket.rate"),
+                json!({"rating": 5}),
+            ),
+            (
+                EventData::Classified {
+                    setor: "SUPORTE".into(),
+                    motivo: "SEM CONEXÃO".into(),
+                },
+                EventKind::TicketUpdated,
+                Some("ticket.classify"),
+                json!({"classification": {"setor": "SUPORTE", "motivo": "SEM CONEXÃO"}}),
+            ),
+            (
+                EventData::Updated(TicketChanges {
+                    priority: Some(Priority::High),
+                    subject: true,
+                    category_id: Some(None),
+                    ..TicketChanges::default()
+                }),
+                EventKind::TicketUpdated,
+                Some("ticket.update"),
+                json!({"priority": "high", "subject": true, "category_id": null}),
+            ),
+            (
+                EventData::SaleRecorded { sale_id: sale },
+                EventKind::TicketUpdated,
+                Some("ticket.sale"),
+                json!({"sale_id": sale}),
+            ),
+            (
+                EventData::MergedInto {
+                    from: TicketStatus::Open,
+                    into: u,
+                    messages_moved: 3,
+                },
+                EventKind::TicketClosed,
+                Some("ticket.merge.source"),
+                json!({"from": "open", "to": "closed", "merged_into": u}),
+            ),
+            (
+                EventData::MergedFrom {
+                    source: t,
+                    messages_moved: 3,
+                },
+                EventKind::TicketUpdated,
+                Some("ticket.merge.target"),
+                json!({"merged_from": t, "messages_moved": 3}),
+            ),
+            (
+                EventData::Received {
+                    message_id: m,
+                    kind: "image",
+                },
+                EventKind::MessageAdded,
+                None,
+                json!({"message_id": m, "direction": "inbound", "kind": "image"}),
+            ),
+            (
+                EventData::Replied { message_id: m },
+                EventKind::MessageAdded,
+                None,
+                json!({"message_id": m, "direction": "outbound"}),
+            ),
+            (
+                EventData::AutoReplied { message_id: m },
+                EventKind::MessageAdded,
+                None,
+                json!({"message_id": m, "direction": "outbound", "auto_reply": true}),
+            ),
+            (
+                EventData::Noted { message_id: m },
+                EventKind::MessageAdded,
+                None,
+                json!({"message_id": m, "direction": "note"}),
+            ),
+            (
+                EventData::DeliveryReported {
+                    message_id: m,
+                    status: DeliveryStatus::Failed,
+                    error_code: Some(131047),
+                    error_title: Some("Re-engagement message".into()),
+                },
+                EventKind::MessageStatusChanged,
+                None,
+                json!({"message_id": m, "status": "failed", "error_code": 131047,
+                       "error_title": "Re-engagement message", "outside_window": true}),
+            ),
+            (
+                EventData::SendFailed {
+                    message_id: m,
+                    reason: None,
+                },
+                EventKind::MessageStatusChanged,
+                None,
+                json!({"message_id": m, "status": "failed", "reason": null}),
+            ),
+            (
+                EventData::Sla {
+                    metric: SlaMetric::FirstResponse,
+                    status: SlaStatus::Breached,
+                    due_at: Some(due),
+                    policy_id: policy,
+                },
+                EventKind::SlaBreached,
+                None,
+                json!({"metric": "first_response", "status": "breached",
+                       "due_at": "2026-03-02T15:00:00Z", "policy_id": policy}),
+            ),
+            (
+                EventData::Sla {
+                    metric: SlaMetric::Resolution,
+                    status: SlaStatus::AtRisk,
+                    due_at: None,
+                    policy_id: policy,
+                },
+                EventKind::SlaWarning,
+                None,
+                json!({"metric": "resolution", "status": "at_risk", "due_at": null,
+                       "policy_id": policy}),
+            ),
+        ];
+        for (data, kind, action, shape) in cases {
+            assert_eq!(data.kind(), kind, "{data:?}");
+            assert_eq!(data.payload(), shape, "{data:?}");
+            assert_eq!(data.audit().map(|(a, _)| a), action, "{data:?}");
+        }
+        // A merge's audit entries say where the messages went (not the event's shape).
+        let merged = EventData::MergedInto {
+            from: TicketStatus::Open,
+            into: u,
+            messages_moved: 2,
+        };
+        assert_eq!(
+            merged.audit().map(|(_, d)| d),
+            Some(json!({"into": u, "messages_moved": 2}))
+        );
+    }
+}

@@ -159,8 +159,11 @@ fn customer_instant(msg: &InboundMessage, now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// The `message.added` payload of an inbound message.
-fn inbound_added(m: &Message) -> serde_json::Value {
-    json!({"message_id": m.id, "direction": "inbound", "kind": m.content.kind_name()})
+fn inbound_added(m: &Message) -> EventData {
+    EventData::Received {
+        message_id: m.id,
+        kind: m.content.kind_name(),
+    }
 }
 
 /// What a redelivery of a stored message reports.
@@ -299,15 +302,7 @@ impl Helpdesk {
         )?;
         t.updated_at = now;
         t.version = ticket.version + 1;
-        let event = crate::domain::records::Event {
-            id: EventId::new(),
-            org_id: org,
-            kind: EventKind::MessageAdded,
-            ticket_id: Some(t.id),
-            actor: Actor::System,
-            payload: inbound_added(&m),
-            occurred_at: now,
-        };
+        let event = super::event(org, Some(t.id), &Actor::System, &inbound_added(&m), now);
         let w = InboundWrite {
             message: m,
             conversation,
@@ -422,15 +417,7 @@ impl Helpdesk {
             .await?;
         }
         save_ticket(&mut *tx, &before, &mut ticket, now).await?;
-        emit(
-            &mut *tx,
-            EventKind::MessageAdded,
-            Some(ticket.id),
-            &actor,
-            inbound_added(&m),
-            now,
-        )
-        .await?;
+        emit(&mut *tx, Some(ticket.id), &actor, &inbound_added(&m), now).await?;
 
         let mut assigned_to = None;
         let mut pending = Vec::new();
@@ -485,7 +472,16 @@ impl Helpdesk {
                         pricing_category: None,
                     };
                     tx.insert_message(&reply).await?;
-                    emit(&mut *tx, EventKind::MessageAdded, Some(ticket.id), &actor, json!({"message_id": reply.id, "direction": "outbound", "auto_reply": true}), now).await?;
+                    emit(
+                        &mut *tx,
+                        Some(ticket.id),
+                        &actor,
+                        &EventData::AutoReplied {
+                            message_id: reply.id,
+                        },
+                        now,
+                    )
+                    .await?;
                     auto_replies.push(reply.id);
                     pending.push(Pending {
                         message_id: reply.id,
@@ -656,21 +652,13 @@ impl Helpdesk {
             m.pricing_category = st.pricing_category.clone();
         }
         tx.update_message(&m).await?;
-        emit(
-            &mut *tx,
-            EventKind::MessageStatusChanged,
-            Some(m.ticket_id),
-            &Actor::System,
-            json!({
-                "message_id": m.id,
-                "status": st.status,
-                "error_code": st.error.as_ref().and_then(|e| e.code),
-                "error_title": st.error.as_ref().map(|e| e.title.clone()),
-                "outside_window": st.error.as_ref().and_then(|e| e.code) == Some(131047),
-            }),
-            now,
-        )
-        .await?;
+        let reported = EventData::DeliveryReported {
+            message_id: m.id,
+            status: st.status,
+            error_code: st.error.as_ref().and_then(|e| e.code),
+            error_title: st.error.as_ref().map(|e| e.title.clone()),
+        };
+        emit(&mut *tx, Some(m.ticket_id), &Actor::System, &reported, now).await?;
         tx.commit().await?;
         Ok(StatusOutcome::Applied(st.status))
     }

@@ -29,7 +29,7 @@ use crate::actor::{Actor, Principal, TicketScope};
 use crate::channel::{Channel, OutboundMessage, Recipient};
 use crate::clock::Clock;
 use crate::domain::message::{DeliveryError, DeliveryStatus, Message};
-use crate::domain::records::{AssignmentCycle, AuditEntry, Event, EventKind};
+use crate::domain::records::{AssignmentCycle, AuditEntry, Event, EventData, TicketChanges};
 use crate::domain::ticket::Ticket;
 use crate::ids::*;
 use crate::store::{Store, StoreTx};
@@ -164,15 +164,11 @@ impl Helpdesk {
             m.status_at = Some(now);
             m.delivery_error = err.clone();
             if status == DeliveryStatus::Failed {
-                emit(
-                    &mut *tx,
-                    EventKind::MessageStatusChanged,
-                    Some(m.ticket_id),
-                    &Actor::System,
-                    json!({"message_id": m.id, "status": "failed", "reason": err.map(|e| e.title)}),
-                    now,
-                )
-                .await?;
+                let failed = EventData::SendFailed {
+                    message_id: m.id,
+                    reason: err.map(|e| e.title),
+                };
+                emit(&mut *tx, Some(m.ticket_id), &Actor::System, &failed, now).await?;
             }
         }
         tx.update_message(&m).await?;
@@ -224,26 +220,35 @@ pub(crate) fn scope(t: &Ticket) -> TicketScope {
     }
 }
 
-/// Appends an event to the outbox.
+/// Appends what happened to the outbox, as an event of its kind.
 pub(crate) async fn emit(
     tx: &mut dyn StoreTx,
-    kind: EventKind,
     ticket: Option<TicketId>,
     actor: &Actor,
-    payload: Value,
+    data: &EventData,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let org_id = tx.org_id();
-    tx.insert_event(&Event {
+    let e = event(tx.org_id(), ticket, actor, data, now);
+    tx.insert_event(&e).await
+}
+
+/// The outbox event of what happened.
+pub(crate) fn event(
+    org_id: OrgId,
+    ticket: Option<TicketId>,
+    actor: &Actor,
+    data: &EventData,
+    now: DateTime<Utc>,
+) -> Event {
+    Event {
         id: EventId::new(),
         org_id,
-        kind,
+        kind: data.kind(),
         ticket_id: ticket,
         actor: actor.clone(),
-        payload,
+        payload: data.payload(),
         occurred_at: now,
-    })
-    .await
+    }
 }
 
 /// Appends an audit entry.
@@ -400,17 +405,17 @@ pub(crate) async fn save_ticket(
     tx.update_ticket(after).await
 }
 
-/// Records a ticket change: its outbox event and its audit entry (with the same details),
-/// in the change's transaction.
+/// Records what happened to a ticket: its outbox event and its audit entry, in the change's
+/// transaction.
 pub(crate) async fn record(
     tx: &mut dyn StoreTx,
     ticket: TicketId,
     actor: &Actor,
-    kind: EventKind,
-    action: &str,
-    details: Value,
+    data: EventData,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    audit(tx, Some(ticket), actor, action, details.clone(), now).await?;
-    emit(tx, kind, Some(ticket), actor, details, now).await
+    if let Some((action, details)) = data.audit() {
+        audit(tx, Some(ticket), actor, action, details, now).await?;
+    }
+    emit(tx, Some(ticket), actor, &data, now).await
 }

@@ -375,21 +375,18 @@ impl Helpdesk {
                 continue;
             };
             for (metric, status) in sla.take_due_events(now)? {
-                let (kind, n) = match status {
-                    SlaStatus::Breached => (EventKind::SlaBreached, &mut out.breaches),
-                    _ => (EventKind::SlaWarning, &mut out.warnings),
+                let n = match status {
+                    SlaStatus::Breached => &mut out.breaches,
+                    _ => &mut out.warnings,
                 };
                 *n += 1;
-                let due_at = sla.clock(metric).and_then(|c| c.due_at);
-                emit(
-                    &mut *tx,
-                    kind,
-                    Some(t.id),
-                    &Actor::System,
-                    json!({"metric": metric, "status": status, "due_at": due_at, "policy_id": sla.policy_id}),
-                    now,
-                )
-                .await?;
+                let happened = EventData::Sla {
+                    metric,
+                    status,
+                    due_at: sla.clock(metric).and_then(|c| c.due_at),
+                    policy_id: sla.policy_id,
+                };
+                emit(&mut *tx, Some(t.id), &Actor::System, &happened, now).await?;
             }
             t.sla_wake_at = sla.wake_at();
             // A wake instant that did not move (nothing was due yet) would spin the scan.

@@ -238,7 +238,18 @@ pub(crate) async fn insert_new_ticket(
     // The number last: the tenant's creators wait on each other from here to the commit.
     t.number = tx.insert_ticket_numbered(&t).await?;
     cycle(tx, &t, CycleChange::Queued, now).await?;
-    record(tx, t.id, actor, EventKind::TicketCreated, "ticket.create", json!({"number": t.number, "queue_id": t.queue_id, "source": t.tracking.effective_source()}), now).await?;
+    record(
+        tx,
+        t.id,
+        actor,
+        EventData::TicketCreated {
+            number: t.number,
+            queue_id: t.queue_id,
+            source: t.tracking.effective_source(),
+        },
+        now,
+    )
+    .await?;
     Ok(t)
 }
 
@@ -288,9 +299,10 @@ pub(crate) async fn assign_in(
         tx,
         t.id,
         actor,
-        EventKind::TicketAssigned,
-        "ticket.assign",
-        json!({"from": before.assignee_id, "to": agent_id}),
+        EventData::Assigned {
+            from: before.assignee_id,
+            to: agent_id,
+        },
         now,
     )
     .await?;
@@ -383,9 +395,11 @@ pub(crate) async fn transfer_in(
         tx,
         t.id,
         actor,
-        EventKind::TicketUpdated,
-        "ticket.transfer",
-        json!({"queue": {"from": before.queue_id, "to": to}, "unassigned": before.assignee_id}),
+        EventData::Transferred {
+            from: before.queue_id,
+            to,
+            unassigned: before.assignee_id,
+        },
         now,
     )
     .await?;
@@ -451,21 +465,7 @@ pub(crate) async fn change_status_at(
         _ if reopening => cycle(tx, &t, CycleChange::Queued, now).await?,
         _ => {}
     }
-    let kind = match to {
-        TicketStatus::Resolved => EventKind::TicketResolved,
-        TicketStatus::Closed => EventKind::TicketClosed,
-        _ => EventKind::TicketStatusChanged,
-    };
-    record(
-        tx,
-        t.id,
-        actor,
-        kind,
-        "ticket.status",
-        json!({"from": from, "to": to}),
-        now,
-    )
-    .await?;
+    record(tx, t.id, actor, EventData::StatusChanged { from, to }, now).await?;
     Ok(t)
 }
 
@@ -664,10 +664,9 @@ impl Helpdesk {
         }
         emit(
             &mut *tx,
-            EventKind::MessageAdded,
             Some(t.id),
             actor,
-            json!({"message_id": m.id, "direction": "outbound"}),
+            &EventData::Replied { message_id: m.id },
             now,
         )
         .await?;
@@ -795,10 +794,9 @@ impl Helpdesk {
         tx.insert_message(&m).await?;
         emit(
             &mut *tx,
-            EventKind::MessageAdded,
             Some(t.id),
             actor,
-            json!({"message_id": m.id, "direction": "note"}),
+            &EventData::Noted { message_id: m.id },
             now,
         )
         .await?;
@@ -921,9 +919,9 @@ impl Helpdesk {
             &mut *tx,
             t.id,
             actor,
-            EventKind::TicketAssigned,
-            "ticket.unassign",
-            json!({"from": before.assignee_id, "to": null}),
+            EventData::Unassigned {
+                from: before.assignee_id,
+            },
             now,
         )
         .await?;
@@ -1078,42 +1076,17 @@ impl Helpdesk {
         let mut t = t0.clone();
         t.last_customer_message_at = t.last_customer_message_at.max(s0.last_customer_message_at);
         save_ticket(&mut *tx, &t0, &mut t, now).await?;
-        emit(
-            &mut *tx,
-            EventKind::TicketClosed,
-            Some(s.id),
-            actor,
-            json!({"from": s0.status, "to": "closed", "merged_into": t.id}),
-            now,
-        )
-        .await?;
-        emit(
-            &mut *tx,
-            EventKind::TicketUpdated,
-            Some(t.id),
-            actor,
-            json!({"merged_from": s.id, "messages_moved": moved}),
-            now,
-        )
-        .await?;
-        audit(
-            &mut *tx,
-            Some(s.id),
-            actor,
-            "ticket.merge.source",
-            json!({"into": t.id, "messages_moved": moved}),
-            now,
-        )
-        .await?;
-        audit(
-            &mut *tx,
-            Some(t.id),
-            actor,
-            "ticket.merge.target",
-            json!({"from": s.id, "messages_moved": moved}),
-            now,
-        )
-        .await?;
+        let into = EventData::MergedInto {
+            from: s0.status,
+            into: t.id,
+            messages_moved: moved,
+        };
+        record(&mut *tx, s.id, actor, into, now).await?;
+        let from = EventData::MergedFrom {
+            source: s.id,
+            messages_moved: moved,
+        };
+        record(&mut *tx, t.id, actor, from, now).await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -1162,9 +1135,9 @@ impl Helpdesk {
             &mut *tx,
             t.id,
             actor,
-            EventKind::TicketUpdated,
-            "ticket.rate",
-            json!({"rating": rating.score}),
+            EventData::Rated {
+                rating: rating.score,
+            },
             now,
         )
         .await?;
@@ -1212,9 +1185,10 @@ impl Helpdesk {
             &mut *tx,
             t.id,
             actor,
-            EventKind::TicketUpdated,
-            "ticket.classify",
-            json!({"classification": {"setor": c.setor, "motivo": c.motivo}}),
+            EventData::Classified {
+                setor: c.setor.clone(),
+                motivo: c.motivo.clone(),
+            },
             now,
         )
         .await?;
@@ -1257,21 +1231,21 @@ impl Helpdesk {
             .await?
             .authorize(Action::Update, Some(&scope(&before)))?;
         let mut t = before.clone();
-        let mut changed = serde_json::Map::new();
+        let mut changed = TicketChanges::default();
         if let Some(s) = patch.stage_id {
             if !tx.stages().await?.iter().any(|x| x.id == s) {
                 return Err(Error::not_found(Entity::Stage, s));
             }
             t.stage_id = Some(s);
-            changed.insert("stage_id".into(), json!(s));
+            changed.stage_id = Some(s);
         }
         if let Some(p) = patch.priority {
             t.priority = p;
-            changed.insert("priority".into(), json!(p));
+            changed.priority = Some(p);
         }
         if let Some(v) = &patch.deal_value {
             t.deal_value = v.clone();
-            changed.insert("deal_value".into(), json!(v));
+            changed.deal_value = Some(v.clone());
         }
         if let Some(s) = &patch.subject {
             let s = s
@@ -1283,7 +1257,7 @@ impl Helpdesk {
                 return Err(Error::invalid("subject", "longer than 250 characters"));
             }
             t.subject = s;
-            changed.insert("subject".into(), json!(true));
+            changed.subject = true;
         }
         if let Some(c) = patch.category_id {
             if let Some(id) = c
@@ -1292,7 +1266,7 @@ impl Helpdesk {
                 return Err(Error::not_found(Entity::Category, id));
             }
             t.category_id = c;
-            changed.insert("category_id".into(), json!(c));
+            changed.category_id = Some(c);
         }
         if let Some(p) = &patch.external_protocol {
             let p = p.trim();
@@ -1303,7 +1277,7 @@ impl Helpdesk {
                 ));
             }
             t.external_protocol = Some(p.to_owned());
-            changed.insert("external_protocol".into(), json!(p));
+            changed.external_protocol = Some(p.to_owned());
         }
         if let Some(s) = &patch.required_skills {
             t.required_skills = s
@@ -1311,7 +1285,7 @@ impl Helpdesk {
                 .map(|x| x.trim().to_lowercase())
                 .filter(|x| !x.is_empty())
                 .collect();
-            changed.insert("required_skills".into(), json!(t.required_skills));
+            changed.required_skills = Some(t.required_skills.clone());
         }
         if changed.is_empty() {
             return Ok(before);
@@ -1320,16 +1294,7 @@ impl Helpdesk {
             super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::Retarget, now).await?;
         }
         save_ticket(&mut *tx, &before, &mut t, now).await?;
-        record(
-            &mut *tx,
-            t.id,
-            actor,
-            EventKind::TicketUpdated,
-            "ticket.update",
-            Value::Object(changed),
-            now,
-        )
-        .await?;
+        record(&mut *tx, t.id, actor, EventData::Updated(changed), now).await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -1365,9 +1330,7 @@ impl Helpdesk {
             &mut *tx,
             t.id,
             actor,
-            EventKind::TicketUpdated,
-            "ticket.sale",
-            json!({"sale_id": s.id}),
+            EventData::SaleRecorded { sale_id: s.id },
             now,
         )
         .await?;
