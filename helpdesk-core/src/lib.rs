@@ -80,6 +80,8 @@ pub mod testing;
 /// The attribute a [`Channel`](channel::Channel), [`Store`](store::Store) or
 /// [`EventSink`](service::EventSink) implementation puts on its `impl` block.
 pub use async_trait::async_trait;
+/// Instants and durations (`chrono::Duration::hours(2)` for an SLA target).
+pub use chrono;
 /// Time zones (calendars and organizations name one: `chrono_tz::America::Sao_Paulo`).
 pub use chrono_tz::{self, Tz};
 pub use error::{Entity, Error, ErrorKind, Result};

@@ -97,7 +97,8 @@ impl Helpdesk {
 
     /// Turns the inbound fast path off (on by default): every message then runs the full
     /// ingestion workflow. Both leave the same rows; the switch exists so tests and benchmarks
-    /// can compare them.
+    /// can compare them, and so is only there with the `testing` feature.
+    #[cfg(feature = "testing")]
     pub fn with_inbound_fast_path(mut self, on: bool) -> Helpdesk {
         self.inbound_fast_path = on;
         self

@@ -28,8 +28,9 @@ impl SlaTargets {
         resolution: None,
     };
 
-    /// Targets from hours (`SlaTargets::hours(2.0, 2.0, 8.0)`: first and next response within
-    /// 2 hours, resolution within 8).
+    /// Targets from hours, in the order first response, next response, resolution
+    /// (`SlaTargets::hours(2.0, 2.0, 8.0)`). The builders below name each metric and take a
+    /// `chrono::Duration`: `SlaTargets::NONE.with_first_response(Duration::hours(2))`.
     pub fn hours(first_response: f64, next_response: f64, resolution: f64) -> SlaTargets {
         let s = |h: f64| Some((h * 3600.0).round() as i64);
         SlaTargets {
