@@ -212,8 +212,8 @@ impl Helpdesk {
     }
 }
 
-/// Which tickets `actor` (resolved as `p`) may see: every read of tickets and of the people on
-/// them goes through this.
+/// Which tickets `actor` (resolved as `p`) may list; contact reads use it too (a contact is
+/// visible through the tickets it has).
 pub(crate) fn visibility(p: &Principal, actor: &Actor) -> Result<Visibility> {
     Ok(match actor {
         Actor::System => Visibility::default(),
