@@ -286,14 +286,21 @@ impl Error {
     /// refused a key another transaction committed after this one looked
     /// ([`Error::unique_violation`]).
     pub(crate) fn reruns(&self) -> bool {
-        matches!(
-            self,
-            Error::Conflict { .. }
-                | Error::AlreadyExists {
-                    source: Some(_),
-                    ..
-                }
-        )
+        matches!(self, Error::Conflict { .. }) || self.collision().is_some()
+    }
+
+    /// The entity and key of a store's unique violation (not of a workflow's own
+    /// `AlreadyExists`, which has no source).
+    pub(crate) fn collision(&self) -> Option<(Entity, &'static str)> {
+        match self {
+            Error::AlreadyExists {
+                entity,
+                key,
+                source: Some(_),
+                ..
+            } => Some((*entity, key)),
+            _ => None,
+        }
     }
 
     /// The entity an error is about, if any.

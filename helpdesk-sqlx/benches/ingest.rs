@@ -14,19 +14,12 @@ use sqlx::postgres::PgPoolOptions;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod support;
+use support::{database_url, env_usize};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("DATABASE_URL is not set: run `bash tests/bench.sh ingest`");
-        std::process::exit(2);
-    };
+    let url = database_url("ingest");
     let n = env_usize("BENCH_MESSAGES", 20_000);
     let tasks = env_usize("BENCH_TASKS", 8);
     let tenants = env_usize("BENCH_TENANTS", 1).max(1);

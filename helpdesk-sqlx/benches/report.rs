@@ -20,19 +20,12 @@ use sqlx::postgres::PgPoolOptions;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod support;
+use support::{database_url, env_usize};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("DATABASE_URL is not set: run `bash tests/bench.sh report`");
-        std::process::exit(2);
-    };
+    let url = database_url("report");
     let n = env_usize("BENCH_TICKETS", 1_000_000) as i64;
     let days = env_usize("BENCH_DAYS", 365) as i64;
     let runs = env_usize("BENCH_RUNS", 20);

@@ -170,27 +170,6 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Ta
     // One pass over the range's tickets, grouped three ways: distribution, SLA clocks,
     // campaigns. Every grouping carries the queue its figures are credited to, so the queue
     // filter is applied here.
-    const KEYS: [&str; 19] = [
-        "origin_queue_id",
-        "status",
-        "priority",
-        "queue_id",
-        "category_id",
-        "channel_account_id",
-        "sla_policy_id",
-        "sla_fr",
-        "fr_due",
-        "fr_queue",
-        "sla_nr",
-        "nr_due",
-        "sla_res",
-        "res_due",
-        "res_queue",
-        "utm_source_key",
-        "ad_platform",
-        "utm_campaign",
-        "deal_currency",
-    ];
     const DISTRIBUTION: &[&str] = &[
         "status",
         "priority",
@@ -217,7 +196,15 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Ta
         "deal_currency",
         "origin_queue_id",
     ];
-    let keys = KEYS.join(", ");
+    // Every key of the three sets once, in a fixed order: the GROUPING column's bits and the
+    // result's columns follow it.
+    let mut all: Vec<&str> = Vec::new();
+    for key in DISTRIBUTION.iter().chain(SLA).chain(CAMPAIGNS) {
+        if !all.contains(key) {
+            all.push(key);
+        }
+    }
+    let keys = all.join(", ");
     let sql = format!(
         "SELECT GROUPING({keys}), {keys},
                 count(*), COALESCE(sum(sla_nr_met), 0)::bigint, COALESCE(sum(sla_nr_late), 0)::bigint,
@@ -236,14 +223,15 @@ async fn created(c: &mut PgConnection, org: OrgId, q: &ReportQuery) -> Result<Ta
         c = CAMPAIGNS.join(", "),
     );
     // A key's column (after the GROUPING column), and the aggregates after the keys.
-    let k = |name: &str| 1 + KEYS.iter().position(|x| *x == name).unwrap_or(KEYS.len());
-    let (count, nr_met, nr_late, deal_sum, deals) = (20, 21, 22, 23, 24);
+    let k = |name: &str| 1 + all.iter().position(|x| *x == name).unwrap_or(all.len());
+    let count = 1 + all.len();
+    let (nr_met, nr_late, deal_sum, deals) = (count + 1, count + 2, count + 3, count + 4);
     // GROUPING(…) sets a bit per key a row is not grouped by, the first key highest.
     let grouped_by = |set: &[&str]| -> i32 {
-        KEYS.iter()
+        all.iter()
             .enumerate()
             .filter(|(_, x)| !set.contains(x))
-            .map(|(i, _)| 1 << (KEYS.len() - 1 - i))
+            .map(|(i, _)| 1 << (all.len() - 1 - i))
             .sum()
     };
     let (distribution, sla, campaigns) = (

@@ -291,22 +291,30 @@ pub enum EventData {
 /// The version of the [`EventData`] payloads (sent to subscribers with every event).
 pub const EVENT_PAYLOAD_VERSION: u32 = 1;
 
-/// The fields a ticket update changed (the others stay `None` / `false`).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// The fields a ticket update changed (the others stay `None` / `false`); its JSON has the
+/// changed fields only.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct TicketChanges {
     /// New Kanban stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<StageId>,
     /// New priority.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<crate::domain::ticket::Priority>,
     /// New deal value (`Some(None)` = cleared).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deal_value: Option<Option<Money>>,
     /// The subject changed (its text is not in the event).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub subject: bool,
     /// New category (`Some(None)` = cleared).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<Option<CategoryId>>,
     /// New external protocol.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_protocol: Option<String>,
     /// New required skills.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub required_skills: Option<Vec<String>>,
 }
 
@@ -371,34 +379,7 @@ impl EventData {
             Self::Classified { setor, motivo } => {
                 json!({"classification": {"setor": setor, "motivo": motivo}})
             }
-            Self::Updated(c) => {
-                let mut m = serde_json::Map::new();
-                let mut put = |k: &str, v: serde_json::Value| {
-                    m.insert(k.to_owned(), v);
-                };
-                if let Some(s) = c.stage_id {
-                    put("stage_id", json!(s));
-                }
-                if let Some(p) = c.priority {
-                    put("priority", json!(p));
-                }
-                if let Some(v) = &c.deal_value {
-                    put("deal_value", json!(v));
-                }
-                if c.subject {
-                    put("subject", json!(true));
-                }
-                if let Some(x) = c.category_id {
-                    put("category_id", json!(x));
-                }
-                if let Some(p) = &c.external_protocol {
-                    put("external_protocol", json!(p));
-                }
-                if let Some(s) = &c.required_skills {
-                    put("required_skills", json!(s));
-                }
-                serde_json::Value::Object(m)
-            }
+            Self::Updated(c) => json!(c),
             Self::SaleRecorded { sale_id } => json!({"sale_id": sale_id}),
             Self::MergedInto { from, into, .. } => {
                 json!({"from": from, "to": "closed", "merged_into": into})
@@ -506,6 +487,7 @@ mod tests {
         let (q, r) = (QueueId::new(), QueueId::new());
         let m = MessageId::new();
         let sale = SaleId::new();
+        let stage = StageId::new();
         let policy = SlaPolicyId::new();
         let due = DateTime::parse_from_rfc3339("2026-03-02T15:00:00Z")
             .unwrap()
@@ -595,6 +577,20 @@ mod tests {
                 EventKind::TicketUpdated,
                 Some("ticket.update"),
                 json!({"priority": "high", "subject": true, "category_id": null}),
+            ),
+            (
+                EventData::Updated(TicketChanges {
+                    stage_id: Some(stage),
+                    deal_value: Some(Some(Money::new(150_000, "BRL").unwrap())),
+                    external_protocol: Some("CRM-1".into()),
+                    required_skills: Some(vec!["fibra".into()]),
+                    ..TicketChanges::default()
+                }),
+                EventKind::TicketUpdated,
+                Some("ticket.update"),
+                json!({"stage_id": stage,
+                       "deal_value": Money::new(150_000, "BRL").unwrap(),
+                       "external_protocol": "CRM-1", "required_skills": ["fibra"]}),
             ),
             (
                 EventData::SaleRecorded { sale_id: sale },

@@ -52,16 +52,15 @@ macro_rules! retrying {
         loop {
             attempt += 1;
             match $body.await {
-                Err($crate::Error::AlreadyExists {
-                    entity,
-                    key,
-                    source: Some(_),
-                    ..
-                }) if attempt < $self.max_attempts && collided != Some((entity, key)) => {
-                    collided = Some((entity, key));
+                // A second run into the same taken key is the answer, not a race.
+                Err(e)
+                    if e.reruns()
+                        && attempt < $self.max_attempts
+                        && (e.collision().is_none() || e.collision() != collided) =>
+                {
+                    collided = e.collision();
                     continue;
                 }
-                Err($crate::Error::Conflict { .. }) if attempt < $self.max_attempts => continue,
                 other => break other,
             }
         }

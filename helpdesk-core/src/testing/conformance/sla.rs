@@ -27,6 +27,25 @@ fn first_response_target(t: &crate::domain::ticket::Ticket) -> Option<i64> {
         .map(|c| c.target_secs)
 }
 
+/// A new queue named `name` whose tickets run under `policy`.
+async fn queue_under(f: &Fixture, name: &str, policy: SlaPolicyId) -> crate::domain::team::Queue {
+    let q =
+        f.hd.create_queue(
+            f.org.id,
+            &f.admin,
+            NewQueue {
+                name: name.into(),
+                ..NewQueue::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.hd.set_queue_sla_policy(f.org.id, &f.admin, q.id, Some(policy))
+        .await
+        .unwrap();
+    q
+}
+
 pub async fn sla_policy_targets_reach_tickets_as_configured(store: Arc<dyn Store>) {
     let f = Fixture::new(store, 1, 10).await;
     let (org, admin) = (f.org.id, &f.admin);
@@ -167,20 +186,7 @@ pub async fn transferred_and_older_tickets_get_clocks_as_documented(store: Arc<d
         )
         .await
         .unwrap();
-    let q =
-        f.hd.create_queue(
-            org,
-            admin,
-            NewQueue {
-                name: "VIP".into(),
-                ..NewQueue::default()
-            },
-        )
-        .await
-        .unwrap();
-    f.hd.set_queue_sla_policy(org, admin, q.id, Some(vip.id))
-        .await
-        .unwrap();
+    let q = queue_under(&f, "VIP", vip.id).await;
     // Transferred into a queue with a policy: the clocks start at the transfer.
     f.clock.set(t0() + Duration::minutes(10));
     let t = f.hd.transfer(org, admin, a.ticket_id, q.id).await.unwrap();
@@ -618,20 +624,7 @@ pub async fn retargeting_keeps_what_already_happened(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let q =
-        f.hd.create_queue(
-            org,
-            admin,
-            NewQueue {
-                name: "Rápida".into(),
-                ..NewQueue::default()
-            },
-        )
-        .await
-        .unwrap();
-    f.hd.set_queue_sla_policy(org, admin, q.id, Some(quick.id))
-        .await
-        .unwrap();
+    let q = queue_under(&f, "Rápida", quick.id).await;
     let t = f.hd.transfer(org, admin, b.ticket_id, q.id).await.unwrap();
     let sla = t.sla.as_ref().unwrap();
     assert!(
@@ -679,20 +672,7 @@ pub async fn retargeting_keeps_what_already_happened(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let q2 =
-        f.hd.create_queue(
-            org,
-            admin,
-            NewQueue {
-                name: "Sem primeira".into(),
-                ..NewQueue::default()
-            },
-        )
-        .await
-        .unwrap();
-    f.hd.set_queue_sla_policy(org, admin, q2.id, Some(none.id))
-        .await
-        .unwrap();
+    let q2 = queue_under(&f, "Sem primeira", none.id).await;
     f.hd.transfer(org, admin, d.ticket_id, q2.id).await.unwrap();
     f.hd.ingest(f.whatsapp("w5", "5511999990013", "alô?"))
         .await
