@@ -1,6 +1,6 @@
 //! # helpdesk-sqlx
 //!
-//! The Postgres implementation of helpdesk-core's [`Store`]: every guarantee of the store
+//! The Postgres implementation of helpdesk-core's [`Store`](helpdesk_core::store::Store): every guarantee of the store
 //! contract comes from Postgres constraints and row versions, so any number of app instances
 //! can share one database.
 //!
@@ -39,7 +39,10 @@ use chrono::{DateTime, Utc};
 use helpdesk_core::domain::party::{ChannelAccount, ChannelKind, Organization};
 use helpdesk_core::domain::records::Event;
 use helpdesk_core::ids::OrgId;
-use helpdesk_core::store::{ClaimedEvent, EventClaim, EventOutcome, Store, StoreTx};
+use helpdesk_core::store::{
+    ClaimedEvent, EventClaim, EventOutcome, InboundFastPath, Outbox, Reporting, SlaSchedule,
+    StoreCore, StoreTx,
+};
 use helpdesk_core::{Entity, Error, Result};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
@@ -105,7 +108,7 @@ impl PgStore {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl StoreCore for PgStore {
     async fn begin(&self, org: OrgId) -> Result<Box<dyn StoreTx>> {
         let mut tx = self.pool.begin().await.map_err(error::db)?;
         let doc: Option<serde_json::Value> =
@@ -120,14 +123,6 @@ impl Store for PgStore {
         Ok(Box::new(tx::PgTx::new(org, tx, doc, self.search_id_limit)))
     }
 
-    async fn report(
-        &self,
-        org: OrgId,
-        q: &helpdesk_core::store::report::ReportQuery,
-    ) -> Result<helpdesk_core::store::report::Report> {
-        report::report(&self.pool, &self.report_slots, org, q).await
-    }
-
     async fn create_organization(&self, org: &Organization) -> Result<()> {
         sqlx::query("INSERT INTO organizations (id, created_at, doc) VALUES ($1, $2, $3)")
             .bind(org.id.0)
@@ -137,24 +132,6 @@ impl Store for PgStore {
             .await
             .map_err(error::db)?;
         Ok(())
-    }
-
-    async fn orgs_with_sla_due(&self, until: DateTime<Utc>) -> Result<Vec<OrgId>> {
-        let v: Vec<uuid::Uuid> = sqlx::query_scalar(
-            "SELECT DISTINCT org_id FROM tickets WHERE sla_wake_at <= $1 ORDER BY org_id",
-        )
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(error::db)?;
-        Ok(v.into_iter().map(OrgId).collect())
-    }
-
-    async fn next_sla_wake(&self) -> Result<Option<DateTime<Utc>>> {
-        sqlx::query_scalar("SELECT min(sla_wake_at) FROM tickets WHERE sla_wake_at IS NOT NULL")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(error::db)
     }
 
     async fn find_channel_account(
@@ -172,31 +149,10 @@ impl Store for PgStore {
         .map_err(error::db)?;
         doc.map(|d| tx::from_doc("channel_accounts", d)).transpose()
     }
+}
 
-    async fn inbound_snapshot(
-        &self,
-        kind: ChannelKind,
-        account_external_id: &str,
-        whatsapp_id: &str,
-        external_id: &str,
-    ) -> Result<Option<helpdesk_core::store::inbound::InboundSnapshot>> {
-        inbound::snapshot(
-            &self.pool,
-            kind,
-            account_external_id,
-            whatsapp_id,
-            external_id,
-        )
-        .await
-    }
-
-    async fn write_inbound(
-        &self,
-        w: &helpdesk_core::store::inbound::InboundWrite,
-    ) -> Result<helpdesk_core::store::inbound::InboundWritten> {
-        inbound::write(&self.pool, w).await
-    }
-
+#[async_trait]
+impl Outbox for PgStore {
     async fn claim_events(
         &self,
         now: DateTime<Utc>,
@@ -272,5 +228,64 @@ impl Store for PgStore {
         .await
         .map_err(error::db)?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl SlaSchedule for PgStore {
+    async fn orgs_with_sla_due(&self, until: DateTime<Utc>) -> Result<Vec<OrgId>> {
+        let v: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT org_id FROM tickets WHERE sla_wake_at <= $1 ORDER BY org_id",
+        )
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(error::db)?;
+        Ok(v.into_iter().map(OrgId).collect())
+    }
+
+    async fn next_sla_wake(&self) -> Result<Option<DateTime<Utc>>> {
+        sqlx::query_scalar("SELECT min(sla_wake_at) FROM tickets WHERE sla_wake_at IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(error::db)
+    }
+}
+
+#[async_trait]
+impl Reporting for PgStore {
+    async fn report(
+        &self,
+        org: OrgId,
+        q: &helpdesk_core::store::report::ReportQuery,
+    ) -> Result<helpdesk_core::store::report::Report> {
+        report::report(&self.pool, &self.report_slots, org, q).await
+    }
+}
+
+#[async_trait]
+impl InboundFastPath for PgStore {
+    async fn inbound_snapshot(
+        &self,
+        kind: ChannelKind,
+        account_external_id: &str,
+        whatsapp_id: &str,
+        external_id: &str,
+    ) -> Result<Option<helpdesk_core::store::inbound::InboundSnapshot>> {
+        inbound::snapshot(
+            &self.pool,
+            kind,
+            account_external_id,
+            whatsapp_id,
+            external_id,
+        )
+        .await
+    }
+
+    async fn write_inbound(
+        &self,
+        w: &helpdesk_core::store::inbound::InboundWrite,
+    ) -> Result<helpdesk_core::store::inbound::InboundWritten> {
+        inbound::write(&self.pool, w).await
     }
 }

@@ -370,7 +370,7 @@ pub(crate) async fn list(tx: &mut PgTx, q: &TicketQuery) -> Result<TicketPage> {
         .filter_map(|s| SourceType::parse(s).ok())
         .collect();
     sources.sort_by_key(|s| s.as_str());
-    use helpdesk_core::store::StoreTx;
+    use helpdesk_core::store::SettingsTx;
     let stages = tx.stages().await?;
     Ok(TicketPage {
         items,

@@ -18,7 +18,9 @@ use helpdesk_core::domain::ticket::Ticket;
 use helpdesk_core::ids::*;
 use helpdesk_core::sla::SlaPolicy;
 use helpdesk_core::store::query::{TicketPage, TicketQuery};
-use helpdesk_core::store::{LockKey, StoreTx};
+use helpdesk_core::store::{
+    ContactTx, LockKey, MessageTx, RecordTx, SettingsTx, StoreTx, TeamTx, TicketTx,
+};
 use helpdesk_core::{Entity, Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -269,7 +271,10 @@ impl StoreTx for PgTx {
             .map_err(db)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl SettingsTx for PgTx {
     async fn organization(&mut self) -> Result<Organization> {
         from_doc("organizations", self.org_doc.clone())
     }
@@ -324,390 +329,6 @@ impl StoreTx for PgTx {
             to_doc(&a)?
         );
         Ok(())
-    }
-
-    async fn contact(&mut self, id: ContactId) -> Result<Contact> {
-        let v = doc_opt!(
-            self,
-            "contacts",
-            "SELECT doc FROM contacts WHERE org_id = $1 AND id = $2",
-            self.org.0,
-            id.0
-        )?;
-        Self::found(v, Entity::Contact, id)
-    }
-
-    async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>> {
-        let org = self.org.0;
-        match key {
-            ContactKey::Phone(p) => doc_opt!(
-                self,
-                "contacts",
-                "SELECT doc FROM contacts WHERE org_id = $1 AND phone_key = $2",
-                org,
-                p.match_key()
-            ),
-            ContactKey::WhatsappId(w) => doc_opt!(
-                self,
-                "contacts",
-                "SELECT doc FROM contacts WHERE org_id = $1 AND whatsapp_id = $2",
-                org,
-                w.clone()
-            ),
-            ContactKey::Email(e) => doc_opt!(
-                self,
-                "contacts",
-                "SELECT doc FROM contacts WHERE org_id = $1 AND email = $2",
-                org,
-                e.clone()
-            ),
-        }
-    }
-
-    async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
-        let c = Contact {
-            org_id: self.org,
-            ..c.clone()
-        };
-        exec!(
-            self,
-            "INSERT INTO contacts (org_id, id, phone_key, whatsapp_id, email, name_folded, phone_digits, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            self.org.0,
-            c.id.0,
-            c.phone.as_ref().map(|p| p.match_key()),
-            c.whatsapp_id.clone(),
-            c.email.clone(),
-            c.name.as_deref().map(fold),
-            c.phone.as_ref().map(|p| p.digits().to_owned()),
-            to_doc(&c)?
-        );
-        Ok(())
-    }
-
-    async fn update_contact(&mut self, c: &Contact) -> Result<()> {
-        let c = Contact {
-            org_id: self.org,
-            ..c.clone()
-        };
-        let n = exec!(
-            self,
-            "UPDATE contacts SET phone_key = $3, whatsapp_id = $4, email = $5, name_folded = $6, phone_digits = $7, doc = $8 WHERE org_id = $1 AND id = $2",
-            self.org.0,
-            c.id.0,
-            c.phone.as_ref().map(|p| p.match_key()),
-            c.whatsapp_id.clone(),
-            c.email.clone(),
-            c.name.as_deref().map(fold),
-            c.phone.as_ref().map(|p| p.digits().to_owned()),
-            to_doc(&c)?
-        );
-        if n == 0 {
-            return Err(Error::not_found(Entity::Contact, c.id));
-        }
-        Ok(())
-    }
-
-    async fn conversation(&mut self, id: ConversationId) -> Result<Conversation> {
-        self.flush_rows().await?;
-        let v = doc_opt!(
-            self,
-            "conversations",
-            "SELECT doc FROM conversations WHERE org_id = $1 AND id = $2",
-            self.org.0,
-            id.0
-        )?;
-        Self::found(v, Entity::Conversation, id)
-    }
-
-    async fn find_conversation(
-        &mut self,
-        contact: ContactId,
-        account: ChannelAccountId,
-    ) -> Result<Option<Conversation>> {
-        self.flush_rows().await?;
-        doc_opt!(
-            self,
-            "conversations",
-            "SELECT doc FROM conversations WHERE org_id = $1 AND contact_id = $2 AND channel_account_id = $3",
-            self.org.0,
-            contact.0,
-            account.0
-        )
-    }
-
-    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
-        let c = Conversation {
-            org_id: self.org,
-            ..c.clone()
-        };
-        exec!(
-            self,
-            "INSERT INTO conversations (org_id, id, contact_id, channel_account_id, doc) VALUES ($1, $2, $3, $4, $5)",
-            self.org.0,
-            c.id.0,
-            c.contact_id.0,
-            c.channel_account_id.0,
-            to_doc(&c)?
-        );
-        self.wb.conversation_inserted(c.id);
-        Ok(())
-    }
-
-    async fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
-        let c = Conversation {
-            org_id: self.org,
-            ..c.clone()
-        };
-        if self.wb.update_conversation(&c) {
-            return Ok(());
-        }
-        let n = exec!(
-            self,
-            "UPDATE conversations SET doc = $3 WHERE org_id = $1 AND id = $2",
-            self.org.0,
-            c.id.0,
-            to_doc(&c)?
-        );
-        if n == 0 {
-            return Err(Error::not_found(Entity::Conversation, c.id));
-        }
-        Ok(())
-    }
-
-    async fn ticket(&mut self, id: TicketId) -> Result<Ticket> {
-        self.flush_rows().await?;
-        let v = doc_opt!(
-            self,
-            "tickets",
-            "SELECT doc FROM tickets WHERE org_id = $1 AND id = $2",
-            self.org.0,
-            id.0
-        )?;
-        Self::found(v, Entity::Ticket, id)
-    }
-
-    async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
-        self.flush_rows().await?;
-        doc_opt!(
-            self,
-            "tickets",
-            "SELECT doc FROM tickets WHERE org_id = $1 AND number = $2",
-            self.org.0,
-            number as i64
-        )
-    }
-
-    async fn live_ticket(&mut self, conversation: ConversationId) -> Result<Option<Ticket>> {
-        self.flush_rows().await?;
-        doc_opt!(
-            self,
-            "tickets",
-            "SELECT doc FROM tickets WHERE org_id = $1 AND conversation_id = $2 AND status <> 'closed'",
-            self.org.0,
-            conversation.0
-        )
-    }
-
-    async fn next_ticket_number(&mut self) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar(concat!(
-            "WITH n AS (",
-            take_ticket_number!(),
-            ") SELECT number FROM n"
-        ))
-        .bind(self.org.0)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(db)?;
-        number(n)
-    }
-
-    async fn insert_ticket(&mut self, t: &Ticket) -> Result<()> {
-        self.insert_ticket_row(
-            t,
-            concat!(
-                "INSERT INTO tickets (",
-                ticket_insert_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                           $16, $17, $18, $19, $20, $21, $22, $23, $24)
-                 RETURNING number"
-            ),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    async fn insert_ticket_numbered(&mut self, t: &Ticket) -> Result<u64> {
-        // The number and the row in one statement: the tenant's counter, locked from here to
-        // the end of the transaction, waits on one round trip less.
-        self.insert_ticket_row(
-            t,
-            concat!(
-                "WITH n AS (",
-                take_ticket_number!(),
-                ") INSERT INTO tickets (",
-                ticket_insert_columns!(),
-                ") SELECT $1, $2, n.number, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                          $16, jsonb_set($17::jsonb, '{number}', to_jsonb(n.number)),
-                          $18, $19, $20, $21, $22, $23, $24
-                   FROM n
-                 RETURNING number"
-            ),
-        )
-        .await
-    }
-
-    async fn update_ticket(&mut self, t: &Ticket) -> Result<()> {
-        let t = Ticket {
-            org_id: self.org,
-            ..t.clone()
-        };
-        if self.wb.update_ticket(&t)? {
-            return Ok(());
-        }
-        let n = bind_ticket_update(
-            sqlx::query(concat!(
-                "UPDATE tickets SET ",
-                ticket_update_set!(),
-                " WHERE org_id = $1 AND id = $2 AND version = $3 - 1"
-            )),
-            &t,
-        )?
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        if n == 0 {
-            let exists: Option<i32> =
-                sqlx::query_scalar("SELECT 1 FROM tickets WHERE org_id = $1 AND id = $2")
-                    .bind(self.org.0)
-                    .bind(t.id.0)
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err(db)?;
-            return self
-                .stale_or_missing(exists.is_some(), Entity::Ticket, t.id)
-                .await;
-        }
-        Ok(())
-    }
-
-    async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage> {
-        self.flush().await?;
-        crate::listing::list(self, q).await
-    }
-
-    async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {
-        self.flush_rows().await?;
-        doc_all!(
-            self,
-            "tickets",
-            "SELECT doc FROM tickets WHERE org_id = $1 AND queue_id = $2 AND assignee_id IS NULL AND status IN ('new', 'open', 'pending')",
-            self.org.0,
-            queue.0
-        )
-    }
-
-    async fn tickets_due_for_sla(
-        &mut self,
-        until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Ticket>> {
-        self.flush_rows().await?;
-        // SKIP LOCKED: scanners in several instances split the work instead of queueing on it.
-        doc_all!(
-            self,
-            "tickets",
-            "SELECT doc FROM tickets WHERE org_id = $1 AND sla_wake_at <= $2 ORDER BY sla_wake_at, id LIMIT $3 FOR UPDATE SKIP LOCKED",
-            self.org.0,
-            until,
-            i64::from(limit)
-        )
-    }
-
-    async fn message(&mut self, id: MessageId) -> Result<Message> {
-        self.flush_messages().await?;
-        let v = doc_opt!(
-            self,
-            "messages",
-            "SELECT doc FROM messages WHERE org_id = $1 AND id = $2",
-            self.org.0,
-            id.0
-        )?;
-        Self::found(v, Entity::Message, id)
-    }
-
-    async fn message_by_external_id(
-        &mut self,
-        account: ChannelAccountId,
-        external_id: &str,
-    ) -> Result<Option<Message>> {
-        self.flush_messages().await?;
-        doc_opt!(
-            self,
-            "messages",
-            "SELECT doc FROM messages WHERE org_id = $1 AND channel_account_id = $2 AND external_id = $3",
-            self.org.0,
-            account.0,
-            external_id.to_owned()
-        )
-    }
-
-    async fn insert_message(&mut self, m: &Message) -> Result<()> {
-        let m = Message {
-            org_id: self.org,
-            ..m.clone()
-        };
-        // Without a channel id there is no uniqueness to check now: kept back. Otherwise the
-        // kept-back ones go first (the order of messages is the order of their writes).
-        if m.external_id.is_none() {
-            self.wb.message(m);
-            return Ok(());
-        }
-        self.flush_messages().await?;
-        exec!(
-            self,
-            "INSERT INTO messages (org_id, id, ticket_id, channel_account_id, external_id, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            self.org.0,
-            m.id.0,
-            m.ticket_id.0,
-            m.channel_account_id.0,
-            m.external_id.clone(),
-            m.created_at,
-            to_doc(&m)?
-        );
-        Ok(())
-    }
-
-    async fn update_message(&mut self, m: &Message) -> Result<()> {
-        self.flush_messages().await?;
-        let m = Message {
-            org_id: self.org,
-            ..m.clone()
-        };
-        let n = exec!(
-            self,
-            "UPDATE messages SET ticket_id = $3, external_id = $4, doc = $5 WHERE org_id = $1 AND id = $2",
-            self.org.0,
-            m.id.0,
-            m.ticket_id.0,
-            m.external_id.clone(),
-            to_doc(&m)?
-        );
-        if n == 0 {
-            return Err(Error::not_found(Entity::Message, m.id));
-        }
-        Ok(())
-    }
-
-    async fn messages(&mut self, ticket: TicketId) -> Result<Vec<Message>> {
-        self.flush_messages().await?;
-        doc_all!(
-            self,
-            "messages",
-            "SELECT doc FROM messages WHERE org_id = $1 AND ticket_id = $2 ORDER BY created_at, seq",
-            self.org.0,
-            ticket.0
-        )
     }
 
     async fn stages(&mut self) -> Result<Vec<Stage>> {
@@ -803,6 +424,124 @@ impl StoreTx for PgTx {
         Ok(())
     }
 
+    async fn canned_responses(&mut self) -> Result<Vec<CannedResponse>> {
+        doc_all!(
+            self,
+            "canned_responses",
+            "SELECT doc FROM canned_responses WHERE org_id = $1 ORDER BY shortcut COLLATE \"C\"",
+            self.org.0
+        )
+    }
+
+    async fn canned_by_shortcut(&mut self, shortcut: &str) -> Result<Option<CannedResponse>> {
+        doc_opt!(
+            self,
+            "canned_responses",
+            "SELECT doc FROM canned_responses WHERE org_id = $1 AND shortcut = $2",
+            self.org.0,
+            shortcut.to_owned()
+        )
+    }
+
+    async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()> {
+        let c = CannedResponse {
+            org_id: self.org,
+            ..c.clone()
+        };
+        exec!(
+            self,
+            "INSERT INTO canned_responses (org_id, id, shortcut, doc) VALUES ($1, $2, $3, $4)",
+            self.org.0,
+            c.id.0,
+            c.shortcut.clone(),
+            to_doc(&c)?
+        );
+        Ok(())
+    }
+
+    async fn delete_canned(&mut self, id: CannedResponseId) -> Result<()> {
+        let n = exec!(
+            self,
+            "DELETE FROM canned_responses WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            id.0
+        );
+        if n == 0 {
+            return Err(Error::not_found(Entity::CannedResponse, id));
+        }
+        Ok(())
+    }
+
+    async fn sla_policies(&mut self) -> Result<Vec<SlaPolicy>> {
+        if let Some(v) = &self.cache.sla_policies {
+            return Ok(v.clone());
+        }
+        let v: Vec<SlaPolicy> = doc_all!(
+            self,
+            "sla_policies",
+            "SELECT doc FROM sla_policies WHERE org_id = $1 ORDER BY created_at, id",
+            self.org.0
+        )?;
+        self.cache.sla_policies = Some(v.clone());
+        Ok(v)
+    }
+
+    async fn insert_sla_policy(&mut self, p: &SlaPolicy) -> Result<()> {
+        self.cache.sla_policies = None;
+        let p = SlaPolicy {
+            org_id: self.org,
+            ..p.clone()
+        };
+        exec!(
+            self,
+            "INSERT INTO sla_policies (org_id, id, name_key, created_at, doc) VALUES ($1, $2, $3, $4, $5)",
+            self.org.0,
+            p.id.0,
+            p.name.to_lowercase(),
+            p.created_at,
+            to_doc(&p)?
+        );
+        Ok(())
+    }
+
+    async fn delete_sla_policy(&mut self, id: SlaPolicyId) -> Result<()> {
+        self.flush().await?;
+        self.cache.sla_policies = None;
+        let n = exec!(
+            self,
+            "DELETE FROM sla_policies WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            id.0
+        );
+        if n == 0 {
+            return Err(Error::not_found(Entity::SlaPolicy, id));
+        }
+        Ok(())
+    }
+
+    async fn update_sla_policy(&mut self, p: &SlaPolicy) -> Result<()> {
+        self.cache.sla_policies = None;
+        let p = SlaPolicy {
+            org_id: self.org,
+            ..p.clone()
+        };
+        let n = exec!(
+            self,
+            "UPDATE sla_policies SET name_key = $3, doc = $4 WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            p.id.0,
+            p.name.to_lowercase(),
+            to_doc(&p)?
+        );
+        if n == 0 {
+            return Err(Error::not_found(Entity::SlaPolicy, p.id));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TeamTx for PgTx {
     async fn queue(&mut self, id: QueueId) -> Result<Queue> {
         if let Some(q) = self.cache.queues.get(&id) {
             return Ok(q.clone());
@@ -1016,122 +755,403 @@ impl StoreTx for PgTx {
         );
         Ok(())
     }
+}
 
-    async fn canned_responses(&mut self) -> Result<Vec<CannedResponse>> {
-        doc_all!(
+#[async_trait]
+impl ContactTx for PgTx {
+    async fn contact(&mut self, id: ContactId) -> Result<Contact> {
+        let v = doc_opt!(
             self,
-            "canned_responses",
-            "SELECT doc FROM canned_responses WHERE org_id = $1 ORDER BY shortcut COLLATE \"C\"",
-            self.org.0
-        )
-    }
-
-    async fn canned_by_shortcut(&mut self, shortcut: &str) -> Result<Option<CannedResponse>> {
-        doc_opt!(
-            self,
-            "canned_responses",
-            "SELECT doc FROM canned_responses WHERE org_id = $1 AND shortcut = $2",
+            "contacts",
+            "SELECT doc FROM contacts WHERE org_id = $1 AND id = $2",
             self.org.0,
-            shortcut.to_owned()
-        )
+            id.0
+        )?;
+        Self::found(v, Entity::Contact, id)
     }
 
-    async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()> {
-        let c = CannedResponse {
+    async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>> {
+        let org = self.org.0;
+        match key {
+            ContactKey::Phone(p) => doc_opt!(
+                self,
+                "contacts",
+                "SELECT doc FROM contacts WHERE org_id = $1 AND phone_key = $2",
+                org,
+                p.match_key()
+            ),
+            ContactKey::WhatsappId(w) => doc_opt!(
+                self,
+                "contacts",
+                "SELECT doc FROM contacts WHERE org_id = $1 AND whatsapp_id = $2",
+                org,
+                w.clone()
+            ),
+            ContactKey::Email(e) => doc_opt!(
+                self,
+                "contacts",
+                "SELECT doc FROM contacts WHERE org_id = $1 AND email = $2",
+                org,
+                e.clone()
+            ),
+        }
+    }
+
+    async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
+        let c = Contact {
             org_id: self.org,
             ..c.clone()
         };
         exec!(
             self,
-            "INSERT INTO canned_responses (org_id, id, shortcut, doc) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO contacts (org_id, id, phone_key, whatsapp_id, email, name_folded, phone_digits, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             self.org.0,
             c.id.0,
-            c.shortcut.clone(),
+            c.phone.as_ref().map(|p| p.match_key()),
+            c.whatsapp_id.clone(),
+            c.email.clone(),
+            c.name.as_deref().map(fold),
+            c.phone.as_ref().map(|p| p.digits().to_owned()),
             to_doc(&c)?
         );
         Ok(())
     }
 
-    async fn delete_canned(&mut self, id: CannedResponseId) -> Result<()> {
+    async fn update_contact(&mut self, c: &Contact) -> Result<()> {
+        let c = Contact {
+            org_id: self.org,
+            ..c.clone()
+        };
         let n = exec!(
             self,
-            "DELETE FROM canned_responses WHERE org_id = $1 AND id = $2",
+            "UPDATE contacts SET phone_key = $3, whatsapp_id = $4, email = $5, name_folded = $6, phone_digits = $7, doc = $8 WHERE org_id = $1 AND id = $2",
             self.org.0,
-            id.0
+            c.id.0,
+            c.phone.as_ref().map(|p| p.match_key()),
+            c.whatsapp_id.clone(),
+            c.email.clone(),
+            c.name.as_deref().map(fold),
+            c.phone.as_ref().map(|p| p.digits().to_owned()),
+            to_doc(&c)?
         );
         if n == 0 {
-            return Err(Error::not_found(Entity::CannedResponse, id));
+            return Err(Error::not_found(Entity::Contact, c.id));
         }
         Ok(())
     }
 
-    async fn sla_policies(&mut self) -> Result<Vec<SlaPolicy>> {
-        if let Some(v) = &self.cache.sla_policies {
-            return Ok(v.clone());
-        }
-        let v: Vec<SlaPolicy> = doc_all!(
+    async fn conversation(&mut self, id: ConversationId) -> Result<Conversation> {
+        self.flush_rows().await?;
+        let v = doc_opt!(
             self,
-            "sla_policies",
-            "SELECT doc FROM sla_policies WHERE org_id = $1 ORDER BY created_at, id",
-            self.org.0
+            "conversations",
+            "SELECT doc FROM conversations WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            id.0
         )?;
-        self.cache.sla_policies = Some(v.clone());
-        Ok(v)
+        Self::found(v, Entity::Conversation, id)
     }
 
-    async fn insert_sla_policy(&mut self, p: &SlaPolicy) -> Result<()> {
-        self.cache.sla_policies = None;
-        let p = SlaPolicy {
+    async fn find_conversation(
+        &mut self,
+        contact: ContactId,
+        account: ChannelAccountId,
+    ) -> Result<Option<Conversation>> {
+        self.flush_rows().await?;
+        doc_opt!(
+            self,
+            "conversations",
+            "SELECT doc FROM conversations WHERE org_id = $1 AND contact_id = $2 AND channel_account_id = $3",
+            self.org.0,
+            contact.0,
+            account.0
+        )
+    }
+
+    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+        let c = Conversation {
             org_id: self.org,
-            ..p.clone()
+            ..c.clone()
         };
         exec!(
             self,
-            "INSERT INTO sla_policies (org_id, id, name_key, created_at, doc) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO conversations (org_id, id, contact_id, channel_account_id, doc) VALUES ($1, $2, $3, $4, $5)",
             self.org.0,
-            p.id.0,
-            p.name.to_lowercase(),
-            p.created_at,
-            to_doc(&p)?
+            c.id.0,
+            c.contact_id.0,
+            c.channel_account_id.0,
+            to_doc(&c)?
         );
+        self.wb.conversation_inserted(c.id);
         Ok(())
     }
 
-    async fn delete_sla_policy(&mut self, id: SlaPolicyId) -> Result<()> {
-        self.flush().await?;
-        self.cache.sla_policies = None;
+    async fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
+        let c = Conversation {
+            org_id: self.org,
+            ..c.clone()
+        };
+        if self.wb.update_conversation(&c) {
+            return Ok(());
+        }
         let n = exec!(
             self,
-            "DELETE FROM sla_policies WHERE org_id = $1 AND id = $2",
+            "UPDATE conversations SET doc = $3 WHERE org_id = $1 AND id = $2",
             self.org.0,
-            id.0
+            c.id.0,
+            to_doc(&c)?
         );
         if n == 0 {
-            return Err(Error::not_found(Entity::SlaPolicy, id));
+            return Err(Error::not_found(Entity::Conversation, c.id));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TicketTx for PgTx {
+    async fn ticket(&mut self, id: TicketId) -> Result<Ticket> {
+        self.flush_rows().await?;
+        let v = doc_opt!(
+            self,
+            "tickets",
+            "SELECT doc FROM tickets WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            id.0
+        )?;
+        Self::found(v, Entity::Ticket, id)
+    }
+
+    async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
+        self.flush_rows().await?;
+        doc_opt!(
+            self,
+            "tickets",
+            "SELECT doc FROM tickets WHERE org_id = $1 AND number = $2",
+            self.org.0,
+            number as i64
+        )
+    }
+
+    async fn live_ticket(&mut self, conversation: ConversationId) -> Result<Option<Ticket>> {
+        self.flush_rows().await?;
+        doc_opt!(
+            self,
+            "tickets",
+            "SELECT doc FROM tickets WHERE org_id = $1 AND conversation_id = $2 AND status <> 'closed'",
+            self.org.0,
+            conversation.0
+        )
+    }
+
+    async fn next_ticket_number(&mut self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(concat!(
+            "WITH n AS (",
+            take_ticket_number!(),
+            ") SELECT number FROM n"
+        ))
+        .bind(self.org.0)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db)?;
+        number(n)
+    }
+
+    async fn insert_ticket(&mut self, t: &Ticket) -> Result<()> {
+        self.insert_ticket_row(
+            t,
+            concat!(
+                "INSERT INTO tickets (",
+                ticket_insert_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                           $16, $17, $18, $19, $20, $21, $22, $23, $24)
+                 RETURNING number"
+            ),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn insert_ticket_numbered(&mut self, t: &Ticket) -> Result<u64> {
+        // The number and the row in one statement: the tenant's counter, locked from here to
+        // the end of the transaction, waits on one round trip less.
+        self.insert_ticket_row(
+            t,
+            concat!(
+                "WITH n AS (",
+                take_ticket_number!(),
+                ") INSERT INTO tickets (",
+                ticket_insert_columns!(),
+                ") SELECT $1, $2, n.number, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                          $16, jsonb_set($17::jsonb, '{number}', to_jsonb(n.number)),
+                          $18, $19, $20, $21, $22, $23, $24
+                   FROM n
+                 RETURNING number"
+            ),
+        )
+        .await
+    }
+
+    async fn update_ticket(&mut self, t: &Ticket) -> Result<()> {
+        let t = Ticket {
+            org_id: self.org,
+            ..t.clone()
+        };
+        if self.wb.update_ticket(&t)? {
+            return Ok(());
+        }
+        let n = bind_ticket_update(
+            sqlx::query(concat!(
+                "UPDATE tickets SET ",
+                ticket_update_set!(),
+                " WHERE org_id = $1 AND id = $2 AND version = $3 - 1"
+            )),
+            &t,
+        )?
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if n == 0 {
+            let exists: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM tickets WHERE org_id = $1 AND id = $2")
+                    .bind(self.org.0)
+                    .bind(t.id.0)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db)?;
+            return self
+                .stale_or_missing(exists.is_some(), Entity::Ticket, t.id)
+                .await;
         }
         Ok(())
     }
 
-    async fn update_sla_policy(&mut self, p: &SlaPolicy) -> Result<()> {
-        self.cache.sla_policies = None;
-        let p = SlaPolicy {
+    async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage> {
+        self.flush().await?;
+        crate::listing::list(self, q).await
+    }
+
+    async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {
+        self.flush_rows().await?;
+        doc_all!(
+            self,
+            "tickets",
+            "SELECT doc FROM tickets WHERE org_id = $1 AND queue_id = $2 AND assignee_id IS NULL AND status IN ('new', 'open', 'pending')",
+            self.org.0,
+            queue.0
+        )
+    }
+
+    async fn tickets_due_for_sla(
+        &mut self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>> {
+        self.flush_rows().await?;
+        // SKIP LOCKED: scanners in several instances split the work instead of queueing on it.
+        doc_all!(
+            self,
+            "tickets",
+            "SELECT doc FROM tickets WHERE org_id = $1 AND sla_wake_at <= $2 ORDER BY sla_wake_at, id LIMIT $3 FOR UPDATE SKIP LOCKED",
+            self.org.0,
+            until,
+            i64::from(limit)
+        )
+    }
+}
+
+#[async_trait]
+impl MessageTx for PgTx {
+    async fn message(&mut self, id: MessageId) -> Result<Message> {
+        self.flush_messages().await?;
+        let v = doc_opt!(
+            self,
+            "messages",
+            "SELECT doc FROM messages WHERE org_id = $1 AND id = $2",
+            self.org.0,
+            id.0
+        )?;
+        Self::found(v, Entity::Message, id)
+    }
+
+    async fn message_by_external_id(
+        &mut self,
+        account: ChannelAccountId,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
+        self.flush_messages().await?;
+        doc_opt!(
+            self,
+            "messages",
+            "SELECT doc FROM messages WHERE org_id = $1 AND channel_account_id = $2 AND external_id = $3",
+            self.org.0,
+            account.0,
+            external_id.to_owned()
+        )
+    }
+
+    async fn insert_message(&mut self, m: &Message) -> Result<()> {
+        let m = Message {
             org_id: self.org,
-            ..p.clone()
+            ..m.clone()
+        };
+        // Without a channel id there is no uniqueness to check now: kept back. Otherwise the
+        // kept-back ones go first (the order of messages is the order of their writes).
+        if m.external_id.is_none() {
+            self.wb.message(m);
+            return Ok(());
+        }
+        self.flush_messages().await?;
+        exec!(
+            self,
+            "INSERT INTO messages (org_id, id, ticket_id, channel_account_id, external_id, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            self.org.0,
+            m.id.0,
+            m.ticket_id.0,
+            m.channel_account_id.0,
+            m.external_id.clone(),
+            m.created_at,
+            to_doc(&m)?
+        );
+        Ok(())
+    }
+
+    async fn update_message(&mut self, m: &Message) -> Result<()> {
+        self.flush_messages().await?;
+        let m = Message {
+            org_id: self.org,
+            ..m.clone()
         };
         let n = exec!(
             self,
-            "UPDATE sla_policies SET name_key = $3, doc = $4 WHERE org_id = $1 AND id = $2",
+            "UPDATE messages SET ticket_id = $3, external_id = $4, doc = $5 WHERE org_id = $1 AND id = $2",
             self.org.0,
-            p.id.0,
-            p.name.to_lowercase(),
-            to_doc(&p)?
+            m.id.0,
+            m.ticket_id.0,
+            m.external_id.clone(),
+            to_doc(&m)?
         );
         if n == 0 {
-            return Err(Error::not_found(Entity::SlaPolicy, p.id));
+            return Err(Error::not_found(Entity::Message, m.id));
         }
         Ok(())
     }
 
+    async fn messages(&mut self, ticket: TicketId) -> Result<Vec<Message>> {
+        self.flush_messages().await?;
+        doc_all!(
+            self,
+            "messages",
+            "SELECT doc FROM messages WHERE org_id = $1 AND ticket_id = $2 ORDER BY created_at, seq",
+            self.org.0,
+            ticket.0
+        )
+    }
+}
+
+#[async_trait]
+impl RecordTx for PgTx {
     async fn insert_sale(&mut self, s: &Sale) -> Result<()> {
         let s = Sale {
             org_id: self.org,

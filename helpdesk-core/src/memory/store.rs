@@ -16,7 +16,10 @@ use crate::domain::team::{Agent, Queue, QueueMember};
 use crate::domain::ticket::Ticket;
 use crate::ids::*;
 use crate::store::query::{Cursor, Facets, TicketPage, TicketQuery, TicketSummary};
-use crate::store::{ClaimedEvent, EventClaim, EventOutcome, LockKey, Store, StoreTx, UniqueRule};
+use crate::store::{
+    ClaimedEvent, ContactTx, EventClaim, EventOutcome, InboundFastPath, LockKey, MessageTx, Outbox,
+    RecordTx, Reporting, SettingsTx, SlaSchedule, StoreCore, StoreTx, TeamTx, TicketTx, UniqueRule,
+};
 use crate::{Entity, Error, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -96,7 +99,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl StoreCore for MemoryStore {
     async fn begin(&self, org: OrgId) -> Result<Box<dyn StoreTx>> {
         self.check_up()?;
         let state = self.state.clone().lock_owned().await;
@@ -126,66 +129,6 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn orgs_with_sla_due(&self, until: DateTime<Utc>) -> Result<Vec<OrgId>> {
-        self.check_up()?;
-        let s = self.state.lock().await;
-        let mut v: Vec<OrgId> = s
-            .tickets
-            .values()
-            .filter(|t| t.sla_wake_at.is_some_and(|w| w <= until))
-            .map(|t| t.org_id)
-            .collect();
-        v.sort();
-        v.dedup();
-        Ok(v)
-    }
-
-    async fn next_sla_wake(&self) -> Result<Option<DateTime<Utc>>> {
-        self.check_up()?;
-        let s = self.state.lock().await;
-        Ok(s.tickets.values().filter_map(|t| t.sla_wake_at).min())
-    }
-
-    async fn report(
-        &self,
-        org: OrgId,
-        q: &crate::store::report::ReportQuery,
-    ) -> Result<crate::store::report::Report> {
-        self.check_up()?;
-        let st = self.state.lock().await;
-        fn mine<'a, T: Clone + 'a, I: IntoIterator<Item = &'a T>>(
-            rows: I,
-            org: OrgId,
-            org_of: impl Fn(&T) -> OrgId,
-        ) -> Vec<T> {
-            rows.into_iter()
-                .filter(|r| org_of(r) == org)
-                .cloned()
-                .collect()
-        }
-        let tickets = mine(st.tickets.values(), org, |t| t.org_id);
-        let cycles = mine(st.cycles.values().map(|(_, c)| c), org, |c| c.org_id);
-        let sales = mine(st.sales.values(), org, |s| s.org_id);
-        let agents = mine(st.agents.values(), org, |a| a.org_id);
-        let queues = mine(st.queues.values(), org, |q| q.org_id);
-        let categories = mine(st.categories.values(), org, |c| c.org_id);
-        let channel_accounts = mine(st.accounts.values(), org, |a| a.org_id);
-        let policies = mine(st.sla_policies.values(), org, |p| p.org_id);
-        Ok(crate::store::report::Report::compute(
-            &crate::store::report::ReportData {
-                tickets: &tickets,
-                cycles: &cycles,
-                sales: &sales,
-                agents: &agents,
-                queues: &queues,
-                categories: &categories,
-                channel_accounts: &channel_accounts,
-                policies: &policies,
-            },
-            q,
-        ))
-    }
-
     async fn find_channel_account(
         &self,
         kind: ChannelKind,
@@ -198,7 +141,10 @@ impl Store for MemoryStore {
             .find(|a| a.kind == kind && a.external_id == external_id)
             .cloned())
     }
+}
 
+#[async_trait]
+impl Outbox for MemoryStore {
     async fn claim_events(
         &self,
         now: DateTime<Utc>,
@@ -264,6 +210,76 @@ impl Store for MemoryStore {
         Ok(true)
     }
 }
+
+#[async_trait]
+impl SlaSchedule for MemoryStore {
+    async fn orgs_with_sla_due(&self, until: DateTime<Utc>) -> Result<Vec<OrgId>> {
+        self.check_up()?;
+        let s = self.state.lock().await;
+        let mut v: Vec<OrgId> = s
+            .tickets
+            .values()
+            .filter(|t| t.sla_wake_at.is_some_and(|w| w <= until))
+            .map(|t| t.org_id)
+            .collect();
+        v.sort();
+        v.dedup();
+        Ok(v)
+    }
+
+    async fn next_sla_wake(&self) -> Result<Option<DateTime<Utc>>> {
+        self.check_up()?;
+        let s = self.state.lock().await;
+        Ok(s.tickets.values().filter_map(|t| t.sla_wake_at).min())
+    }
+}
+
+#[async_trait]
+impl Reporting for MemoryStore {
+    async fn report(
+        &self,
+        org: OrgId,
+        q: &crate::store::report::ReportQuery,
+    ) -> Result<crate::store::report::Report> {
+        self.check_up()?;
+        let st = self.state.lock().await;
+        fn mine<'a, T: Clone + 'a, I: IntoIterator<Item = &'a T>>(
+            rows: I,
+            org: OrgId,
+            org_of: impl Fn(&T) -> OrgId,
+        ) -> Vec<T> {
+            rows.into_iter()
+                .filter(|r| org_of(r) == org)
+                .cloned()
+                .collect()
+        }
+        let tickets = mine(st.tickets.values(), org, |t| t.org_id);
+        let cycles = mine(st.cycles.values().map(|(_, c)| c), org, |c| c.org_id);
+        let sales = mine(st.sales.values(), org, |s| s.org_id);
+        let agents = mine(st.agents.values(), org, |a| a.org_id);
+        let queues = mine(st.queues.values(), org, |q| q.org_id);
+        let categories = mine(st.categories.values(), org, |c| c.org_id);
+        let channel_accounts = mine(st.accounts.values(), org, |a| a.org_id);
+        let policies = mine(st.sla_policies.values(), org, |p| p.org_id);
+        Ok(crate::store::report::Report::compute(
+            &crate::store::report::ReportData {
+                tickets: &tickets,
+                cycles: &cycles,
+                sales: &sales,
+                agents: &agents,
+                queues: &queues,
+                categories: &categories,
+                channel_accounts: &channel_accounts,
+                policies: &policies,
+            },
+            q,
+        ))
+    }
+}
+
+/// The defaults: the in-memory store serializes every transaction, so one read and one
+/// write through the primitives are already as fast as it gets.
+impl InboundFastPath for MemoryStore {}
 
 struct MemoryTx {
     org: OrgId,
@@ -419,7 +435,10 @@ impl StoreTx for MemoryTx {
         // Every transaction already holds the store's one lock.
         Ok(())
     }
+}
 
+#[async_trait]
+impl SettingsTx for MemoryTx {
     async fn organization(&mut self) -> Result<Organization> {
         self.state
             .orgs
@@ -479,411 +498,6 @@ impl StoreTx for MemoryTx {
             },
         );
         Ok(())
-    }
-
-    async fn contact(&mut self, id: ContactId) -> Result<Contact> {
-        let found = self.state.contacts.get(&id).cloned();
-        self.mine(found, |x| x.org_id, Entity::Contact, id)
-    }
-
-    async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>> {
-        let org = self.org;
-        let mut it = self.state.contacts.values().filter(|c| c.org_id == org);
-        Ok(match key {
-            ContactKey::Phone(p) => {
-                let k = p.match_key();
-                it.find(|c| c.phone.as_ref().is_some_and(|x| x.match_key() == k))
-            }
-            ContactKey::WhatsappId(w) => it.find(|c| c.whatsapp_id.as_deref() == Some(w.as_str())),
-            ContactKey::Email(e) => it.find(|c| c.email.as_deref() == Some(e.as_str())),
-        }
-        .cloned())
-    }
-
-    async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
-        if let Some(field) = self.contact_clash(c) {
-            return Err(Error::unique_violation(
-                Entity::Contact,
-                field,
-                UniqueRule::new(format!("{field} belongs to another contact")),
-            ));
-        }
-        if self.state.contacts.contains_key(&c.id) {
-            return Err(Error::unique_violation(
-                Entity::Contact,
-                "id",
-                UniqueRule::new("id exists"),
-            ));
-        }
-        self.put(
-            |s| &mut s.contacts,
-            c.id,
-            Contact {
-                org_id: self.org,
-                ..c.clone()
-            },
-        );
-        Ok(())
-    }
-
-    async fn update_contact(&mut self, c: &Contact) -> Result<()> {
-        self.contact(c.id).await?;
-        if let Some(field) = self.contact_clash(c) {
-            return Err(Error::unique_violation(
-                Entity::Contact,
-                field,
-                UniqueRule::new(format!("{field} belongs to another contact")),
-            ));
-        }
-        self.put(
-            |s| &mut s.contacts,
-            c.id,
-            Contact {
-                org_id: self.org,
-                ..c.clone()
-            },
-        );
-        Ok(())
-    }
-
-    async fn conversation(&mut self, id: ConversationId) -> Result<Conversation> {
-        let found = self.state.conversations.get(&id).cloned();
-        self.mine(found, |x| x.org_id, Entity::Conversation, id)
-    }
-
-    async fn find_conversation(
-        &mut self,
-        contact: ContactId,
-        account: ChannelAccountId,
-    ) -> Result<Option<Conversation>> {
-        let org = self.org;
-        Ok(self
-            .state
-            .conversations
-            .values()
-            .find(|c| c.org_id == org && c.contact_id == contact && c.channel_account_id == account)
-            .cloned())
-    }
-
-    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
-        if self
-            .find_conversation(c.contact_id, c.channel_account_id)
-            .await?
-            .is_some()
-        {
-            return Err(Error::unique_violation(
-                Entity::Conversation,
-                "contact and inbox",
-                UniqueRule::new("contact already has a conversation on this inbox"),
-            ));
-        }
-        self.contact(c.contact_id).await?;
-        self.channel_account(c.channel_account_id).await?;
-        self.put(
-            |s| &mut s.conversations,
-            c.id,
-            Conversation {
-                org_id: self.org,
-                ..c.clone()
-            },
-        );
-        Ok(())
-    }
-
-    async fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
-        self.conversation(c.id).await?;
-        self.put(
-            |s| &mut s.conversations,
-            c.id,
-            Conversation {
-                org_id: self.org,
-                ..c.clone()
-            },
-        );
-        Ok(())
-    }
-
-    async fn ticket(&mut self, id: TicketId) -> Result<Ticket> {
-        let found = self.state.tickets.get(&id).cloned();
-        self.mine(found, |x| x.org_id, Entity::Ticket, id)
-    }
-
-    async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
-        let org = self.org;
-        Ok(self
-            .state
-            .tickets
-            .values()
-            .find(|t| t.org_id == org && t.number == number)
-            .cloned())
-    }
-
-    async fn live_ticket(&mut self, conversation: ConversationId) -> Result<Option<Ticket>> {
-        let org = self.org;
-        Ok(self
-            .state
-            .tickets
-            .values()
-            .find(|t| t.org_id == org && t.conversation_id == conversation && t.status.is_live())
-            .cloned())
-    }
-
-    async fn next_ticket_number(&mut self) -> Result<u64> {
-        let first = self.organization().await?.first_ticket_number;
-        let n = self.state.counters.get(&self.org).copied().unwrap_or(first);
-        self.put(|s| &mut s.counters, self.org, n + 1);
-        Ok(n)
-    }
-
-    async fn insert_ticket(&mut self, t: &Ticket) -> Result<()> {
-        if t.status.is_live() && self.live_ticket(t.conversation_id).await?.is_some() {
-            return Err(Error::unique_violation(
-                Entity::Ticket,
-                "live ticket of the conversation",
-                UniqueRule::new("the conversation already has a live ticket"),
-            ));
-        }
-        if self.ticket_by_number(t.number).await?.is_some() {
-            return Err(Error::unique_violation(
-                Entity::Ticket,
-                "number",
-                UniqueRule::new(format!("number {} is taken", t.number)),
-            ));
-        }
-        self.conversation(t.conversation_id).await?;
-        self.put(
-            |s| &mut s.tickets,
-            t.id,
-            Ticket {
-                org_id: self.org,
-                version: 1,
-                ..t.clone()
-            },
-        );
-        Ok(())
-    }
-
-    async fn update_ticket(&mut self, t: &Ticket) -> Result<()> {
-        let stored = self.ticket(t.id).await?;
-        Self::check_version(stored.version, t.version, Entity::Ticket)?;
-        if t.status.is_live()
-            && let Some(other) = self.live_ticket(t.conversation_id).await?
-            && other.id != t.id
-        {
-            return Err(Error::unique_violation(
-                Entity::Ticket,
-                "live ticket of the conversation",
-                UniqueRule::new("the conversation already has a live ticket"),
-            ));
-        }
-        self.put(
-            |s| &mut s.tickets,
-            t.id,
-            Ticket {
-                org_id: self.org,
-                ..t.clone()
-            },
-        );
-        Ok(())
-    }
-
-    async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage> {
-        let org = self.org;
-        let mut counts: HashMap<TicketId, u64> = HashMap::new();
-        for (_, m) in self.state.messages.values() {
-            if m.org_id == org {
-                *counts.entry(m.ticket_id).or_default() += 1;
-            }
-        }
-        let visible: Vec<TicketSummary> = self
-            .state
-            .tickets
-            .values()
-            .filter(|t| t.org_id == org && q.visible(t))
-            .map(|t| self.summary(t, &counts))
-            .collect();
-        let mut origins: Vec<String> = visible
-            .iter()
-            .filter_map(|s| s.ticket.tracking.utm_source.clone())
-            .collect();
-        origins.sort();
-        origins.dedup();
-        let mut sources: Vec<_> = visible
-            .iter()
-            .map(|s| s.ticket.tracking.effective_source())
-            .collect();
-        sources.sort_by_key(|s| s.as_str());
-        sources.dedup();
-        let mut matching: Vec<TicketSummary> =
-            visible.into_iter().filter(|s| q.matches(s)).collect();
-        matching.sort_by_key(|s| std::cmp::Reverse((s.ticket.created_at, s.ticket.id)));
-        let total = matching.len().min(q.count_limit as usize) as u64;
-        let total_exact = matching.len() <= q.count_limit as usize;
-        let mut items: Vec<TicketSummary> = matching
-            .into_iter()
-            .filter(|s| q.after_cursor(&s.ticket))
-            .take(q.limit as usize + 1)
-            .collect();
-        let next_cursor = if items.len() > q.limit as usize {
-            items.truncate(q.limit as usize);
-            items.last().map(|s| Cursor::after(&s.ticket).encode())
-        } else {
-            None
-        };
-        Ok(TicketPage {
-            items,
-            next_cursor,
-            total,
-            total_exact,
-            facets: Facets {
-                origins,
-                sources,
-                stages: self.sorted_stages(),
-            },
-        })
-    }
-
-    async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {
-        let org = self.org;
-        Ok(self
-            .state
-            .tickets
-            .values()
-            .filter(|t| {
-                t.org_id == org
-                    && t.queue_id == Some(queue)
-                    && t.assignee_id.is_none()
-                    && t.status.counts_as_load()
-            })
-            .cloned()
-            .collect())
-    }
-
-    async fn tickets_due_for_sla(
-        &mut self,
-        until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Ticket>> {
-        let org = self.org;
-        let mut v: Vec<Ticket> = self
-            .state
-            .tickets
-            .values()
-            .filter(|t| t.org_id == org && t.sla_wake_at.is_some_and(|w| w <= until))
-            .cloned()
-            .collect();
-        v.sort_by_key(|t| (t.sla_wake_at, t.id));
-        v.truncate(limit as usize);
-        Ok(v)
-    }
-
-    async fn message(&mut self, id: MessageId) -> Result<Message> {
-        let found = self.state.messages.get(&id).map(|(_, m)| m.clone());
-        self.mine(found, |x| x.org_id, Entity::Message, id)
-    }
-
-    async fn message_by_external_id(
-        &mut self,
-        account: ChannelAccountId,
-        external_id: &str,
-    ) -> Result<Option<Message>> {
-        let id = self
-            .state
-            .message_keys
-            .get(&(account, external_id.to_owned()))
-            .copied();
-        Ok(id
-            .and_then(|id| self.state.messages.get(&id))
-            .map(|(_, m)| m.clone())
-            .filter(|m| m.org_id == self.org))
-    }
-
-    async fn insert_message(&mut self, m: &Message) -> Result<()> {
-        if let Some(x) = &m.external_id
-            && self
-                .state
-                .message_keys
-                .contains_key(&(m.channel_account_id, x.clone()))
-        {
-            return Err(Error::unique_violation(
-                Entity::Message,
-                "external_id",
-                UniqueRule::new("channel message id already stored"),
-            ));
-        }
-        self.ticket(m.ticket_id).await?;
-        let seq = self.next_seq();
-        if let Some(x) = &m.external_id {
-            self.put(
-                |s| &mut s.message_keys,
-                (m.channel_account_id, x.clone()),
-                m.id,
-            );
-        }
-        self.put(
-            |s| &mut s.messages,
-            m.id,
-            (
-                seq,
-                Message {
-                    org_id: self.org,
-                    ..m.clone()
-                },
-            ),
-        );
-        Ok(())
-    }
-
-    async fn update_message(&mut self, m: &Message) -> Result<()> {
-        let old = self.message(m.id).await?;
-        let seq = self.state.messages.get(&m.id).map_or(0, |(s, _)| *s);
-        if old.external_id != m.external_id {
-            if let Some(x) = &m.external_id {
-                if self
-                    .state
-                    .message_keys
-                    .contains_key(&(m.channel_account_id, x.clone()))
-                {
-                    return Err(Error::unique_violation(
-                        Entity::Message,
-                        "external_id",
-                        UniqueRule::new("channel message id already stored"),
-                    ));
-                }
-                self.put(
-                    |s| &mut s.message_keys,
-                    (m.channel_account_id, x.clone()),
-                    m.id,
-                );
-            }
-            if let Some(x) = old.external_id {
-                self.remove(|s| &mut s.message_keys, (old.channel_account_id, x));
-            }
-        }
-        self.put(
-            |s| &mut s.messages,
-            m.id,
-            (
-                seq,
-                Message {
-                    org_id: self.org,
-                    ..m.clone()
-                },
-            ),
-        );
-        Ok(())
-    }
-
-    async fn messages(&mut self, ticket: TicketId) -> Result<Vec<Message>> {
-        let org = self.org;
-        let mut v: Vec<&(u64, Message)> = self
-            .state
-            .messages
-            .values()
-            .filter(|(_, m)| m.org_id == org && m.ticket_id == ticket)
-            .collect();
-        v.sort_by_key(|(seq, m)| (m.created_at, *seq));
-        Ok(v.into_iter().map(|(_, m)| m.clone()).collect())
     }
 
     async fn stages(&mut self) -> Result<Vec<Stage>> {
@@ -988,6 +602,122 @@ impl StoreTx for MemoryTx {
         Ok(())
     }
 
+    async fn canned_responses(&mut self) -> Result<Vec<CannedResponse>> {
+        let mut v: Vec<CannedResponse> = self
+            .state
+            .canned
+            .values()
+            .filter(|x| x.org_id == self.org)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));
+        Ok(v)
+    }
+
+    async fn canned_by_shortcut(&mut self, shortcut: &str) -> Result<Option<CannedResponse>> {
+        let org = self.org;
+        Ok(self
+            .state
+            .canned
+            .values()
+            .find(|x| x.org_id == org && x.shortcut == shortcut)
+            .cloned())
+    }
+
+    async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()> {
+        if self.canned_by_shortcut(&c.shortcut).await?.is_some() {
+            return Err(Error::unique_violation(
+                Entity::CannedResponse,
+                "shortcut",
+                UniqueRule::new(format!("/{} exists", c.shortcut)),
+            ));
+        }
+        self.put(
+            |s| &mut s.canned,
+            c.id,
+            CannedResponse {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn delete_canned(&mut self, id: CannedResponseId) -> Result<()> {
+        match self.state.canned.get(&id) {
+            Some(c) if c.org_id == self.org => {
+                self.remove(|s| &mut s.canned, id);
+                Ok(())
+            }
+            _ => Err(Error::not_found(Entity::CannedResponse, id)),
+        }
+    }
+
+    async fn sla_policies(&mut self) -> Result<Vec<crate::sla::SlaPolicy>> {
+        let mut v: Vec<_> = self
+            .state
+            .sla_policies
+            .values()
+            .filter(|p| p.org_id == self.org)
+            .cloned()
+            .collect();
+        v.sort_by_key(|p| (p.created_at, p.id));
+        Ok(v)
+    }
+
+    async fn insert_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()> {
+        if self
+            .state
+            .sla_policies
+            .values()
+            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&p.name))
+        {
+            return Err(Error::unique_violation(
+                Entity::SlaPolicy,
+                "name",
+                UniqueRule::new(format!("{:?} exists", p.name)),
+            ));
+        }
+        self.put(
+            |s| &mut s.sla_policies,
+            p.id,
+            crate::sla::SlaPolicy {
+                org_id: self.org,
+                ..p.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn delete_sla_policy(&mut self, id: SlaPolicyId) -> Result<()> {
+        match self.state.sla_policies.get(&id) {
+            Some(x) if x.org_id == self.org => {
+                self.remove(|s| &mut s.sla_policies, id);
+                Ok(())
+            }
+            _ => Err(Error::not_found(Entity::SlaPolicy, id)),
+        }
+    }
+
+    async fn update_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()> {
+        match self.state.sla_policies.get(&p.id) {
+            Some(x) if x.org_id == self.org => {}
+            _ => return Err(Error::not_found(Entity::SlaPolicy, p.id)),
+        }
+        self.put(
+            |s| &mut s.sla_policies,
+            p.id,
+            crate::sla::SlaPolicy {
+                org_id: self.org,
+                ..p.clone()
+            },
+        );
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TeamTx for MemoryTx {
     async fn queue(&mut self, id: QueueId) -> Result<Queue> {
         let found = self.state.queues.get(&id).cloned();
         self.mine(found, |x| x.org_id, Entity::Queue, id)
@@ -1177,41 +907,48 @@ impl StoreTx for MemoryTx {
         }
         Ok(())
     }
+}
 
-    async fn canned_responses(&mut self) -> Result<Vec<CannedResponse>> {
-        let mut v: Vec<CannedResponse> = self
-            .state
-            .canned
-            .values()
-            .filter(|x| x.org_id == self.org)
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));
-        Ok(v)
+#[async_trait]
+impl ContactTx for MemoryTx {
+    async fn contact(&mut self, id: ContactId) -> Result<Contact> {
+        let found = self.state.contacts.get(&id).cloned();
+        self.mine(found, |x| x.org_id, Entity::Contact, id)
     }
 
-    async fn canned_by_shortcut(&mut self, shortcut: &str) -> Result<Option<CannedResponse>> {
+    async fn find_contact(&mut self, key: &ContactKey) -> Result<Option<Contact>> {
         let org = self.org;
-        Ok(self
-            .state
-            .canned
-            .values()
-            .find(|x| x.org_id == org && x.shortcut == shortcut)
-            .cloned())
+        let mut it = self.state.contacts.values().filter(|c| c.org_id == org);
+        Ok(match key {
+            ContactKey::Phone(p) => {
+                let k = p.match_key();
+                it.find(|c| c.phone.as_ref().is_some_and(|x| x.match_key() == k))
+            }
+            ContactKey::WhatsappId(w) => it.find(|c| c.whatsapp_id.as_deref() == Some(w.as_str())),
+            ContactKey::Email(e) => it.find(|c| c.email.as_deref() == Some(e.as_str())),
+        }
+        .cloned())
     }
 
-    async fn insert_canned(&mut self, c: &CannedResponse) -> Result<()> {
-        if self.canned_by_shortcut(&c.shortcut).await?.is_some() {
+    async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
+        if let Some(field) = self.contact_clash(c) {
             return Err(Error::unique_violation(
-                Entity::CannedResponse,
-                "shortcut",
-                UniqueRule::new(format!("/{} exists", c.shortcut)),
+                Entity::Contact,
+                field,
+                UniqueRule::new(format!("{field} belongs to another contact")),
+            ));
+        }
+        if self.state.contacts.contains_key(&c.id) {
+            return Err(Error::unique_violation(
+                Entity::Contact,
+                "id",
+                UniqueRule::new("id exists"),
             ));
         }
         self.put(
-            |s| &mut s.canned,
+            |s| &mut s.contacts,
             c.id,
-            CannedResponse {
+            Contact {
                 org_id: self.org,
                 ..c.clone()
             },
@@ -1219,78 +956,375 @@ impl StoreTx for MemoryTx {
         Ok(())
     }
 
-    async fn delete_canned(&mut self, id: CannedResponseId) -> Result<()> {
-        match self.state.canned.get(&id) {
-            Some(c) if c.org_id == self.org => {
-                self.remove(|s| &mut s.canned, id);
-                Ok(())
-            }
-            _ => Err(Error::not_found(Entity::CannedResponse, id)),
-        }
-    }
-
-    async fn sla_policies(&mut self) -> Result<Vec<crate::sla::SlaPolicy>> {
-        let mut v: Vec<_> = self
-            .state
-            .sla_policies
-            .values()
-            .filter(|p| p.org_id == self.org)
-            .cloned()
-            .collect();
-        v.sort_by_key(|p| (p.created_at, p.id));
-        Ok(v)
-    }
-
-    async fn insert_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()> {
-        if self
-            .state
-            .sla_policies
-            .values()
-            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&p.name))
-        {
+    async fn update_contact(&mut self, c: &Contact) -> Result<()> {
+        self.contact(c.id).await?;
+        if let Some(field) = self.contact_clash(c) {
             return Err(Error::unique_violation(
-                Entity::SlaPolicy,
-                "name",
-                UniqueRule::new(format!("{:?} exists", p.name)),
+                Entity::Contact,
+                field,
+                UniqueRule::new(format!("{field} belongs to another contact")),
             ));
         }
         self.put(
-            |s| &mut s.sla_policies,
-            p.id,
-            crate::sla::SlaPolicy {
+            |s| &mut s.contacts,
+            c.id,
+            Contact {
                 org_id: self.org,
-                ..p.clone()
+                ..c.clone()
             },
         );
         Ok(())
     }
 
-    async fn delete_sla_policy(&mut self, id: SlaPolicyId) -> Result<()> {
-        match self.state.sla_policies.get(&id) {
-            Some(x) if x.org_id == self.org => {
-                self.remove(|s| &mut s.sla_policies, id);
-                Ok(())
-            }
-            _ => Err(Error::not_found(Entity::SlaPolicy, id)),
-        }
+    async fn conversation(&mut self, id: ConversationId) -> Result<Conversation> {
+        let found = self.state.conversations.get(&id).cloned();
+        self.mine(found, |x| x.org_id, Entity::Conversation, id)
     }
 
-    async fn update_sla_policy(&mut self, p: &crate::sla::SlaPolicy) -> Result<()> {
-        match self.state.sla_policies.get(&p.id) {
-            Some(x) if x.org_id == self.org => {}
-            _ => return Err(Error::not_found(Entity::SlaPolicy, p.id)),
+    async fn find_conversation(
+        &mut self,
+        contact: ContactId,
+        account: ChannelAccountId,
+    ) -> Result<Option<Conversation>> {
+        let org = self.org;
+        Ok(self
+            .state
+            .conversations
+            .values()
+            .find(|c| c.org_id == org && c.contact_id == contact && c.channel_account_id == account)
+            .cloned())
+    }
+
+    async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+        if self
+            .find_conversation(c.contact_id, c.channel_account_id)
+            .await?
+            .is_some()
+        {
+            return Err(Error::unique_violation(
+                Entity::Conversation,
+                "contact and inbox",
+                UniqueRule::new("contact already has a conversation on this inbox"),
+            ));
+        }
+        self.contact(c.contact_id).await?;
+        self.channel_account(c.channel_account_id).await?;
+        self.put(
+            |s| &mut s.conversations,
+            c.id,
+            Conversation {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
+        self.conversation(c.id).await?;
+        self.put(
+            |s| &mut s.conversations,
+            c.id,
+            Conversation {
+                org_id: self.org,
+                ..c.clone()
+            },
+        );
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TicketTx for MemoryTx {
+    async fn ticket(&mut self, id: TicketId) -> Result<Ticket> {
+        let found = self.state.tickets.get(&id).cloned();
+        self.mine(found, |x| x.org_id, Entity::Ticket, id)
+    }
+
+    async fn ticket_by_number(&mut self, number: u64) -> Result<Option<Ticket>> {
+        let org = self.org;
+        Ok(self
+            .state
+            .tickets
+            .values()
+            .find(|t| t.org_id == org && t.number == number)
+            .cloned())
+    }
+
+    async fn live_ticket(&mut self, conversation: ConversationId) -> Result<Option<Ticket>> {
+        let org = self.org;
+        Ok(self
+            .state
+            .tickets
+            .values()
+            .find(|t| t.org_id == org && t.conversation_id == conversation && t.status.is_live())
+            .cloned())
+    }
+
+    async fn next_ticket_number(&mut self) -> Result<u64> {
+        let first = self.organization().await?.first_ticket_number;
+        let n = self.state.counters.get(&self.org).copied().unwrap_or(first);
+        self.put(|s| &mut s.counters, self.org, n + 1);
+        Ok(n)
+    }
+
+    async fn insert_ticket(&mut self, t: &Ticket) -> Result<()> {
+        if t.status.is_live() && self.live_ticket(t.conversation_id).await?.is_some() {
+            return Err(Error::unique_violation(
+                Entity::Ticket,
+                "live ticket of the conversation",
+                UniqueRule::new("the conversation already has a live ticket"),
+            ));
+        }
+        if self.ticket_by_number(t.number).await?.is_some() {
+            return Err(Error::unique_violation(
+                Entity::Ticket,
+                "number",
+                UniqueRule::new(format!("number {} is taken", t.number)),
+            ));
+        }
+        self.conversation(t.conversation_id).await?;
+        self.put(
+            |s| &mut s.tickets,
+            t.id,
+            Ticket {
+                org_id: self.org,
+                version: 1,
+                ..t.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn update_ticket(&mut self, t: &Ticket) -> Result<()> {
+        let stored = self.ticket(t.id).await?;
+        Self::check_version(stored.version, t.version, Entity::Ticket)?;
+        if t.status.is_live()
+            && let Some(other) = self.live_ticket(t.conversation_id).await?
+            && other.id != t.id
+        {
+            return Err(Error::unique_violation(
+                Entity::Ticket,
+                "live ticket of the conversation",
+                UniqueRule::new("the conversation already has a live ticket"),
+            ));
         }
         self.put(
-            |s| &mut s.sla_policies,
-            p.id,
-            crate::sla::SlaPolicy {
+            |s| &mut s.tickets,
+            t.id,
+            Ticket {
                 org_id: self.org,
-                ..p.clone()
+                ..t.clone()
             },
         );
         Ok(())
     }
 
+    async fn list_tickets(&mut self, q: &TicketQuery) -> Result<TicketPage> {
+        let org = self.org;
+        let mut counts: HashMap<TicketId, u64> = HashMap::new();
+        for (_, m) in self.state.messages.values() {
+            if m.org_id == org {
+                *counts.entry(m.ticket_id).or_default() += 1;
+            }
+        }
+        let visible: Vec<TicketSummary> = self
+            .state
+            .tickets
+            .values()
+            .filter(|t| t.org_id == org && q.visible(t))
+            .map(|t| self.summary(t, &counts))
+            .collect();
+        let mut origins: Vec<String> = visible
+            .iter()
+            .filter_map(|s| s.ticket.tracking.utm_source.clone())
+            .collect();
+        origins.sort();
+        origins.dedup();
+        let mut sources: Vec<_> = visible
+            .iter()
+            .map(|s| s.ticket.tracking.effective_source())
+            .collect();
+        sources.sort_by_key(|s| s.as_str());
+        sources.dedup();
+        let mut matching: Vec<TicketSummary> =
+            visible.into_iter().filter(|s| q.matches(s)).collect();
+        matching.sort_by_key(|s| std::cmp::Reverse((s.ticket.created_at, s.ticket.id)));
+        let total = matching.len().min(q.count_limit as usize) as u64;
+        let total_exact = matching.len() <= q.count_limit as usize;
+        let mut items: Vec<TicketSummary> = matching
+            .into_iter()
+            .filter(|s| q.after_cursor(&s.ticket))
+            .take(q.limit as usize + 1)
+            .collect();
+        let next_cursor = if items.len() > q.limit as usize {
+            items.truncate(q.limit as usize);
+            items.last().map(|s| Cursor::after(&s.ticket).encode())
+        } else {
+            None
+        };
+        Ok(TicketPage {
+            items,
+            next_cursor,
+            total,
+            total_exact,
+            facets: Facets {
+                origins,
+                sources,
+                stages: self.sorted_stages(),
+            },
+        })
+    }
+
+    async fn waiting_tickets(&mut self, queue: QueueId) -> Result<Vec<Ticket>> {
+        let org = self.org;
+        Ok(self
+            .state
+            .tickets
+            .values()
+            .filter(|t| {
+                t.org_id == org
+                    && t.queue_id == Some(queue)
+                    && t.assignee_id.is_none()
+                    && t.status.counts_as_load()
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn tickets_due_for_sla(
+        &mut self,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>> {
+        let org = self.org;
+        let mut v: Vec<Ticket> = self
+            .state
+            .tickets
+            .values()
+            .filter(|t| t.org_id == org && t.sla_wake_at.is_some_and(|w| w <= until))
+            .cloned()
+            .collect();
+        v.sort_by_key(|t| (t.sla_wake_at, t.id));
+        v.truncate(limit as usize);
+        Ok(v)
+    }
+}
+
+#[async_trait]
+impl MessageTx for MemoryTx {
+    async fn message(&mut self, id: MessageId) -> Result<Message> {
+        let found = self.state.messages.get(&id).map(|(_, m)| m.clone());
+        self.mine(found, |x| x.org_id, Entity::Message, id)
+    }
+
+    async fn message_by_external_id(
+        &mut self,
+        account: ChannelAccountId,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
+        let id = self
+            .state
+            .message_keys
+            .get(&(account, external_id.to_owned()))
+            .copied();
+        Ok(id
+            .and_then(|id| self.state.messages.get(&id))
+            .map(|(_, m)| m.clone())
+            .filter(|m| m.org_id == self.org))
+    }
+
+    async fn insert_message(&mut self, m: &Message) -> Result<()> {
+        if let Some(x) = &m.external_id
+            && self
+                .state
+                .message_keys
+                .contains_key(&(m.channel_account_id, x.clone()))
+        {
+            return Err(Error::unique_violation(
+                Entity::Message,
+                "external_id",
+                UniqueRule::new("channel message id already stored"),
+            ));
+        }
+        self.ticket(m.ticket_id).await?;
+        let seq = self.next_seq();
+        if let Some(x) = &m.external_id {
+            self.put(
+                |s| &mut s.message_keys,
+                (m.channel_account_id, x.clone()),
+                m.id,
+            );
+        }
+        self.put(
+            |s| &mut s.messages,
+            m.id,
+            (
+                seq,
+                Message {
+                    org_id: self.org,
+                    ..m.clone()
+                },
+            ),
+        );
+        Ok(())
+    }
+
+    async fn update_message(&mut self, m: &Message) -> Result<()> {
+        let old = self.message(m.id).await?;
+        let seq = self.state.messages.get(&m.id).map_or(0, |(s, _)| *s);
+        if old.external_id != m.external_id {
+            if let Some(x) = &m.external_id {
+                if self
+                    .state
+                    .message_keys
+                    .contains_key(&(m.channel_account_id, x.clone()))
+                {
+                    return Err(Error::unique_violation(
+                        Entity::Message,
+                        "external_id",
+                        UniqueRule::new("channel message id already stored"),
+                    ));
+                }
+                self.put(
+                    |s| &mut s.message_keys,
+                    (m.channel_account_id, x.clone()),
+                    m.id,
+                );
+            }
+            if let Some(x) = old.external_id {
+                self.remove(|s| &mut s.message_keys, (old.channel_account_id, x));
+            }
+        }
+        self.put(
+            |s| &mut s.messages,
+            m.id,
+            (
+                seq,
+                Message {
+                    org_id: self.org,
+                    ..m.clone()
+                },
+            ),
+        );
+        Ok(())
+    }
+
+    async fn messages(&mut self, ticket: TicketId) -> Result<Vec<Message>> {
+        let org = self.org;
+        let mut v: Vec<&(u64, Message)> = self
+            .state
+            .messages
+            .values()
+            .filter(|(_, m)| m.org_id == org && m.ticket_id == ticket)
+            .collect();
+        v.sort_by_key(|(seq, m)| (m.created_at, *seq));
+        Ok(v.into_iter().map(|(_, m)| m.clone()).collect())
+    }
+}
+
+#[async_trait]
+impl RecordTx for MemoryTx {
     async fn insert_sale(&mut self, sale: &Sale) -> Result<()> {
         self.ticket(sale.ticket_id).await?;
         self.put(

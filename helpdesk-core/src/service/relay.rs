@@ -2,7 +2,7 @@
 //! message bus…) from any number of app instances.
 //!
 //! Events are written in the transaction of the change that caused them, so none is lost.
-//! [`Helpdesk::relay_events`] claims a batch ([`Store::claim_events`](crate::store::Store::claim_events):
+//! [`Helpdesk::relay_events`] claims a batch ([`Outbox::claim_events`](crate::store::Outbox::claim_events):
 //! a lease no other instance can take, `FOR UPDATE SKIP LOCKED` in SQL), hands each event to
 //! the sink in order, and settles it: delivered, retried later with exponential backoff and
 //! jitter, or dead after a permanent failure or too many attempts. Each event is delivered

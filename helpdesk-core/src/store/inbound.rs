@@ -3,9 +3,9 @@
 //!
 //! Most inbound traffic continues a conversation whose ticket is already open. For that case
 //! the service does not need a transaction of small primitives: it reads everything the
-//! message touches at once ([`Store::inbound_snapshot`]),
+//! message touches at once ([`InboundFastPath::inbound_snapshot`](super::InboundFastPath::inbound_snapshot)),
 //! computes the new rows in memory with the same rules as the full workflow, and hands them
-//! to [`Store::write_inbound`], which stores them atomically
+//! to [`InboundFastPath::write_inbound`](super::InboundFastPath::write_inbound), which stores them atomically
 //! only if the ticket is still at the version that was read. Anything else (a new contact or
 //! conversation, a ticket to reopen, a changed contact, a lost race) runs the full workflow,
 //! which stays the reference: the conformance suite checks both paths leave the same rows.
@@ -13,7 +13,7 @@
 //! A store may implement the two methods with one statement each (Postgres does); the
 //! default implementations use the transaction primitives and are correct for any store.
 
-use super::{LockKey, Store};
+use super::{LockKey, StoreCore};
 use crate::Result;
 use crate::domain::message::Message;
 use crate::domain::party::{ChannelAccount, ChannelKind, Contact, ContactKey, Conversation};
@@ -50,7 +50,7 @@ pub struct InboundWrite {
     pub events: Vec<Event>,
 }
 
-/// What [`Store::write_inbound`] did.
+/// What [`InboundFastPath::write_inbound`](super::InboundFastPath::write_inbound) did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InboundWritten {
     /// Everything was stored.
@@ -63,8 +63,8 @@ pub enum InboundWritten {
     Stale,
 }
 
-/// [`Store::inbound_snapshot`] with transaction primitives.
-pub async fn snapshot_with_primitives<S: Store + ?Sized>(
+/// [`InboundFastPath::inbound_snapshot`](super::InboundFastPath::inbound_snapshot) with transaction primitives.
+pub async fn snapshot_with_primitives<S: StoreCore + ?Sized>(
     store: &S,
     kind: ChannelKind,
     account_external_id: &str,
@@ -101,8 +101,8 @@ pub async fn snapshot_with_primitives<S: Store + ?Sized>(
     }))
 }
 
-/// [`Store::write_inbound`] with transaction primitives.
-pub async fn write_with_primitives<S: Store + ?Sized>(
+/// [`InboundFastPath::write_inbound`](super::InboundFastPath::write_inbound) with transaction primitives.
+pub async fn write_with_primitives<S: StoreCore + ?Sized>(
     store: &S,
     w: &InboundWrite,
 ) -> Result<InboundWritten> {

@@ -25,8 +25,8 @@ use crate::domain::tracking::{ClickId, ClickIdKind, SourceType, Tracking};
 use crate::ids::*;
 use crate::memory::RecordingChannel;
 use crate::service::*;
-use crate::store::Store;
 use crate::store::query::{AssigneeFilter, TicketQuery};
+use crate::store::{InboundFastPath, Outbox, Reporting, SlaSchedule, Store, StoreCore};
 use crate::{Entity, Error, Helpdesk};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -2155,26 +2155,15 @@ struct CountingStore {
 }
 
 #[async_trait::async_trait]
-impl Store for CountingStore {
+impl StoreCore for CountingStore {
     async fn begin(&self, org: OrgId) -> crate::Result<Box<dyn crate::store::StoreTx>> {
         self.inner.begin(org).await
     }
+
     async fn create_organization(&self, org: &Organization) -> crate::Result<()> {
         self.inner.create_organization(org).await
     }
-    async fn orgs_with_sla_due(&self, until: DateTime<Utc>) -> crate::Result<Vec<OrgId>> {
-        self.inner.orgs_with_sla_due(until).await
-    }
-    async fn next_sla_wake(&self) -> crate::Result<Option<DateTime<Utc>>> {
-        self.inner.next_sla_wake().await
-    }
-    async fn report(
-        &self,
-        org: OrgId,
-        q: &crate::store::report::ReportQuery,
-    ) -> crate::Result<crate::store::report::Report> {
-        self.inner.report(org, q).await
-    }
+
     async fn find_channel_account(
         &self,
         kind: ChannelKind,
@@ -2182,6 +2171,53 @@ impl Store for CountingStore {
     ) -> crate::Result<Option<ChannelAccount>> {
         self.inner.find_channel_account(kind, external_id).await
     }
+}
+
+#[async_trait::async_trait]
+impl Outbox for CountingStore {
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> crate::Result<Vec<crate::store::ClaimedEvent>> {
+        self.inner.claim_events(now, limit, lease).await
+    }
+
+    async fn settle_event(
+        &self,
+        claim: &crate::store::EventClaim,
+        outcome: &crate::store::EventOutcome,
+        now: DateTime<Utc>,
+    ) -> crate::Result<bool> {
+        self.inner.settle_event(claim, outcome, now).await
+    }
+}
+
+#[async_trait::async_trait]
+impl SlaSchedule for CountingStore {
+    async fn orgs_with_sla_due(&self, until: DateTime<Utc>) -> crate::Result<Vec<OrgId>> {
+        self.inner.orgs_with_sla_due(until).await
+    }
+
+    async fn next_sla_wake(&self) -> crate::Result<Option<DateTime<Utc>>> {
+        self.inner.next_sla_wake().await
+    }
+}
+
+#[async_trait::async_trait]
+impl Reporting for CountingStore {
+    async fn report(
+        &self,
+        org: OrgId,
+        q: &crate::store::report::ReportQuery,
+    ) -> crate::Result<crate::store::report::Report> {
+        self.inner.report(org, q).await
+    }
+}
+
+#[async_trait::async_trait]
+impl InboundFastPath for CountingStore {
     async fn inbound_snapshot(
         &self,
         kind: ChannelKind,
@@ -2193,6 +2229,7 @@ impl Store for CountingStore {
             .inbound_snapshot(kind, account_external_id, whatsapp_id, external_id)
             .await
     }
+
     async fn write_inbound(
         &self,
         w: &crate::store::inbound::InboundWrite,
@@ -2203,22 +2240,6 @@ impl Store for CountingStore {
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         r
-    }
-    async fn claim_events(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-        lease: Duration,
-    ) -> crate::Result<Vec<crate::store::ClaimedEvent>> {
-        self.inner.claim_events(now, limit, lease).await
-    }
-    async fn settle_event(
-        &self,
-        claim: &crate::store::EventClaim,
-        outcome: &crate::store::EventOutcome,
-        now: DateTime<Utc>,
-    ) -> crate::Result<bool> {
-        self.inner.settle_event(claim, outcome, now).await
     }
 }
 
