@@ -69,9 +69,8 @@ fn whatsapp(
         external_id: id.into(),
         from: InboundSender {
             phone: Some(phone.into()),
-            whatsapp_id: None,
-            email: None,
             name: Some(name.into()),
+            ..InboundSender::default()
         },
         content,
         sent_at,

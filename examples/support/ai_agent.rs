@@ -117,6 +117,7 @@ pub async fn run(cfg: AgentConfig) -> Result<AgentRun, String> {
                 whatsapp_id: None,
                 email: None,
                 name: None,
+                visitor_id: None,
             },
             content: MessageContent::text(cfg.message.clone()),
             sent_at: hd.now(),

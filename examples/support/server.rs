@@ -645,6 +645,7 @@ async fn create_ticket(
                     email: b.lead.email,
                     document: b.lead.document,
                     whatsapp_id: None,
+                    visitor_id: None,
                 },
                 stage_id: t.stage_id.map(StageId),
                 deal_value: t

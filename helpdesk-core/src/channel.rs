@@ -48,6 +48,21 @@ pub struct Recipient {
     pub whatsapp_id: Option<String>,
     /// E-mail.
     pub email: Option<String>,
+    /// The opaque id a web chat or an integrator's channel knows the customer by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<String>,
+}
+
+impl Recipient {
+    /// Every address the desk knows for `contact`; the inbox's channel picks the one it uses.
+    pub fn of(contact: &crate::domain::party::Contact) -> Recipient {
+        Recipient {
+            phone: contact.phone.clone(),
+            whatsapp_id: contact.whatsapp_id.clone(),
+            email: contact.email.clone(),
+            visitor_id: contact.visitor_id.clone(),
+        }
+    }
 }
 
 /// A message to deliver.
@@ -163,6 +178,10 @@ pub struct InboundSender {
     pub email: Option<String>,
     /// Profile name.
     pub name: Option<String>,
+    /// The opaque id of a sender with no phone or e-mail (a web-chat visitor, an integrator's
+    /// own user id): the contact is found or created by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<String>,
 }
 
 /// One inbound message, channel-neutral.

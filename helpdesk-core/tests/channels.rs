@@ -141,3 +141,96 @@ async fn replies_leave_through_the_channel_of_their_inbox() {
     assert!(reason.contains("NotConfigured"), "{reason}");
     assert_eq!(whatsapp.sent().len() + email.sent().len(), 2);
 }
+
+#[tokio::test]
+async fn a_web_chat_visitor_known_only_by_an_opaque_id_writes_in_and_is_answered() {
+    let chat = Arc::new(RecordingChannel::new());
+    let hd = Helpdesk::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(Channels::new().with_kind(ChannelKind::WebChat, chat.clone())),
+        Arc::new(ManualClock::new(t0())),
+    );
+    let org = hd
+        .create_organization(NewOrganization::brazil("Acme"))
+        .await
+        .unwrap()
+        .id;
+    let admin = hd.desk(org, Actor::System);
+    let queue = admin
+        .create_queue(NewQueue {
+            name: "Site".into(),
+            ..NewQueue::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .add_channel_account(NewChannelAccount {
+            kind: ChannelKind::WebChat,
+            external_id: "site".into(),
+            name: "Site".into(),
+            default_queue_id: Some(queue.id),
+        })
+        .await
+        .unwrap();
+    let visitor = |id: &str| InboundSender {
+        visitor_id: Some(id.into()),
+        ..InboundSender::default()
+    };
+    let first = hd
+        .ingest(inbound(
+            ChannelKind::WebChat,
+            "site",
+            "c-1",
+            visitor("v-9a1"),
+        ))
+        .await
+        .unwrap();
+    let again = hd
+        .ingest(inbound(
+            ChannelKind::WebChat,
+            "site",
+            "c-2",
+            visitor("v-9a1"),
+        ))
+        .await
+        .unwrap();
+    let other = hd
+        .ingest(inbound(
+            ChannelKind::WebChat,
+            "site",
+            "c-3",
+            visitor("v-77b"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(first.ticket_id, again.ticket_id, "one visitor, one ticket");
+    assert_ne!(first.ticket_id, other.ticket_id, "another visitor");
+    let ticket = admin.ticket(first.ticket_id).await.unwrap();
+    let contact = admin.contact(ticket.contact_id).await.unwrap();
+    assert_eq!(contact.visitor_id.as_deref(), Some("v-9a1"));
+    assert!(contact.phone.is_none() && contact.email.is_none());
+    let sent = admin
+        .reply(
+            first.ticket_id,
+            MessageContent::text("Olá! Como posso ajudar?"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.status, Some(DeliveryStatus::Sent));
+    let out = chat.sent();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].to.visitor_id.as_deref(), Some("v-9a1"));
+    // A sender with nothing to know them by is refused, naming what is missing.
+    let nobody = hd
+        .ingest(inbound(
+            ChannelKind::WebChat,
+            "site",
+            "c-4",
+            InboundSender::default(),
+        ))
+        .await;
+    assert!(
+        matches!(&nobody, Err(helpdesk_core::Error::Invalid { field, .. }) if field == "lead"),
+        "{nobody:?}"
+    );
+}

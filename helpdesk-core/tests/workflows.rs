@@ -487,8 +487,8 @@ async fn whatsapp_user_id_without_phone_makes_a_contact_that_a_later_phone_joins
     m.from = InboundSender {
         phone: None,
         whatsapp_id: Some("BR.123abc".into()),
-        email: None,
         name: Some("Ana".into()),
+        ..InboundSender::default()
     };
     let a = f.hd.ingest(m).await.unwrap();
     let mut m2 = f.inbound("w2", "5511999990011", "meu número");

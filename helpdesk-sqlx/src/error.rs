@@ -72,6 +72,11 @@ pub const UNIQUE_KEYS: &[(&str, Entity, &str)] = &[
         "whatsapp_id",
     ),
     ("contacts_org_id_email_key", Entity::Contact, "email"),
+    (
+        "contacts_org_id_visitor_id_key",
+        Entity::Contact,
+        "visitor_id",
+    ),
     ("conversations_pkey", Entity::Conversation, "id"),
     (
         "conversations_org_id_contact_id_channel_account_id_key",

@@ -794,6 +794,13 @@ impl ContactTx for PgTx {
                 org,
                 e.clone()
             ),
+            ContactKey::VisitorId(v) => doc_opt!(
+                self,
+                "contacts",
+                "SELECT doc FROM contacts WHERE org_id = $1 AND visitor_id = $2",
+                org,
+                v.clone()
+            ),
         }
     }
 
@@ -804,7 +811,7 @@ impl ContactTx for PgTx {
         };
         exec!(
             self,
-            "INSERT INTO contacts (org_id, id, phone_key, whatsapp_id, email, name_folded, phone_digits, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO contacts (org_id, id, phone_key, whatsapp_id, email, name_folded, phone_digits, doc, visitor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             self.org.0,
             c.id.0,
             c.phone.as_ref().map(|p| p.match_key()),
@@ -812,7 +819,8 @@ impl ContactTx for PgTx {
             c.email.clone(),
             c.name.as_deref().map(fold),
             c.phone.as_ref().map(|p| p.digits().to_owned()),
-            to_doc(&c)?
+            to_doc(&c)?,
+            c.visitor_id.clone()
         );
         Ok(())
     }
@@ -824,7 +832,7 @@ impl ContactTx for PgTx {
         };
         let n = exec!(
             self,
-            "UPDATE contacts SET phone_key = $3, whatsapp_id = $4, email = $5, name_folded = $6, phone_digits = $7, doc = $8 WHERE org_id = $1 AND id = $2",
+            "UPDATE contacts SET phone_key = $3, whatsapp_id = $4, email = $5, name_folded = $6, phone_digits = $7, doc = $8, visitor_id = $9 WHERE org_id = $1 AND id = $2",
             self.org.0,
             c.id.0,
             c.phone.as_ref().map(|p| p.match_key()),
@@ -832,7 +840,8 @@ impl ContactTx for PgTx {
             c.email.clone(),
             c.name.as_deref().map(fold),
             c.phone.as_ref().map(|p| p.digits().to_owned()),
-            to_doc(&c)?
+            to_doc(&c)?,
+            c.visitor_id.clone()
         );
         if n == 0 {
             return Err(Error::not_found(Entity::Contact, c.id));

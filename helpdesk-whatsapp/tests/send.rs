@@ -36,6 +36,7 @@ fn to() -> Recipient {
         phone: Some(PhoneNumber::parse("+5511987654321", PhoneRegion::BR).unwrap()),
         whatsapp_id: None,
         email: None,
+        visitor_id: None,
     }
 }
 
@@ -240,6 +241,7 @@ async fn a_recipient_known_only_by_user_id_goes_in_recipient() {
             phone: None,
             whatsapp_id: Some("BR.123".into()),
             email: None,
+            visitor_id: None,
         },
         &OutboundMessage {
             content: MessageContent::text("oi"),
@@ -254,6 +256,7 @@ async fn a_recipient_known_only_by_user_id_goes_in_recipient() {
             phone: None,
             whatsapp_id: None,
             email: None,
+            visitor_id: None,
         },
         &OutboundMessage {
             content: MessageContent::text("oi"),

@@ -105,6 +105,10 @@ pub struct Contact {
     pub whatsapp_id: Option<String>,
     /// E-mail, lower case.
     pub email: Option<String>,
+    /// The opaque id a channel without phones or e-mails knows the customer by (a web-chat
+    /// widget's visitor id, an integrator's own user id); unique in the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<String>,
     /// CPF / CNPJ.
     pub document: Option<Document>,
     /// VIP customers go first in queues.
@@ -148,6 +152,8 @@ pub enum ContactKey {
     WhatsappId(String),
     /// By e-mail (normalized).
     Email(String),
+    /// By the opaque id a web chat or an integrator's channel gives its visitor.
+    VisitorId(String),
 }
 
 /// A conversation: one contact on one inbox. At most one live ticket at a time.

@@ -362,6 +362,8 @@ impl MemoryTx {
                     Some("whatsapp_id")
                 } else if c.email.is_some() && o.email == c.email {
                     Some("email")
+                } else if c.visitor_id.is_some() && o.visitor_id == c.visitor_id {
+                    Some("visitor_id")
                 } else {
                     None
                 }
@@ -926,6 +928,7 @@ impl ContactTx for MemoryTx {
             }
             ContactKey::WhatsappId(w) => it.find(|c| c.whatsapp_id.as_deref() == Some(w.as_str())),
             ContactKey::Email(e) => it.find(|c| c.email.as_deref() == Some(e.as_str())),
+            ContactKey::VisitorId(v) => it.find(|c| c.visitor_id.as_deref() == Some(v.as_str())),
         }
         .cloned())
     }

@@ -92,6 +92,7 @@ fn inbound_lead(msg: &InboundMessage) -> LeadInput {
         email: msg.from.email.clone(),
         document: None,
         whatsapp_id: msg.from.whatsapp_id.clone(),
+        visitor_id: msg.from.visitor_id.clone(),
     }
 }
 
@@ -486,11 +487,7 @@ impl Helpdesk {
                     pending.push(Pending {
                         message_id: reply.id,
                         account: account.clone(),
-                        to: Recipient {
-                            phone: contact.phone.clone(),
-                            whatsapp_id: contact.whatsapp_id.clone(),
-                            email: contact.email.clone(),
-                        },
+                        to: Recipient::of(&contact),
                         outbound: OutboundMessage {
                             content: reply.content.clone(),
                             reply_to_external_id: None,

@@ -99,6 +99,9 @@ pub struct LeadInput {
     pub document: Option<String>,
     /// WhatsApp user id.
     pub whatsapp_id: Option<String>,
+    /// The opaque id of a web-chat visitor or an integrator's own user.
+    #[serde(default)]
+    pub visitor_id: Option<String>,
 }
 
 /// A new ticket (the PRD's `POST /tickets` flow).

@@ -58,26 +58,41 @@ pub(crate) async fn find_or_create_contact(
         .map(Document::parse)
         .transpose()
         .map_err(|e| refield(e, "lead.document"))?;
-    let wa = lead
-        .whatsapp_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned);
+    let opaque = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+    };
+    let wa = opaque(&lead.whatsapp_id);
+    let visitor = opaque(&lead.visitor_id);
+    if let Some(v) = &visitor
+        && (v.chars().count() > 200 || v.contains('\0'))
+    {
+        return Err(Error::invalid(
+            "lead.visitor_id",
+            "a visitor id has at most 200 characters and no NUL",
+        ));
+    }
     let name = lead
         .name
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(|n| n.chars().take(120).collect::<String>());
-    if phone.is_none() && email.is_none() && wa.is_none() {
+    if phone.is_none() && email.is_none() && wa.is_none() && visitor.is_none() {
         return Err(Error::invalid(
             "lead",
-            "a phone, an e-mail or a WhatsApp id is needed",
+            "a phone, an e-mail, a WhatsApp id or a visitor id is needed",
         ));
     }
     let mut found = None;
-    if let Some(w) = &wa {
+    if let Some(v) = &visitor {
+        found = tx.find_contact(&ContactKey::VisitorId(v.clone())).await?;
+    }
+    if found.is_none()
+        && let Some(w) = &wa
+    {
         found = tx.find_contact(&ContactKey::WhatsappId(w.clone())).await?;
     }
     if found.is_none()
@@ -102,6 +117,9 @@ pub(crate) async fn find_or_create_contact(
             if c.whatsapp_id.is_none() {
                 c.whatsapp_id = wa;
             }
+            if c.visitor_id.is_none() {
+                c.visitor_id = visitor;
+            }
             if c.email.is_none() {
                 c.email = email;
             }
@@ -122,6 +140,7 @@ pub(crate) async fn find_or_create_contact(
                 phone,
                 whatsapp_id: wa,
                 email,
+                visitor_id: visitor,
                 document,
                 vip: false,
                 attributes: BTreeMap::new(),
@@ -671,11 +690,7 @@ impl Helpdesk {
         )
         .await?;
         tx.commit().await?;
-        let to = Recipient {
-            phone: contact.phone,
-            whatsapp_id: contact.whatsapp_id,
-            email: contact.email,
-        };
+        let to = Recipient::of(&contact);
         let outbound = OutboundMessage {
             content: m.content.clone(),
             reply_to_external_id: None,

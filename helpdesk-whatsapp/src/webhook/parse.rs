@@ -489,6 +489,7 @@ fn message(
             whatsapp_id: from_user.or_else(|| contact.and_then(|c| s(c, "user_id"))),
             email: None,
             name,
+            visitor_id: None,
         },
         content,
         sent_at: timestamp(m).unwrap_or(received_at),

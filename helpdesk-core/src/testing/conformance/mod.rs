@@ -161,6 +161,7 @@ impl Fixture {
                 whatsapp_id: None,
                 email: None,
                 name: Some("Cliente".into()),
+                visitor_id: None,
             },
             content: MessageContent::text(text),
             sent_at: crate::clock::Clock::now(&*self.clock),
@@ -656,6 +657,7 @@ pub async fn dropped_transaction_leaves_no_trace(store: Arc<dyn Store>) {
             phone: Some(PhoneNumber::parse("+5511900000001", PhoneRegion::BR).unwrap()),
             whatsapp_id: None,
             email: None,
+            visitor_id: None,
             document: None,
             vip: false,
             attributes: BTreeMap::new(),
@@ -856,6 +858,7 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
         ),
         whatsapp_id: None,
         email: None,
+        visitor_id: None,
         document: None,
         vip: false,
         attributes: BTreeMap::new(),
@@ -866,7 +869,7 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
     let clash = Contact {
         id: ContactId::new(),
         phone: existing.phone.clone(),
-        ..c
+        ..c.clone()
     };
     let r = tx.insert_contact(&clash).await;
     assert!(
@@ -880,6 +883,39 @@ pub async fn store_constraints_refuse_duplicates_and_stale_versions(store: Arc<d
             })
         ),
         "phone key taken: {r:?}"
+    );
+    drop(tx);
+    // A visitor id is a key too, found and refused like the others.
+    let mut tx = store.begin(f.org.id).await.unwrap();
+    let visitor = Contact {
+        id: ContactId::new(),
+        phone: None,
+        visitor_id: Some("visitor-7f3a".into()),
+        ..c.clone()
+    };
+    tx.insert_contact(&visitor).await.unwrap();
+    let found = tx
+        .find_contact(&ContactKey::VisitorId("visitor-7f3a".into()))
+        .await
+        .unwrap();
+    assert_eq!(found.map(|c| c.id), Some(visitor.id), "found by visitor id");
+    let r = tx
+        .insert_contact(&Contact {
+            id: ContactId::new(),
+            ..visitor.clone()
+        })
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::AlreadyExists {
+                entity: Entity::Contact,
+                key: "visitor_id",
+                source: Some(_),
+                ..
+            })
+        ),
+        "visitor id taken: {r:?}"
     );
     drop(tx);
     // Duplicate channel message id.
@@ -2515,6 +2551,7 @@ pub async fn album_of_messages_at_once_on_a_live_ticket_is_stored_once_each(stor
             whatsapp_id: Some(wa.into()),
             email: None,
             name: Some("Ana".into()),
+            visitor_id: None,
         },
         sent_at: t0() + Duration::seconds(i as i64),
         ..f.inbound(&format!("wamid.album.{i}"), wa, "foto")
