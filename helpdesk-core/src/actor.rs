@@ -21,25 +21,25 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Actions a bot can be allowed.
+/// An action an integrator may allow an [`Actor::Bot`], listed in its [`BotPermissions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BotAction {
-    /// Read tickets and messages.
+    /// Read tickets and their messages ([`Action::View`]).
     View,
-    /// Open tickets.
+    /// Open tickets ([`Action::CreateTicket`]).
     CreateTicket,
-    /// Send replies to the customer.
+    /// Send replies to the customer ([`Action::Reply`]).
     Reply,
-    /// Add internal notes.
+    /// Add internal notes, never sent to the customer ([`Action::Note`]).
     Note,
     /// Set setor × motivo.
     Classify,
-    /// Move tickets to another queue.
+    /// Move tickets to another queue ([`Action::Transfer`]).
     Transfer,
     /// Pending / resolve / close / reopen.
     ChangeStatus,
-    /// Assign agents.
+    /// Assign tickets to agents and unassign them ([`Action::Assign`], [`Action::Unassign`]).
     Assign,
     /// Change stage, priority, deal value, protocol.
     Update,
@@ -57,33 +57,34 @@ impl Default for BotPermissions {
     }
 }
 
-/// Who is acting.
+/// Who a workflow runs on behalf of: permissions are checked against it and the audit trail and
+/// events record it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Actor {
     /// A human agent (their role comes from their record).
     Agent {
-        /// The agent.
+        /// The agent acting; their role and queues are read from the store.
         id: AgentId,
     },
     /// Automation inside the service (webhooks, schedulers).
     System,
-    /// An AI assistant.
+    /// An AI assistant acting through tool calls, limited to its [`BotPermissions`].
     Bot {
         /// Name for the audit trail (`assistente-financeiro`).
         name: String,
-        /// What it may do.
+        /// The actions its integrator allows; anything else is [`Error::Forbidden`].
         permissions: BotPermissions,
     },
-    /// A customer.
+    /// A customer acting on their own tickets (viewing and rating them).
     Customer {
-        /// The contact.
+        /// The customer's contact; only tickets about this contact are in reach.
         id: ContactId,
     },
 }
 
 impl Actor {
-    /// An agent actor.
+    /// Builds [`Actor::Agent`] for the agent with this id.
     pub fn agent(id: AgentId) -> Actor {
         Actor::Agent { id }
     }
@@ -116,27 +117,27 @@ impl fmt::Display for Actor {
     }
 }
 
-/// Something an actor wants to do.
+/// Something an actor wants to do, checked by [`Principal::authorize`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Read a ticket and its messages.
     View,
-    /// Open a ticket.
+    /// Open a new ticket.
     CreateTicket,
-    /// Reply to the customer.
+    /// Send a reply to the ticket's customer.
     Reply,
-    /// Internal note.
+    /// Add an internal note, never sent to the customer.
     Note,
-    /// Assign to an agent.
+    /// Assign the ticket to an agent (taking it, when `to` is the acting agent).
     Assign {
-        /// Target agent.
+        /// The agent who would get the ticket.
         to: AgentId,
     },
-    /// Remove the assignee.
+    /// Remove the ticket's assignee, putting it back in its queue.
     Unassign,
-    /// Move to another queue.
+    /// Move the ticket to another queue.
     Transfer {
-        /// Target queue.
+        /// The queue the ticket would move to.
         to: QueueId,
     },
     /// Pending / resolve / close / reopen.
@@ -145,9 +146,9 @@ pub enum Action {
     Classify,
     /// Stage, priority, deal value, subject, category, protocol, sales.
     Update,
-    /// Merge into another ticket.
+    /// Merge the ticket into another ticket of the same customer.
     Merge,
-    /// CSAT rating.
+    /// Rate the ticket (CSAT, 1 to 5); only customers, admins and the system may.
     Rate,
     /// Organization configuration (queues, agents, stages, canned responses, catalogue, SLA).
     Configure,
@@ -191,22 +192,23 @@ impl Action {
 /// The facts about a ticket that permissions depend on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TicketScope {
-    /// Its queue.
+    /// The ticket's queue; `None` for an unqueued ticket.
     pub queue_id: Option<QueueId>,
-    /// Its assignee.
+    /// The ticket's assignee; `None` while unassigned.
     pub assignee_id: Option<AgentId>,
-    /// Its customer.
+    /// The ticket's customer (a [`Actor::Customer`] may act only on their own tickets).
     pub contact_id: ContactId,
 }
 
 /// An actor resolved against the store: the agent record and queues when the actor is an agent.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The actor.
+    /// The actor being checked.
     pub actor: Actor,
-    /// The agent record, for agent actors.
+    /// The agent record, for agent actors; `None` for other actors (an agent actor without one
+    /// is refused everything).
     pub agent: Option<Agent>,
-    /// The agent's queues.
+    /// Queues the agent is a member of; empty for other actors.
     pub queues: Vec<QueueId>,
 }
 

@@ -39,14 +39,16 @@ impl ChannelFailure {
     }
 }
 
-/// Who a message goes to.
+/// Who a message goes to, taken from the ticket's contact; each channel uses the address it
+/// needs and fails with [`ChannelFailure::InvalidRecipient`] when it is missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
-    /// Phone (E.164).
+    /// Phone in E.164; `None` when the contact has none.
     pub phone: Option<PhoneNumber>,
-    /// WhatsApp user id.
+    /// WhatsApp business-scoped user id (the WhatsApp channel uses it when there is no
+    /// phone); `None` when unknown.
     pub whatsapp_id: Option<String>,
-    /// E-mail.
+    /// E-mail address, lower case; `None` when the contact has none.
     pub email: Option<String>,
     /// The opaque id a web chat or an integrator's channel knows the customer by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,16 +67,16 @@ impl Recipient {
     }
 }
 
-/// A message to deliver.
+/// A message to deliver to a customer through a [`Channel`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboundMessage {
-    /// Payload.
+    /// What to send; channels refuse kinds they cannot send.
     pub content: MessageContent,
     /// Channel id of the message this one answers.
     pub reply_to_external_id: Option<String>,
 }
 
-/// What the channel answered.
+/// What the channel answered to an accepted send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendReceipt {
     /// The channel's message id.
@@ -120,7 +122,8 @@ pub struct Channels {
 }
 
 impl Channels {
-    /// No channel yet.
+    /// An empty set: every send fails as [`ChannelFailure::NotConfigured`] until channels are
+    /// added.
     pub fn new() -> Channels {
         Channels::default()
     }
@@ -174,9 +177,10 @@ pub struct InboundSender {
     pub phone: Option<String>,
     /// WhatsApp user id (may come without a phone).
     pub whatsapp_id: Option<String>,
-    /// E-mail.
+    /// Sender's e-mail address (e-mail channels); `None` otherwise.
     pub email: Option<String>,
-    /// Profile name.
+    /// Name the customer set on their channel profile (WhatsApp profile name); fills the contact's
+    /// name when it has none.
     pub name: Option<String>,
     /// The opaque id of a sender with no phone or e-mail (a web-chat visitor, an integrator's
     /// own user id): the contact is found or created by it.
@@ -187,17 +191,19 @@ pub struct InboundSender {
 /// One inbound message, channel-neutral.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundMessage {
-    /// Channel kind.
+    /// Which kind of channel the message arrived on.
     pub channel: ChannelKind,
     /// The inbox's external id (WhatsApp `phone_number_id`): routes to the tenant.
     pub account_external_id: String,
     /// The channel's message id (`wamid…`): the idempotency key.
     pub external_id: String,
-    /// Sender.
+    /// Who sent it, as the channel identifies them; the contact is found or created from it.
     pub from: InboundSender,
-    /// Payload.
+    /// What the message carries; kinds without a mapping arrive as
+    /// [`MessageContent::Unknown`].
     pub content: MessageContent,
-    /// When the customer sent it.
+    /// When the customer sent it, by the channel's clock (UTC); SLA clocks of a ticket it opens
+    /// start here (or now, if that is earlier).
     pub sent_at: DateTime<Utc>,
     /// Channel id of the message it replies to.
     pub reply_to_external_id: Option<String>,
@@ -208,17 +214,17 @@ pub struct InboundMessage {
 /// A delivery status report for an outbound message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundStatus {
-    /// Channel kind.
+    /// Which kind of channel reported the status.
     pub channel: ChannelKind,
-    /// The inbox's external id.
+    /// The inbox's external id (WhatsApp `phone_number_id`): routes the status to its tenant.
     pub account_external_id: String,
-    /// The outbound message's channel id.
+    /// Channel id of the outbound message the status is about ([`SendReceipt::external_id`]).
     pub external_id: String,
-    /// New status.
+    /// The status the channel reports; it is applied only if it moves the message forward.
     pub status: DeliveryStatus,
-    /// Failure details.
+    /// Why the delivery failed, when `status` is [`DeliveryStatus::Failed`]; `None` otherwise.
     pub error: Option<DeliveryError>,
-    /// When it happened.
+    /// When the status changed, by the channel's clock (UTC).
     pub at: DateTime<Utc>,
     /// Billing category, when the channel reports one.
     pub pricing_category: Option<String>,

@@ -5,11 +5,12 @@ use std::sync::Mutex;
 
 /// A source of "now".
 pub trait Clock: Send + Sync + 'static {
-    /// The current instant.
+    /// The current instant (UTC), which the service takes as `now` for the workflows it runs.
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The operating system clock.
+/// The operating system's clock, truncated to whole microseconds so an instant stored in SQL
+/// reads back exactly as written.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -22,7 +23,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that tests move by hand.
+/// A clock that stays where it is put, for tests and simulations: it moves only through
+/// [`ManualClock::set`] and [`ManualClock::advance`].
 #[derive(Debug)]
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
@@ -32,12 +34,12 @@ impl ManualClock {
         ManualClock(Mutex::new(t))
     }
 
-    /// Sets the time.
+    /// Jumps to `t` (backwards too).
     pub fn set(&self, t: DateTime<Utc>) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
     }
 
-    /// Moves the time forward.
+    /// Moves the time forward by `d` (backwards when `d` is negative).
     pub fn advance(&self, d: Duration) {
         let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
         *g += d;

@@ -21,7 +21,7 @@ pub enum Error {
     Invalid {
         /// Dotted path of the field (`lead.phone`, `schedule.monday[0].end`).
         field: String,
-        /// Human readable reason.
+        /// Why the value was refused, in words meant for the person who sent it.
         reason: String,
         /// Values that would have been accepted, when the set is small and known.
         allowed: Vec<String>,
@@ -30,25 +30,26 @@ pub enum Error {
     /// or the caller may not know it exists.
     #[error("{entity} not found: {id}")]
     NotFound {
-        /// What was looked up.
+        /// Which kind of record was looked up.
         entity: Entity,
-        /// The id or key that was looked up.
+        /// The id or key that was looked up, as text (a UUID, a ticket number…).
         id: String,
     },
     /// A lifecycle move that the state machine does not allow.
     #[error("invalid transition from {from} to {to}")]
     InvalidTransition {
-        /// Current status.
+        /// Status the ticket is in (`open`).
         from: String,
-        /// Requested status.
+        /// Status the caller asked for (`closed`).
         to: String,
     },
-    /// The actor may not do this.
+    /// The actor's role or permissions do not allow this action on this ticket or organization
+    /// (see [`Principal::authorize`](crate::actor::Principal::authorize)).
     #[error("forbidden: {actor} may not {action}")]
     Forbidden {
-        /// Who tried.
+        /// The actor who tried, as displayed (`agent <id>`, `bot <name>`, `system`).
         actor: String,
-        /// What was refused.
+        /// The refused action in words (`transfer this ticket to that queue`).
         action: String,
     },
     /// Lost a race: another transaction changed what this one read (a stale row version, a
@@ -58,14 +59,14 @@ pub enum Error {
     Conflict {
         /// What changed underneath, when the store knows.
         entity: Option<Entity>,
-        /// What collided.
+        /// What collided, in words (`stale version 3 (stored 4)`).
         detail: String,
     },
     /// A business key is taken: the queue name, the agent's e-mail, the contact's phone, a
     /// second live ticket for a conversation. Permanent until the other one changes.
     #[error("{entity} already exists ({key}{})", existing.as_ref().map(|x| format!(": {x}")).unwrap_or_default())]
     AlreadyExists {
-        /// What exists.
+        /// Which kind of record already has the key.
         entity: Entity,
         /// Which of its keys collided (`id`, `name`, `email`, `phone`, `number`…).
         key: &'static str,
@@ -80,7 +81,7 @@ pub enum Error {
     /// help; changing the state first will.
     #[error("{entity} refused: {reason}")]
     Refused {
-        /// What the refusal is about.
+        /// Which kind of record the refusal is about.
         entity: Entity,
         /// Why, and what to do first.
         reason: String,
@@ -90,7 +91,7 @@ pub enum Error {
     InvalidClassification {
         /// The setor as given (or as resolved).
         setor: String,
-        /// The motivo as given.
+        /// The motivo as given by the caller.
         motivo: String,
         /// Valid motivos for the setor, or valid setores when the setor itself is unknown.
         allowed: Vec<String>,
@@ -100,7 +101,7 @@ pub enum Error {
     /// No agent could take the ticket (all offline, full, or lacking skills).
     #[error("no agent available in queue {queue}")]
     NoAgentAvailable {
-        /// Queue id.
+        /// Id of the queue where no agent could take the ticket, as text.
         queue: String,
     },
     /// A calendar has no business time where some was needed.
@@ -109,11 +110,11 @@ pub enum Error {
     /// The backing store failed. `retryable` tells whether trying again can help.
     #[error("store error: {message}")]
     Store {
-        /// What failed.
+        /// What failed, in words (the operation or the store's message).
         message: String,
         /// Whether a retry can help (connection loss, serialization failure).
         retryable: bool,
-        /// Underlying error.
+        /// The store's own error, when there is one.
         #[source]
         source: Option<BoxError>,
     },
@@ -122,11 +123,11 @@ pub enum Error {
     Channel {
         /// Why, in channel-neutral terms.
         failure: crate::channel::ChannelFailure,
-        /// What failed.
+        /// What failed, in words (the channel's error message).
         message: String,
         /// Whether a retry can help (rate limit, 5xx, timeout).
         retryable: bool,
-        /// Underlying error.
+        /// The channel adapter's own error (HTTP or API error), when there is one.
         #[source]
         source: Option<BoxError>,
     },
@@ -137,29 +138,29 @@ pub enum Error {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// Bad input.
+    /// [`Error::Invalid`]: the input failed validation.
     Invalid,
     /// Unknown id (or another tenant's).
     NotFound,
-    /// Lifecycle move not allowed.
+    /// [`Error::InvalidTransition`]: the lifecycle does not allow the status move.
     InvalidTransition,
-    /// Actor not allowed.
+    /// [`Error::Forbidden`]: the actor may not do this.
     Forbidden,
     /// Lost race; rerunning can succeed.
     Conflict,
-    /// A business key is taken.
+    /// [`Error::AlreadyExists`]: a business key (name, e-mail, phone…) is taken.
     AlreadyExists,
     /// The state forbids it, permanently until it changes.
     Refused,
     /// Invalid setor × motivo.
     InvalidClassification,
-    /// No agent could take the work.
+    /// [`Error::NoAgentAvailable`]: no agent of the queue could take the ticket.
     NoAgentAvailable,
-    /// Calendar never open.
+    /// [`Error::NoBusinessTime`]: a calendar has no business time where some was needed.
     NoBusinessTime,
-    /// Storage failure.
+    /// [`Error::Store`]: the backing store failed.
     Store,
-    /// Channel failure.
+    /// [`Error::Channel`]: a channel failed to deliver.
     Channel,
 }
 
@@ -246,7 +247,8 @@ impl Error {
         }
     }
 
-    /// Store failure with a source.
+    /// A store failure carrying the store's own error as its source; `retryable` says whether
+    /// trying again can help.
     pub fn store(message: impl Into<String>, retryable: bool, source: impl Into<BoxError>) -> Self {
         Error::Store {
             message: message.into(),
@@ -255,7 +257,7 @@ impl Error {
         }
     }
 
-    /// The kind of failure.
+    /// The coarse [`ErrorKind`] of this error, for matching and for mapping to HTTP statuses.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Invalid { .. } => ErrorKind::Invalid,
@@ -341,39 +343,39 @@ impl Error {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Entity {
-    /// A tenant.
+    /// An organization (tenant).
     Organization,
     /// An inbox (a WhatsApp number, an e-mail address…).
     ChannelAccount,
-    /// A customer.
+    /// A customer ([`Contact`](crate::domain::party::Contact)).
     Contact,
     /// A contact's thread on one inbox.
     Conversation,
-    /// A ticket.
+    /// A ticket ([`Ticket`](crate::domain::ticket::Ticket)).
     Ticket,
-    /// A message of a ticket.
+    /// A message of a ticket ([`Message`](crate::domain::message::Message)).
     Message,
-    /// A Kanban column.
+    /// A Kanban column ([`Stage`](crate::domain::board::Stage)).
     Stage,
-    /// A ticket category.
+    /// A ticket category ([`Category`](crate::domain::board::Category)).
     Category,
     /// A queue (a setor's line).
     Queue,
     /// An agent's membership of a queue.
     QueueMember,
-    /// A human agent.
+    /// A human agent ([`Agent`](crate::domain::team::Agent)).
     Agent,
-    /// A canned response.
+    /// A saved reply ([`CannedResponse`](crate::domain::canned::CannedResponse)).
     CannedResponse,
-    /// An SLA policy.
+    /// An SLA policy ([`SlaPolicy`](crate::sla::SlaPolicy)).
     SlaPolicy,
-    /// A sale recorded on a ticket.
+    /// A sale recorded on a ticket ([`Sale`](crate::domain::records::Sale)).
     Sale,
     /// One attendance of a ticket by an agent.
     AssignmentCycle,
-    /// A row of the audit trail.
+    /// A row of the audit trail ([`AuditEntry`](crate::domain::records::AuditEntry)).
     AuditEntry,
-    /// An event of the outbox.
+    /// An event of the outbox ([`Event`](crate::domain::records::Event)).
     Event,
     /// The setor × motivo catalogue.
     Catalogue,

@@ -17,11 +17,12 @@ macro_rules! id_type {
             pub fn new() -> Self {
                 Self(Uuid::now_v7())
             }
-            /// The underlying UUID.
+            /// The underlying UUID, for storage and wire formats that take one.
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
-            /// Entity name used in errors.
+            /// Snake-case name of the entity the id names (`ticket`), as in the field a parse error
+            /// names (`ticket_id`).
             pub const ENTITY: &'static str = $entity;
         }
 
@@ -61,36 +62,36 @@ macro_rules! id_type {
 }
 
 id_type! {
-    /// An organization (tenant).
+    /// Identifies an organization (tenant, [`Organization`](crate::domain::party::Organization)).
     OrgId => "organization",
-    /// A contact (lead / customer).
+    /// Identifies a contact (lead / customer, [`Contact`](crate::domain::party::Contact)).
     ContactId => "contact",
-    /// A channel account (inbox): one WhatsApp number, one e-mail address…
+    /// Identifies a channel account (inbox): one WhatsApp number, one e-mail address…
     ChannelAccountId => "channel_account",
-    /// A conversation: contact × channel account.
+    /// Identifies a conversation: contact × channel account.
     ConversationId => "conversation",
-    /// A ticket.
+    /// Identifies a ticket ([`Ticket`](crate::domain::ticket::Ticket)); users see its number.
     TicketId => "ticket",
-    /// A message.
+    /// Identifies a message of a ticket ([`Message`](crate::domain::message::Message)).
     MessageId => "message",
-    /// A Kanban stage.
+    /// Identifies a Kanban stage ([`Stage`](crate::domain::board::Stage)).
     StageId => "stage",
-    /// A queue (fila / setor).
+    /// Identifies a queue (fila / setor, [`Queue`](crate::domain::team::Queue)).
     QueueId => "queue",
-    /// An agent (human user of the desk).
+    /// Identifies an agent (a human user of the desk, [`Agent`](crate::domain::team::Agent)).
     AgentId => "agent",
-    /// A ticket category.
+    /// Identifies a ticket category ([`Category`](crate::domain::board::Category)).
     CategoryId => "category",
-    /// A canned response.
+    /// Identifies a canned response ([`CannedResponse`](crate::domain::canned::CannedResponse)).
     CannedResponseId => "canned_response",
-    /// A sale linked to a ticket.
+    /// Identifies a sale recorded on a ticket ([`Sale`](crate::domain::records::Sale)).
     SaleId => "sale",
-    /// An audit entry.
+    /// Identifies an audit trail entry ([`AuditEntry`](crate::domain::records::AuditEntry)).
     AuditId => "audit_entry",
-    /// An event (outbox row).
+    /// Identifies an event (an outbox row, [`Event`](crate::domain::records::Event)).
     EventId => "event",
-    /// An assignment cycle (one attendance of a ticket by an agent in a queue).
+    /// Identifies an assignment cycle (one attendance of a ticket by an agent in a queue).
     CycleId => "assignment_cycle",
-    /// An SLA policy.
+    /// Identifies an SLA policy ([`SlaPolicy`](crate::sla::SlaPolicy)).
     SlaPolicyId => "sla_policy",
 }

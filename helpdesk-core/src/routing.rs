@@ -6,18 +6,19 @@ use crate::domain::ticket::Priority;
 use crate::ids::*;
 use chrono::{DateTime, Utc};
 
-/// One agent as routing sees them.
+/// One member of a queue as routing sees them: the snapshot of their agent record and
+/// membership that [`round_robin`] and [`least_busy`] choose from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    /// Agent.
+    /// The agent this candidate stands for; the choice functions return it.
     pub agent_id: AgentId,
-    /// Presence.
+    /// The agent's presence; only [`Presence::Online`] agents are eligible.
     pub presence: Presence,
-    /// Whether the account is active.
+    /// Whether the agent account is active; deactivated agents are never eligible.
     pub active: bool,
     /// Open (New/Open/Pending) tickets now.
     pub open_tickets: u32,
-    /// Capacity.
+    /// Most live (New/Open/Pending) tickets the agent may hold at once.
     pub capacity: u32,
     /// Last assignment instant (least-busy tie break: longest idle first).
     pub last_assigned_at: Option<DateTime<Utc>>,
@@ -92,13 +93,13 @@ pub fn choose(strategy: Distribution, cands: &[Candidate], required: &[String]) 
 /// A waiting ticket as ordering sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
-    /// Ticket.
+    /// The waiting ticket.
     pub ticket_id: TicketId,
-    /// Priority.
+    /// Its priority; higher goes first.
     pub priority: Priority,
-    /// VIP customer.
+    /// Whether its customer is VIP; among equal priorities VIPs go first.
     pub vip: bool,
-    /// Waiting since.
+    /// When it started waiting in the queue; among equals the longest waiting goes first.
     pub since: DateTime<Utc>,
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use helpdesk_core::clock::Clock;
 use std::sync::{Arc, Mutex};
 
-/// Breaker settings.
+/// When a [`Breaker`] opens and for how long; defaults: 5 consecutive failures, 30 seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BreakerSettings {
     /// Consecutive failures that open the circuit.
@@ -28,11 +28,11 @@ impl Default for BreakerSettings {
 /// The breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
-    /// Calls go through.
+    /// Healthy: calls go through, and consecutive failures are counted.
     Closed,
     /// Calls fail fast until the instant.
     Open {
-        /// When a probe may go.
+        /// The instant after which the next call is let through as a probe (half-open).
         until: DateTime<Utc>,
     },
     /// One probe is in flight; other calls fail fast.
@@ -61,7 +61,7 @@ pub struct Permit {
 }
 
 impl Breaker {
-    /// A closed breaker.
+    /// A new breaker for one endpoint, closed, with no failure counted; time is read from `clock`.
     pub fn new(settings: BreakerSettings, clock: Arc<dyn Clock>) -> Breaker {
         Breaker {
             settings,

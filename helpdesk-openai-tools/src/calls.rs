@@ -9,21 +9,22 @@
 
 use serde_json::{Value, json};
 
-/// One call the model asked for.
+/// One function call the model asked for, read from either API's shape; every call must get a
+/// [`ToolOutput`] with the same `call_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCall {
     /// `call_id` (Responses) or `id` (Chat).
     pub call_id: String,
-    /// Function name.
+    /// Name of the function to run (`abrir_ticket_crm`), as the model wrote it.
     pub name: String,
     /// The arguments as the model wrote them (a JSON string, maybe invalid).
     pub arguments: String,
 }
 
-/// The answer to one call.
+/// The answer to one call, rendered for either API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {
-    /// The call answered.
+    /// Id of the call this output answers ([`ToolCall::call_id`]).
     pub call_id: String,
     /// The JSON result (`{ok: true, …}` or `{ok: false, kind, retryable, message,
     /// allowed_values}`).
@@ -101,7 +102,8 @@ pub fn canonical(arguments: &str) -> Option<String> {
     Some(canonical_value(&v))
 }
 
-/// Canonical text of a JSON value.
+/// Canonical JSON text of a value: object keys sorted, no insignificant spaces (see
+/// [`canonical`]).
 pub fn canonical_value(v: &Value) -> String {
     match v {
         Value::Object(m) => {

@@ -1,8 +1,8 @@
-//! The external CRM call of `abrir_ticket_crm`: `POST` with the seed's fields, the seed's
-//! response shape (`[{"data":[{"resposta":[{"protocolo":"…"}]}]}]`), an idempotency key sent
-//! as `Idempotency-Key` and remembered, retries only where a retry can succeed (5xx, 429,
-//! timeouts, network) with exponential backoff and jitter, a timeout per attempt, a total
-//! deadline, and a circuit breaker around the whole retry sequence.
+//! The external CRM call of `abrir_ticket_crm`: `POST` with the fields our users' CRM endpoints
+//! take and their response shape (`[{"data":[{"resposta":[{"protocolo":"…"}]}]}]`), an
+//! idempotency key sent as `Idempotency-Key` and remembered, retries only where a retry can
+//! succeed (5xx, 429, timeouts, network) with exponential backoff and jitter, a timeout per
+//! attempt, a total deadline, and a circuit breaker around the whole retry sequence.
 //!
 //! Logs (LGPD): conversation id, setor, motivo, protocol, attempts, timing. Never the resumo,
 //! the document, a phone number or an amount.
@@ -17,20 +17,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// CRM client settings.
+/// Where the CRM is and how hard to try: attempts, per-attempt timeout, total deadline,
+/// backoff and circuit breaker.
 #[derive(Debug, Clone)]
 pub struct CrmSettings {
     /// The endpoint (`POST`), e.g. `https://crm.example.com/webhook/abrir_ticket`.
     pub url: String,
     /// Attempts in all (first included).
     pub max_attempts: u32,
-    /// Timeout of one attempt.
+    /// How long one HTTP attempt may take before it counts as a timeout (retried); 5 s by default.
     pub attempt_timeout: Duration,
     /// Deadline of the whole call, retries included.
     pub deadline: Duration,
     /// Delay before the second attempt; doubled each time, with jitter.
     pub base_backoff: Duration,
-    /// The circuit breaker.
+    /// When the circuit breaker around the whole retry sequence opens, and for how long.
     pub breaker: BreakerSettings,
 }
 
@@ -48,7 +49,8 @@ impl CrmSettings {
     }
 }
 
-/// What to open.
+/// A ticket to open in the external CRM; the conversation and the document come from the
+/// helpdesk, the rest from the model's validated arguments.
 #[derive(Debug, Clone)]
 pub struct CrmTicketRequest {
     /// The conversation (from the helpdesk, never from the model).
@@ -57,13 +59,13 @@ pub struct CrmTicketRequest {
     pub client_document: Document,
     /// Summary written by the assistant.
     pub resumo: String,
-    /// Canonical setor.
+    /// The setor as the catalogue spells it (`FINANCEIRO`).
     pub setor: String,
-    /// Canonical motivo.
+    /// The motivo as the catalogue spells it (`INFORMAR PAGAMENTO`).
     pub motivo: String,
 }
 
-/// An opened CRM ticket.
+/// The result of opening a ticket in the external CRM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrmTicket {
     /// The CRM's protocol number.
@@ -74,7 +76,7 @@ pub struct CrmTicket {
     pub replayed: bool,
 }
 
-/// Why the CRM call failed.
+/// Why the CRM call failed, and so whether trying later can help ([`CrmError::retryable`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CrmError {
     /// The circuit is open: the CRM failed repeatedly; not called.
@@ -83,29 +85,29 @@ pub enum CrmError {
     /// No answer in time (the deadline or every attempt timed out).
     #[error("the CRM did not answer in time after {attempts} attempt(s)")]
     Timeout {
-        /// Attempts made.
+        /// HTTP attempts made before giving up.
         attempts: u32,
     },
     /// 5xx or 429 on every attempt.
     #[error("the CRM failed with HTTP {status} after {attempts} attempt(s)")]
     Unavailable {
-        /// Last status.
+        /// HTTP status of the last attempt.
         status: u16,
-        /// Attempts made.
+        /// HTTP attempts made, all answered with 5xx or 429.
         attempts: u32,
     },
-    /// A network error on every attempt.
+    /// The CRM could not be reached (connection refused or reset, DNS…) on every attempt.
     #[error("could not reach the CRM after {attempts} attempt(s): {message}")]
     Network {
         /// Last error (no personal data).
         message: String,
-        /// Attempts made.
+        /// HTTP attempts made.
         attempts: u32,
     },
     /// The CRM refused the request (4xx other than 429): retrying will not help.
     #[error("the CRM refused the request with HTTP {status}")]
     Rejected {
-        /// Status.
+        /// The HTTP status the CRM answered with.
         status: u16,
     },
     /// A success without a protocol number.
@@ -148,7 +150,9 @@ pub fn idempotency_key(conversation: &str, tool: &str, canonical_args: &str) -> 
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads the protocol from the seed's response shape (a string or a number).
+/// Reads the protocol number from the CRM's response shape (a string or a number, as
+/// `[{"data":[{"resposta":[{"protocolo":…}]}]}]` or the same object without the outer array);
+/// `None` when it is missing or empty.
 pub fn parse_protocol(body: &Value) -> Option<String> {
     let p = body
         .pointer("/0/data/0/resposta/0/protocolo")

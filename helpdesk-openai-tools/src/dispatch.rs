@@ -26,13 +26,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// The seed's answer when the conversation has no valid CPF/CNPJ.
+/// The answer `abrir_ticket_crm` gives the model when the conversation has no valid CPF/CNPJ:
+/// our users' original Portuguese wording, which asks the customer for the document.
 pub const DOCUMENT_NEEDED: &str = "Para abrir um ticket, preciso do seu CPF ou CNPJ.";
 
 /// Which conversation the model is working on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolContext {
-    /// Tenant.
+    /// Organization the conversation belongs to; every call is scoped by it.
     pub org: OrgId,
     /// The conversation's current ticket.
     pub ticket_id: TicketId,
@@ -41,7 +42,8 @@ pub struct ToolContext {
     pub crm_conversation_ref: Option<String>,
 }
 
-/// Dispatcher settings.
+/// How a [`Dispatcher`] behaves: when it hands a conversation off, where to, and the name the
+/// bot acts under.
 #[derive(Debug, Clone)]
 pub struct DispatchSettings {
     /// Consecutive invalid calls in one turn before handing off to a human.
@@ -66,13 +68,14 @@ impl Default for DispatchSettings {
 /// One executed call, for logs and summaries (no arguments: they may hold personal data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Executed {
-    /// Call id.
+    /// Id of the call answered (`call_id` / `id`).
     pub call_id: String,
-    /// Tool.
+    /// Name of the tool called, as the model wrote it.
     pub name: String,
-    /// Success.
+    /// Whether the call succeeded (its output has `ok: true`).
     pub ok: bool,
-    /// Error kind when not ok.
+    /// The error's `kind` when the call failed (`invalid_arguments`, `document_required`,
+    /// `unavailable`…); `None` on success.
     pub kind: Option<String>,
     /// Answered with the output of an identical earlier call in the same batch.
     pub duplicate_of: Option<String>,
@@ -88,7 +91,8 @@ pub struct Turn {
     pub executed: Vec<Executed>,
 }
 
-/// An error returned to the model.
+/// An error returned to the model as an output it can act on (`{ok: false, kind, retryable,
+/// message, allowed_values}`).
 #[derive(Debug, Clone, PartialEq)]
 struct ToolError {
     kind: &'static str,

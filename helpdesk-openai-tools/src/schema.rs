@@ -1,7 +1,7 @@
 //! The OpenAI strict-mode subset of JSON Schema, checked. Every tool this crate renders passes
 //! [`check_strict`]; integrators can run it over their own tools too.
 //!
-//! Rules (OpenAI Structured Outputs, "Supported schemas"): the root is an object and not an
+//! Rules (the subset OpenAI's strict mode accepts): the root is an object and not an
 //! `anyOf`; every object lists all its properties in `required` and has
 //! `additionalProperties: false`; optional values are unions with `null`; no `default`,
 //! `oneOf`, `allOf`, `not`, `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`,
@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-/// Formats strict mode accepts.
+/// The `format` values strict mode accepts on strings; [`check_strict`] reports any other.
 pub const ALLOWED_FORMATS: [&str; 9] = [
     "date-time",
     "time",
@@ -42,7 +42,7 @@ const FORBIDDEN: [&str; 10] = [
 pub struct Violation {
     /// Where (`/properties/setor`).
     pub path: String,
-    /// What.
+    /// The rule broken, in words (``format `uri` is not supported``).
     pub rule: String,
 }
 

@@ -8,9 +8,11 @@
 use helpdesk_core::domain::catalogue::Catalogue;
 use serde_json::{Value, json};
 
-/// `abrir_ticket_crm`.
+/// Name of the tool that opens a ticket in the tenant's external CRM with a summary and a
+/// setor × motivo pair (`abrir_ticket_crm`).
 pub const ABRIR_TICKET_CRM: &str = "abrir_ticket_crm";
-/// `transferir_para_humano`.
+/// Name of the tool that hands the conversation to a human: it notes the reason and moves the
+/// ticket to the department's queue (`transferir_para_humano`).
 pub const TRANSFERIR_PARA_HUMANO: &str = "transferir_para_humano";
 /// Ticket status by number (for the current contact).
 pub const CONSULTAR_TICKET: &str = "consultar_ticket";
@@ -24,8 +26,9 @@ pub const TRANSFERIR_FILA: &str = "transferir_fila";
 /// How `abrir_ticket_crm` (and `classificar_ticket`) describe setor × motivo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PairSchema {
-    /// The seed's schema: `setor` is an enum, `motivo` a string checked by the dispatcher
-    /// (an invalid pair comes back as an error listing the valid motivos).
+    /// The schema our users' assistants were configured with: `setor` is an enum, `motivo` a
+    /// string checked by the dispatcher (an invalid pair comes back as an error listing the
+    /// valid motivos).
     #[default]
     Flat,
     /// `classificacao` is an `anyOf` with one branch per setor whose `motivo` is that setor's
@@ -36,7 +39,7 @@ pub enum PairSchema {
 /// A function tool: name, description, strict parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolDef {
-    /// Function name.
+    /// Function name the model calls it by (`abrir_ticket_crm`).
     pub name: String,
     /// What it does and when to use it (read by the model).
     pub description: String,
@@ -56,7 +59,7 @@ impl ToolDef {
         })
     }
 
-    /// As a Chat Completions tool.
+    /// As a Chat Completions `function` tool (`{"type": "function", "function": {…}}`).
     pub fn chat(&self) -> Value {
         json!({
             "type": "function",
@@ -70,7 +73,7 @@ impl ToolDef {
     }
 }
 
-/// Which tools to offer and how.
+/// Which tools [`tool_set`] offers and how it describes setor × motivo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolOptions {
     /// Setor × motivo schema style.

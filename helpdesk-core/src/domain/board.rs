@@ -4,20 +4,22 @@ use crate::ids::*;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// A Kanban column.
+/// A Kanban column of the ticket board; each ticket sits in at most one
+/// (its [`stage_id`](crate::domain::ticket::Ticket::stage_id)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage {
-    /// Id.
+    /// Identifies the stage; tickets point at it through
+    /// [`Ticket::stage_id`](crate::domain::ticket::Ticket::stage_id).
     pub id: StageId,
-    /// Tenant.
+    /// Organization the stage belongs to; every tenant has its own board.
     pub org_id: OrgId,
-    /// Name (`Novo`).
+    /// Column title shown on the board (`Novo`), trimmed, 1 to 120 characters.
     pub name: String,
-    /// `#rrggbb`.
+    /// Column color for UIs, `#rrggbb` in lower case.
     pub color: String,
     /// Position, ascending left to right. The first stage is where new tickets start.
     pub position: i32,
-    /// Creation instant.
+    /// When the stage was created (UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -32,16 +34,18 @@ pub const DEFAULT_STAGES: [(&str, &str); 4] = [
 /// A ticket category (optionally nested).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
-    /// Id.
+    /// Identifies the category; tickets point at it through
+    /// [`Ticket::category_id`](crate::domain::ticket::Ticket::category_id).
     pub id: CategoryId,
-    /// Tenant.
+    /// Organization the category belongs to.
     pub org_id: OrgId,
-    /// Name.
+    /// Label shown to agents and used in reports (`Financeiro`), trimmed, 1 to 120 characters.
     pub name: String,
-    /// Description.
+    /// Free text explaining when to use the category; `None` when none was given.
     pub description: Option<String>,
-    /// `#rrggbb`.
+    /// Color for UIs, `#rrggbb` in lower case; `None` when not set.
     pub color: Option<String>,
-    /// Parent category.
+    /// The category this one is nested under, of the same organization; `None` for a top-level
+    /// category.
     pub parent_id: Option<CategoryId>,
 }

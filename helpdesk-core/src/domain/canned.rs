@@ -6,22 +6,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A saved reply.
+/// A saved reply that agents insert by its `/shortcut`; its body is rendered with
+/// [`render`] before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CannedResponse {
-    /// Id.
+    /// Identifies the canned response.
     pub id: CannedResponseId,
-    /// Tenant.
+    /// Organization the canned response belongs to; shortcuts are unique within it.
     pub org_id: OrgId,
     /// Shortcut without the slash, lower case, unique per tenant (`thanks`).
     pub shortcut: String,
-    /// Title.
+    /// Human-readable name shown in pickers next to the shortcut, trimmed, 1 to 120 characters.
     pub title: String,
     /// Body with `{{variables}}`.
     pub body: String,
-    /// Category label.
+    /// Free label that groups canned responses in pickers (`Cobrança`); `None` when ungrouped.
     pub category: Option<String>,
-    /// Creation instant.
+    /// When the canned response was created (UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -42,7 +43,7 @@ pub fn normalize_shortcut(s: &str) -> Result<String> {
     }
 }
 
-/// Result of rendering a body.
+/// What [`render`] produced from a canned response body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     /// Text with known variables replaced; unknown ones stay as written.

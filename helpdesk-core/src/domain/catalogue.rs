@@ -1,8 +1,9 @@
 //! The setor × motivo catalogue: which reasons (motivos) a department (setor) accepts.
 //!
-//! The default is the table our users' AI assistants were configured with
-//! (`seeds/ai-crm-ticket-tool.md`), spelled exactly as their CRM expects it. Matching ignores
-//! case, accents and surrounding spaces, and always answers with the canonical spelling.
+//! The default is the table our users' AI assistants were configured with (the setores and
+//! motivos their `abrir_ticket_crm` tool accepts), spelled exactly as their CRM expects it.
+//! Matching ignores case, accents and surrounding spaces, and always answers with the
+//! canonical spelling.
 
 use crate::domain::text::{closest, fold};
 use crate::ids::QueueId;
@@ -24,13 +25,16 @@ pub struct Setor {
 /// A validated classification: canonical setor and motivo.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Classification {
-    /// Canonical setor.
+    /// The setor as the catalogue spells it (`FINANCEIRO`), whatever case or accents were given.
     pub setor: String,
-    /// Canonical motivo.
+    /// The motivo as the catalogue spells it (`INFORMAR PAGAMENTO`), whatever case or accents were
+    /// given.
     pub motivo: String,
 }
 
-/// A tenant's catalogue.
+/// An organization's setor × motivo catalogue: the departments tickets can be classified under
+/// and the reasons each accepts, in display order. The default is our users' CRM table;
+/// [`Catalogue::new`] builds a tenant's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalogue {
     setores: Vec<Setor>,

@@ -121,7 +121,7 @@ impl Document {
         Ok(())
     }
 
-    /// CPF or CNPJ.
+    /// Whether the document is a CPF (a person) or a CNPJ (a company).
     pub fn kind(&self) -> DocumentKind {
         self.kind
     }

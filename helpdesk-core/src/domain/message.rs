@@ -5,25 +5,25 @@ use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Which way a message travels.
+/// Which way a message travels, which decides whether it is sent through the channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
-    /// From the customer.
+    /// Written by the customer and received through the channel.
     Inbound,
-    /// To the customer.
+    /// Written by an agent, a bot or the system and sent to the customer through the channel.
     Outbound,
     /// Internal note: never sent to the customer.
     Note,
 }
 
-/// Who wrote a message.
+/// Who wrote a message, as recorded with it and shown in the conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum Author {
-    /// The customer.
+    /// The customer (the ticket's contact) wrote it.
     Contact(ContactId),
-    /// An agent.
+    /// An agent wrote it, by hand or from a canned response.
     Agent(AgentId),
     /// An AI assistant (named by the integrator).
     Bot(String),
@@ -31,19 +31,19 @@ pub enum Author {
     System,
 }
 
-/// Media kinds.
+/// Which kind of file a [`MessageContent::Media`] carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {
-    /// Picture.
+    /// A picture (JPEG, PNG…).
     Image,
-    /// Audio or voice note.
+    /// An audio file or a voice note.
     Audio,
-    /// Video.
+    /// A video clip.
     Video,
-    /// File.
+    /// Any other file (PDF, spreadsheet…); usually comes with a file name.
     Document,
-    /// Sticker.
+    /// A sticker (on WhatsApp, a WebP image).
     Sticker,
 }
 
@@ -52,40 +52,41 @@ pub enum MediaKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MessageContent {
-    /// Plain text.
+    /// Plain text; outbound text is 1 to 4096 characters.
     Text {
-        /// The text.
+        /// The text as written, line breaks included.
         body: String,
     },
     /// Image, audio, video, document or sticker.
     Media {
-        /// Kind of media.
+        /// Which kind of file it is.
         media: MediaKind,
         /// Channel media id (to download) if known.
         media_id: Option<String>,
-        /// Public link if known.
+        /// Public link to the file when the channel gives one (or an outbound message sends by
+        /// link); `None` otherwise.
         url: Option<String>,
-        /// MIME type.
+        /// MIME type as the channel reported it (`image/jpeg`); `None` when unknown.
         mime_type: Option<String>,
-        /// Caption.
+        /// Text shown under the media; `None` when the sender wrote none.
         caption: Option<String>,
         /// File name (documents).
         filename: Option<String>,
     },
-    /// A location pin.
+    /// A location pin shared or sent.
     Location {
-        /// Latitude.
+        /// Latitude in decimal degrees (WGS 84).
         latitude: f64,
-        /// Longitude.
+        /// Longitude in decimal degrees (WGS 84).
         longitude: f64,
-        /// Place name.
+        /// Name of the place; `None` for a bare pin.
         name: Option<String>,
-        /// Address.
+        /// Street address of the place; `None` when not given.
         address: Option<String>,
     },
     /// Shared contact cards (kept as the channel sent them).
     Contacts {
-        /// Raw cards.
+        /// The contact cards in the channel's JSON shape, unparsed.
         cards: serde_json::Value,
     },
     /// A reply to buttons, lists, flows, or a template quick reply.
@@ -108,55 +109,56 @@ pub enum MessageContent {
     },
     /// A template message (outbound, e.g. outside the 24-hour window).
     Template {
-        /// Template name.
+        /// Name of a message template approved for the sending account on the channel.
         name: String,
-        /// Language code.
+        /// Language code of the template translation to use (`pt_BR`).
         language: String,
         /// Components as the channel expects them.
         components: serde_json::Value,
     },
     /// Reply buttons (outbound): a text with one to three buttons.
     Buttons {
-        /// Text above the buttons.
+        /// Text shown above the buttons (1 to 1024 characters).
         body: String,
         /// The buttons (1 to 3).
         buttons: Vec<ReplyButton>,
     },
     /// A list menu (outbound): a text, a button that opens the list, sections of rows.
     List {
-        /// Text.
+        /// Text shown above the list button (1 to 4096 characters).
         body: String,
         /// Label of the button that opens the list.
         button: String,
         /// Sections (at most 10 rows in all).
         sections: Vec<ListSection>,
     },
-    /// An order from a catalogue.
+    /// An order placed from the business's product catalogue on the channel.
     Order {
-        /// Raw order.
+        /// The order in the channel's JSON shape (products, quantities, prices), unparsed.
         order: serde_json::Value,
     },
     /// A system notice (number changed, auto-reply marker…).
     System {
-        /// Human readable text.
+        /// Human-readable text of the notice.
         body: String,
     },
     /// A kind this version does not model; the raw payload is kept.
     Unknown {
         /// The channel's kind name.
         channel_kind: String,
-        /// Raw payload.
+        /// The message as the channel sent it, so nothing is lost.
         raw: serde_json::Value,
     },
 }
 
 impl MessageContent {
-    /// Text convenience constructor.
+    /// Builds a [`MessageContent::Text`].
     pub fn text(body: impl Into<String>) -> Self {
         MessageContent::Text { body: body.into() }
     }
 
-    /// Short wire name of the kind.
+    /// Short wire name of the kind (`text`, `media`, `interactive_reply`…), as stored and used in
+    /// events.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::Text { .. } => "text",
@@ -246,7 +248,8 @@ impl MessageContent {
     }
 }
 
-/// A reply button.
+/// A reply button of a [`MessageContent::Buttons`] message; the customer's press comes back as
+/// an [`InteractiveReply`](MessageContent::InteractiveReply) with the button's id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyButton {
     /// Id sent back when pressed (1-256 chars).
@@ -255,16 +258,17 @@ pub struct ReplyButton {
     pub title: String,
 }
 
-/// A section of a list menu.
+/// A titled group of rows in a [`MessageContent::List`] menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListSection {
     /// Section title (up to 24 chars).
     pub title: String,
-    /// Rows.
+    /// Choices of the section (1 to 10 rows across all sections of a list).
     pub rows: Vec<ListRow>,
 }
 
-/// A row of a list menu.
+/// A choice in a [`MessageContent::List`] menu; the customer's choice comes back as an
+/// [`InteractiveReply`](MessageContent::InteractiveReply) with the row's id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListRow {
     /// Id sent back when chosen (1-200 chars).
@@ -294,13 +298,13 @@ fn check_len(field: &str, s: &str, min: usize, max: usize) -> Result<()> {
 pub enum DeliveryStatus {
     /// Stored, not yet accepted by the channel.
     Queued,
-    /// Accepted by the channel.
+    /// Accepted by the channel, which gave it an id; not yet on the customer's device.
     Sent,
     /// On the customer's device.
     Delivered,
     /// Read (or played, for voice).
     Read,
-    /// Failed for good.
+    /// The channel gave up on it (see [`Message::delivery_error`]); no later status replaces it.
     Failed,
 }
 
@@ -320,44 +324,46 @@ impl DeliveryStatus {
 /// Why a delivery failed, as the channel reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryError {
-    /// Channel error code (`131047`).
+    /// Channel error code (`131047`); `None` when the send call itself failed (no code).
     pub code: Option<i64>,
-    /// Title.
+    /// Short description of the error, as the channel gave it.
     pub title: String,
-    /// Details.
+    /// Longer explanation from the channel; `None` when it gave none.
     pub details: Option<String>,
 }
 
-/// A message of a ticket.
+/// A message of a ticket: something the customer sent, something sent to them, or an internal
+/// note.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
-    /// Id.
+    /// Identifies the message (UUID v7, so ids sort by creation).
     pub id: MessageId,
-    /// Tenant.
+    /// Organization the message belongs to.
     pub org_id: OrgId,
     /// Ticket it belongs to (moves on merge).
     pub ticket_id: TicketId,
-    /// Conversation.
+    /// Conversation the message was exchanged in; it stays when a merge moves the message to
+    /// another ticket.
     pub conversation_id: ConversationId,
-    /// Inbox.
+    /// Channel account (inbox) it arrived on or leaves through.
     pub channel_account_id: ChannelAccountId,
     /// Inbound, outbound or note.
     pub direction: Direction,
-    /// Writer.
+    /// Who wrote it.
     pub author: Author,
-    /// Payload.
+    /// What the message carries.
     pub content: MessageContent,
     /// Channel message id (`wamid…`), unique per channel account.
     pub external_id: Option<String>,
     /// Channel id of the message this one replies to.
     pub reply_to_external_id: Option<String>,
-    /// Delivery status (outbound only).
+    /// Delivery status of an outbound message; `None` for inbound messages and notes.
     pub status: Option<DeliveryStatus>,
-    /// Failure details, when failed.
+    /// Why delivery failed; `None` unless the status is [`DeliveryStatus::Failed`].
     pub delivery_error: Option<DeliveryError>,
     /// When the channel says it was sent (inbound) or when it was created (others).
     pub created_at: DateTime<Utc>,
-    /// Last status change.
+    /// When [`Message::status`] last changed; `None` for messages without a delivery status.
     pub status_at: Option<DateTime<Utc>>,
     /// How the channel bills the message, when it says (WhatsApp `pricing.category`:
     /// service, marketing, utility, authentication…).

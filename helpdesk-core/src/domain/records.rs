@@ -43,7 +43,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// Dotted name.
+    /// Dotted wire name (`ticket.created`), as subscribers and webhooks see it.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::TicketCreated => "ticket.created",
@@ -66,81 +66,87 @@ impl fmt::Display for EventKind {
     }
 }
 
-/// An event.
+/// Something that happened to a ticket, stored in the outbox in the same transaction as the
+/// change and relayed to subscribers at least once. Built from an [`EventData`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Id (time ordered).
     pub id: EventId,
-    /// Tenant.
+    /// Organization the event belongs to; subscribers only ever see their own tenant's events.
     pub org_id: OrgId,
-    /// Type.
+    /// What happened, which decides the shape of [`Event::payload`].
     pub kind: EventKind,
-    /// Ticket concerned.
+    /// The ticket the event is about; every current kind is about one, so `None` only for an
+    /// event not tied to a ticket.
     pub ticket_id: Option<TicketId>,
-    /// Who caused it.
+    /// Who caused the change: an agent, a bot, the customer or the system.
     pub actor: Actor,
     /// Details (ids and states only; no personal data).
     pub payload: serde_json::Value,
-    /// When.
+    /// When the change happened (UTC).
     pub occurred_at: DateTime<Utc>,
 }
 
 /// An audit trail entry: who changed what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// Id.
+    /// Identifies the audit entry (UUID v7, so entries sort by time).
     pub id: AuditId,
-    /// Tenant.
+    /// Organization the entry belongs to.
     pub org_id: OrgId,
     /// Ticket concerned (none for configuration changes).
     pub ticket_id: Option<TicketId>,
-    /// Who.
+    /// Who made the change.
     pub actor: Actor,
     /// What (`ticket.assign`, `queue.create`…).
     pub action: String,
     /// Before / after details.
     pub details: serde_json::Value,
-    /// When.
+    /// When the change was made (UTC).
     pub at: DateTime<Utc>,
 }
 
 /// One attendance of a ticket in a queue: queued, started by an agent, finished, rated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignmentCycle {
-    /// Id.
+    /// Identifies the cycle.
     pub id: CycleId,
-    /// Tenant.
+    /// Organization the cycle belongs to.
     pub org_id: OrgId,
-    /// Ticket.
+    /// The ticket being attended.
     pub ticket_id: TicketId,
-    /// Queue.
+    /// Queue the ticket waited in during this cycle; `None` for a ticket without a queue.
     pub queue_id: Option<QueueId>,
-    /// Agent who took it.
+    /// Agent who took the ticket in this cycle; `None` while it waits unassigned.
     pub agent_id: Option<AgentId>,
-    /// Entered the queue.
+    /// When the ticket entered the queue for this cycle, by creation, transfer, unassignment
+    /// or reopening (UTC).
     pub queued_at: DateTime<Utc>,
-    /// Agent started.
+    /// When the agent took the ticket; `None` while it waits, which makes `started_at - queued_at`
+    /// the waiting time.
     pub started_at: Option<DateTime<Utc>>,
     /// Attendance ended (resolved, transferred, unassigned, merged).
     pub finished_at: Option<DateTime<Utc>>,
-    /// CSAT score of this attendance.
+    /// CSAT score (1 to 5) the customer gave, recorded on the ticket's last cycle; `None` when not
+    /// rated.
     pub rating: Option<u8>,
 }
 
-/// A sale generated from a ticket.
+/// A sale generated from a ticket's conversation, counted by reports per agent, queue and
+/// campaign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sale {
-    /// Id.
+    /// Identifies the sale.
     pub id: SaleId,
-    /// Tenant.
+    /// Organization the sale belongs to.
     pub org_id: OrgId,
-    /// Ticket.
+    /// The ticket the sale came from.
     pub ticket_id: TicketId,
-    /// Amount.
+    /// Value of the sale in minor units and its currency.
     pub amount: Money,
-    /// Note.
+    /// Free text about what was sold; `None` when not given.
     pub description: Option<String>,
-    /// When.
+    /// When the sale was recorded (UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -154,30 +160,30 @@ pub struct Sale {
 pub enum EventData {
     /// `ticket.created`: `{"number": 1001, "queue_id": "…", "source": "organic"}`.
     TicketCreated {
-        /// Ticket number.
+        /// The per-tenant ticket number (`1001`).
         number: u64,
-        /// Its queue.
+        /// Queue the ticket was created in; `None` when it has none.
         queue_id: Option<QueueId>,
-        /// Paid or organic.
+        /// Attribution of the ticket's origin: paid (from an ad) or organic.
         source: crate::domain::tracking::SourceType,
     },
     /// `ticket.assigned`: `{"from": "…" | null, "to": "…"}`.
     Assigned {
-        /// The previous assignee.
+        /// Agent who had the ticket before; `None` when it was unassigned.
         from: Option<AgentId>,
-        /// The new one.
+        /// Agent who has the ticket now.
         to: AgentId,
     },
     /// `ticket.assigned` with no assignee: `{"from": "…", "to": null}`.
     Unassigned {
-        /// The previous assignee.
+        /// Agent who had the ticket before; `None` when nobody had it.
         from: Option<AgentId>,
     },
     /// `ticket.updated`: `{"queue": {"from": "…", "to": "…"}, "unassigned": "…" | null}`.
     Transferred {
-        /// The previous queue.
+        /// Queue the ticket left; `None` when it had none.
         from: Option<QueueId>,
-        /// The new one.
+        /// Queue the ticket is in now.
         to: QueueId,
         /// The assignee the transfer released, if any.
         unassigned: Option<AgentId>,
@@ -185,9 +191,9 @@ pub enum EventData {
     /// `ticket.resolved`, `ticket.closed` or `ticket.status_changed` (by `to`):
     /// `{"from": "open", "to": "resolved"}`.
     StatusChanged {
-        /// The previous status.
+        /// Status before the change.
         from: crate::domain::ticket::TicketStatus,
-        /// The new one.
+        /// Status after the change; it picks the event's kind.
         to: crate::domain::ticket::TicketStatus,
     },
     /// `ticket.updated`: `{"rating": 5}`.
@@ -207,31 +213,31 @@ pub enum EventData {
     Updated(TicketChanges),
     /// `ticket.updated`: `{"sale_id": "…"}`.
     SaleRecorded {
-        /// The sale.
+        /// The sale recorded.
         sale_id: SaleId,
     },
     /// `ticket.closed` on the ticket merged away: `{"from": "open", "to": "closed",
     /// "merged_into": "…"}`.
     MergedInto {
-        /// Its status before.
+        /// Status of the merged-away ticket before it was closed.
         from: crate::domain::ticket::TicketStatus,
-        /// The ticket it went into.
+        /// The ticket that now holds its messages.
         into: TicketId,
-        /// How many messages moved.
+        /// Number of messages moved to the other ticket.
         messages_moved: u64,
     },
     /// `ticket.updated` on the ticket that received a merge: `{"merged_from": "…",
     /// "messages_moved": 3}`.
     MergedFrom {
-        /// The ticket merged into this one.
+        /// The ticket that was merged into this one (now closed).
         source: TicketId,
-        /// How many messages moved.
+        /// Number of messages moved into this ticket.
         messages_moved: u64,
     },
     /// `message.added`, a customer's message: `{"message_id": "…", "direction": "inbound",
     /// "kind": "text"}`.
     Received {
-        /// The message.
+        /// The customer's message.
         message_id: MessageId,
         /// Its content kind (`text`, `image`…).
         kind: &'static str,
@@ -239,27 +245,27 @@ pub enum EventData {
     /// `message.added`, an agent's or bot's reply: `{"message_id": "…", "direction":
     /// "outbound"}`.
     Replied {
-        /// The message.
+        /// The reply.
         message_id: MessageId,
     },
     /// `message.added`, a queue's automatic reply: `{"message_id": "…", "direction":
     /// "outbound", "auto_reply": true}`.
     AutoReplied {
-        /// The message.
+        /// The automatic reply.
         message_id: MessageId,
     },
     /// `message.added`, an internal note: `{"message_id": "…", "direction": "note"}`.
     Noted {
-        /// The note.
+        /// The internal note.
         message_id: MessageId,
     },
     /// `message.status_changed` from the channel's report: `{"message_id": "…", "status":
     /// "delivered", "error_code": 131047 | null, "error_title": "…" | null, "outside_window":
     /// false}`.
     DeliveryReported {
-        /// The message.
+        /// The message whose delivery status changed.
         message_id: MessageId,
-        /// Its new status.
+        /// Its new delivery status; it only moves forward.
         status: crate::domain::message::DeliveryStatus,
         /// The channel's error code.
         error_code: Option<i64>,
@@ -269,7 +275,7 @@ pub enum EventData {
     /// `message.status_changed` when a send failed: `{"message_id": "…", "status": "failed",
     /// "reason": "…" | null}`.
     SendFailed {
-        /// The message.
+        /// The message that could not be sent.
         message_id: MessageId,
         /// Why, in the channel's terms.
         reason: Option<String>,
@@ -277,13 +283,13 @@ pub enum EventData {
     /// `sla.warning` or `sla.breached` (by `status`): `{"metric": "first_response", "status":
     /// "breached", "due_at": "…" | null, "policy_id": "…"}`.
     Sla {
-        /// Which clock.
+        /// Which SLA metric the clock measures.
         metric: crate::sla::SlaMetric,
         /// `at_risk` (a warning) or `breached`.
         status: crate::sla::SlaStatus,
-        /// When the clock is due.
+        /// When the clock's target runs out; `None` when the clock is not running.
         due_at: Option<DateTime<Utc>>,
-        /// The policy the ticket runs under.
+        /// The SLA policy the ticket's clocks run under.
         policy_id: SlaPolicyId,
     },
 }
@@ -292,13 +298,13 @@ pub enum EventData {
 pub const EVENT_PAYLOAD_VERSION: u32 = 1;
 
 /// The fields a ticket update changed (the others stay `None` / `false`); its JSON has the
-/// changed fields only.
+/// changed fields only (the subscribers' `ticket.updated` payload).
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct TicketChanges {
-    /// New Kanban stage.
+    /// New Kanban stage; `None` when unchanged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<StageId>,
-    /// New priority.
+    /// New priority; `None` when unchanged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<crate::domain::ticket::Priority>,
     /// New deal value (`Some(None)` = cleared).
@@ -310,16 +316,16 @@ pub struct TicketChanges {
     /// New category (`Some(None)` = cleared).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<Option<CategoryId>>,
-    /// New external protocol.
+    /// New protocol number in the external CRM; `None` when unchanged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_protocol: Option<String>,
-    /// New required skills.
+    /// New skills an agent needs to take the ticket; `None` when unchanged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required_skills: Option<Vec<String>>,
 }
 
 impl TicketChanges {
-    /// Whether nothing changed.
+    /// Whether nothing changed, so no `ticket.updated` event is due.
     pub fn is_empty(&self) -> bool {
         *self == TicketChanges::default()
     }

@@ -6,11 +6,13 @@ use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What an agent may do.
+/// What an agent may do in the organization; checked by
+/// [`Principal::authorize`](crate::actor::Principal::authorize).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Works tickets of their queues.
+    /// Works the tickets of their queues and those assigned to them; may take an unassigned
+    /// ticket, but not reassign, transfer or merge.
     Agent,
     /// Also reassigns and transfers within their queues.
     Supervisor,
@@ -18,32 +20,33 @@ pub enum Role {
     Admin,
 }
 
-/// Presence of an agent.
+/// Whether an agent is working now; only [`Presence::Online`] agents are picked by automatic
+/// assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
-    /// Takes new tickets.
+    /// Working and taking new tickets from automatic assignment.
     Online,
     /// Signed in, not taking new tickets.
     Away,
-    /// Not working.
+    /// Not working; gets no new tickets and keeps the ones they hold.
     Offline,
 }
 
-/// A person who works tickets.
+/// A person who works tickets: a user of the desk with a role, a presence and a capacity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agent {
-    /// Id.
+    /// Identifies the agent; tickets, messages and cycles point at it.
     pub id: AgentId,
-    /// Tenant.
+    /// Organization the agent works for.
     pub org_id: OrgId,
     /// Display name (`{{agent_name}}`).
     pub name: String,
     /// E-mail, unique per tenant.
     pub email: String,
-    /// Role.
+    /// What the agent may do (agent, supervisor or admin).
     pub role: Role,
-    /// Presence.
+    /// Whether the agent takes new tickets now (online, away, offline).
     pub presence: Presence,
     /// Most tickets (New/Open/Pending) assigned at once.
     pub capacity: u32,
@@ -53,14 +56,15 @@ pub struct Agent {
     pub last_assigned_at: Option<DateTime<Utc>>,
     /// Whether the agent can still sign in.
     pub active: bool,
-    /// Creation instant.
+    /// When the agent was created (UTC).
     pub created_at: DateTime<Utc>,
-    /// Optimistic concurrency version.
+    /// Optimistic concurrency version: each stored change writes the stored version plus one, and
+    /// a change based on an older version is refused as a conflict.
     pub version: u64,
 }
 
 impl Agent {
-    /// Has room for one more ticket.
+    /// Whether the agent holds fewer live tickets than their capacity, so one more may be assigned.
     pub fn has_capacity(&self) -> bool {
         self.open_tickets < self.capacity
     }
@@ -119,7 +123,8 @@ impl Reopen {
         }
     }
 
-    /// Checks the window.
+    /// Checks the [`Reopen::Within`] window (1 to 525,600 minutes) and returns the value unchanged;
+    /// an out-of-range window is [`Error::Invalid`].
     pub fn validate(self) -> Result<Reopen> {
         match self {
             Reopen::Within { minutes } if !(1..=525_600).contains(&minutes) => Err(Error::invalid(
@@ -131,22 +136,23 @@ impl Reopen {
     }
 }
 
-/// A queue (fila / setor).
+/// A queue (fila / setor): where tickets wait and are worked from, with its members, business
+/// hours, auto-replies, distribution strategy and SLA policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Queue {
-    /// Id.
+    /// Identifies the queue; tickets and memberships point at it.
     pub id: QueueId,
-    /// Tenant.
+    /// Organization the queue belongs to.
     pub org_id: OrgId,
     /// Name, unique per tenant.
     pub name: String,
-    /// Color for UIs.
+    /// `#rrggbb` color used to tell queues apart in UIs; `None` when not set.
     pub color: Option<String>,
     /// Business hours (for out-of-hours replies and business-hours SLAs); `None` = always open.
     pub business_hours: Option<CalendarSpec>,
-    /// Auto-replies.
+    /// Messages the queue sends by itself when a new ticket arrives in it.
     pub auto_replies: AutoReplies,
-    /// Distribution strategy.
+    /// How tickets in the queue are handed to agents (round robin, least busy or manual).
     pub distribution: Distribution,
     /// SLA policy for its tickets (the tenant default when unset).
     pub sla_policy_id: Option<SlaPolicyId>,
@@ -155,20 +161,22 @@ pub struct Queue {
     pub reopen: Reopen,
     /// Round-robin rotation counter: bumped by each automatic assignment.
     pub rotation: u64,
-    /// Creation instant.
+    /// When the queue was created (UTC).
     pub created_at: DateTime<Utc>,
-    /// Optimistic concurrency version.
+    /// Optimistic concurrency version: each stored change writes the stored version plus one, and
+    /// a change based on an older version is refused as a conflict.
     pub version: u64,
 }
 
-/// An agent's membership in a queue.
+/// An agent's membership in a queue: agents work, and are assigned, the tickets of the queues
+/// they belong to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueMember {
-    /// Queue.
+    /// The queue the agent belongs to.
     pub queue_id: QueueId,
-    /// Agent.
+    /// The member agent.
     pub agent_id: AgentId,
-    /// Tenant.
+    /// Organization of both the queue and the agent.
     pub org_id: OrgId,
     /// Skills this agent brings to this queue (lower case).
     pub skills: Vec<String>,

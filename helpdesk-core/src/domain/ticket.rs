@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Where a ticket is in its life.
+/// Where a ticket is in its lifecycle; moves are checked by [`TicketStatus::check_move`].
 ///
 /// The allowed moves (anything else is [`Error::InvalidTransition`] naming both states):
 ///
@@ -26,7 +26,7 @@ use std::fmt;
 pub enum TicketStatus {
     /// Created, nobody has worked on it yet.
     New,
-    /// Being worked on.
+    /// Being worked on: an agent replied or moved it here (a reopened ticket comes back here).
     Open,
     /// Waiting on the customer or a third party: SLA clocks pause.
     Pending,
@@ -57,7 +57,8 @@ impl TicketStatus {
         }
     }
 
-    /// Parses a wire name.
+    /// Parses a wire name as [`TicketStatus::as_str`] writes it (case and surrounding spaces
+    /// ignored); an unknown name is [`Error::Invalid`] listing the valid ones.
     pub fn parse(s: &str) -> Result<Self> {
         Self::ALL
             .into_iter()
@@ -118,20 +119,21 @@ impl fmt::Display for TicketStatus {
     }
 }
 
-/// Ticket priority (also picks the SLA targets).
+/// How urgent a ticket is: it orders waiting tickets in routing and picks the per-priority SLA
+/// targets of the ticket's policy.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
-    /// Lowest.
+    /// Can wait; served after every other priority.
     Low,
-    /// Default.
+    /// The default for new tickets.
     #[default]
     Medium,
-    /// High.
+    /// Served before Medium and Low, with tighter default SLA targets.
     High,
-    /// Highest.
+    /// Served first, with the tightest default SLA targets.
     Urgent,
 }
 
@@ -139,7 +141,7 @@ impl Priority {
     /// Every priority, lowest first.
     pub const ALL: [Priority; 4] = [Self::Low, Self::Medium, Self::High, Self::Urgent];
 
-    /// Wire name.
+    /// Wire / storage name (`low`, `medium`, `high`, `urgent`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Low => "low",
@@ -149,7 +151,8 @@ impl Priority {
         }
     }
 
-    /// Parses a wire name.
+    /// Parses a wire name as [`Priority::as_str`] writes it (case and surrounding spaces
+    /// ignored); an unknown name is [`Error::Invalid`] listing the valid ones.
     pub fn parse(s: &str) -> Result<Self> {
         Self::ALL
             .into_iter()
@@ -207,24 +210,25 @@ impl Money {
     }
 }
 
-/// Who created a ticket (the PRD's `TicketCreatorType`).
+/// Who created a ticket: an agent by hand, or the desk itself (serialized as the
+/// `TicketCreatorType` of our users' REST APIs, `USER` / `SYSTEM`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Creator {
-    /// An agent.
+    /// An agent created it by hand, on their own behalf.
     User(AgentId),
     /// The system (inbound message, automation, bot).
     System,
 }
 
-/// A customer satisfaction rating.
+/// A customer satisfaction (CSAT) rating of a ticket, validated by [`Rating::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {
     /// 1 to 5.
     pub score: u8,
-    /// Free text, optional.
+    /// The customer's comment, trimmed, at most 2,000 characters; `None` when they wrote none.
     pub feedback: Option<String>,
-    /// When it was given.
+    /// When the customer gave the rating (UTC).
     pub rated_at: DateTime<Utc>,
     /// The agent it rates (the ticket's assignee when the customer rated).
     #[serde(default)]
@@ -260,73 +264,81 @@ impl Rating {
     }
 }
 
-/// A support ticket.
+/// A support ticket: a customer's request worked in one conversation, with its lifecycle,
+/// routing, classification, attribution and SLA state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
-    /// Id.
+    /// Identifies the ticket across every tenant (UUID v7); users see [`Ticket::number`] instead.
     pub id: TicketId,
-    /// Tenant.
+    /// Organization the ticket belongs to; every read and write is scoped by it.
     pub org_id: OrgId,
     /// Per-tenant number, gap-free and increasing.
     pub number: u64,
-    /// Conversation it belongs to.
+    /// Conversation (contact × channel account) the ticket belongs to; a conversation has at most
+    /// one live (not Closed) ticket at a time.
     pub conversation_id: ConversationId,
-    /// The customer.
+    /// The customer the ticket is about (the conversation's contact).
     pub contact_id: ContactId,
-    /// Inbox the conversation runs on.
+    /// Channel account (inbox) the conversation runs on; replies leave through it.
     pub channel_account_id: ChannelAccountId,
-    /// Lifecycle status.
+    /// Lifecycle status; changed only through [`Ticket::move_to`] and its checked moves.
     pub status: TicketStatus,
-    /// Priority.
+    /// Priority: orders the queue and picks the SLA targets.
     pub priority: Priority,
     /// Queue (fila / setor) it waits in or is worked from.
     pub queue_id: Option<QueueId>,
     /// Queue it was created in (reports credit its arrival there).
     #[serde(default)]
     pub origin_queue_id: Option<QueueId>,
-    /// Agent working on it.
+    /// Agent currently working the ticket; `None` while it waits in its queue unassigned.
     pub assignee_id: Option<AgentId>,
-    /// Kanban stage.
+    /// Kanban stage it is shown in; new tickets start in the organization's first stage.
     pub stage_id: Option<StageId>,
-    /// Category.
+    /// Category (see [`Category`](crate::domain::board::Category)); `None` when uncategorized.
     pub category_id: Option<CategoryId>,
-    /// Setor × motivo.
+    /// Setor × motivo, as the organization's catalogue spells them; `None` until classified.
     pub classification: Option<Classification>,
-    /// Subject line.
+    /// Short human-readable title, at most 250 characters; `None` when none was given (tickets
+    /// opened by an inbound message have none).
     pub subject: Option<String>,
     /// Skills an agent needs to take it (empty = anyone in the queue).
     pub required_skills: Vec<String>,
-    /// Marketing attribution.
+    /// Marketing attribution (UTM fields, click ids, ad platform, paid or organic), normalized
+    /// when the ticket is created; empty when nothing is known.
     pub tracking: Tracking,
-    /// Value in negotiation.
+    /// Value of the deal being negotiated in this ticket; `None` when no value was set.
     pub deal_value: Option<Money>,
-    /// Who created it.
+    /// Who created the ticket: an agent by hand, or the system for inbound messages, automations
+    /// and bots.
     pub creator: Creator,
-    /// Protocol number in an external CRM.
+    /// Protocol number the external CRM gave for this ticket (`abrir_ticket_crm`); `None` until
+    /// one is recorded.
     pub external_protocol: Option<String>,
-    /// CSAT.
+    /// The customer's satisfaction rating; `None` until the customer rates the ticket.
     pub rating: Option<Rating>,
     /// Set when merged into another ticket (and then closed).
     pub merged_into: Option<TicketId>,
-    /// Creation instant.
+    /// When the ticket was created (UTC).
     pub created_at: DateTime<Utc>,
-    /// Last change instant.
+    /// When the ticket last changed (UTC).
     pub updated_at: DateTime<Utc>,
     /// Since when it has been waiting in its queue without an agent (for queue ordering).
     pub waiting_since: Option<DateTime<Utc>>,
-    /// First agent reply.
+    /// When an agent first replied to the customer; `None` until then (bot and system replies do
+    /// not count). Stops the first-response SLA clock.
     pub first_response_at: Option<DateTime<Utc>>,
-    /// Agent who sent the first reply.
+    /// Agent who sent the first reply; `None` until an agent replies.
     #[serde(default)]
     pub first_response_by: Option<AgentId>,
     /// Queue the ticket was in at the first reply.
     #[serde(default)]
     pub first_response_queue_id: Option<QueueId>,
-    /// Last customer message.
+    /// When the customer last wrote in this ticket; `None` for a ticket opened by an agent before
+    /// the customer wrote.
     pub last_customer_message_at: Option<DateTime<Utc>>,
-    /// Last agent reply.
+    /// When an agent last replied to the customer; `None` until an agent replies.
     pub last_agent_reply_at: Option<DateTime<Utc>>,
-    /// When it was (last) resolved.
+    /// When it was (last) resolved; `None` while not resolved (reopening clears it).
     pub resolved_at: Option<DateTime<Utc>>,
     /// Agent who (last) resolved it (`None` when the system or a bot did).
     #[serde(default)]
@@ -334,7 +346,7 @@ pub struct Ticket {
     /// Queue it was in when (last) resolved.
     #[serde(default)]
     pub resolved_queue_id: Option<QueueId>,
-    /// When it was (last) closed.
+    /// When it was (last) closed; `None` while not closed (reopening clears it).
     pub closed_at: Option<DateTime<Utc>>,
     /// SLA clocks (`None` when no policy applied at creation).
     pub sla: Option<crate::sla::TicketSla>,

@@ -16,7 +16,7 @@ pub enum AdPlatform {
 }
 
 impl AdPlatform {
-    /// Every platform.
+    /// Every platform, in declaration order.
     pub const ALL: [AdPlatform; 3] = [Self::GoogleAds, Self::MetaAds, Self::TiktokAds];
 
     /// Wire / storage name (`google_ads`).
@@ -29,22 +29,22 @@ impl AdPlatform {
     }
 }
 
-/// Kind of click id.
+/// Which URL parameter (or channel field) a click id came in, which also names its ad platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClickIdKind {
-    /// Google Click ID.
+    /// Google Ads click id (`gclid`).
     Gclid,
-    /// Facebook Click ID.
+    /// Meta (Facebook / Instagram) ad click id (`fbclid`).
     Fbclid,
     /// Click-to-WhatsApp ad click id.
     CtwaClid,
-    /// TikTok Click ID.
+    /// TikTok Ads click id (`ttclid`).
     Ttclid,
 }
 
 impl ClickIdKind {
-    /// Every kind.
+    /// Every kind, in declaration order.
     pub const ALL: [ClickIdKind; 4] = [Self::Gclid, Self::Fbclid, Self::CtwaClid, Self::Ttclid];
 
     /// The wire name (`gclid`, `fbclid`, `ctwa_clid`, `ttclid`).
@@ -57,7 +57,8 @@ impl ClickIdKind {
         }
     }
 
-    /// Parses a wire name; `ctwaclid` (the PRD's spelling) is accepted too.
+    /// Parses a wire name as [`ClickIdKind::as_str`] writes it (case ignored); `ctwaclid`, the
+    /// spelling of our users' REST APIs, is accepted too.
     pub fn parse(s: &str) -> Result<ClickIdKind> {
         let k = s.trim().to_ascii_lowercase();
         if k == "ctwaclid" {
@@ -75,7 +76,7 @@ impl ClickIdKind {
             })
     }
 
-    /// The platform a click id belongs to.
+    /// The ad platform that issues this kind of click id.
     pub fn platform(self) -> AdPlatform {
         match self {
             Self::Gclid => AdPlatform::GoogleAds,
@@ -85,12 +86,12 @@ impl ClickIdKind {
     }
 }
 
-/// One click id with its platform.
+/// One ad click id with the platform it came from, as carried in a ticket's [`Tracking`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClickId {
-    /// Which id.
+    /// Which click id parameter it is.
     pub kind: ClickIdKind,
-    /// The value.
+    /// The id as the ad platform issued it, trimmed, 1 to 512 characters.
     pub value: String,
     /// The ad platform (derived from the kind).
     pub platform: AdPlatform,
@@ -114,25 +115,27 @@ impl ClickId {
     }
 }
 
-/// Paid or organic origin (the PRD's `TicketSourceType`).
+/// Whether a ticket came from paid advertising or not (our users' `TicketSourceType`); see
+/// [`Tracking::effective_source`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceType {
-    /// From an ad.
+    /// The customer came from an ad (a click id or an ad referral).
     Paid,
-    /// Anything else.
+    /// Anything else: the customer came without an ad.
     Organic,
 }
 
 impl SourceType {
-    /// Wire name.
+    /// Wire / storage name (`paid`, `organic`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Paid => "paid",
             Self::Organic => "organic",
         }
     }
-    /// Parses a wire name.
+    /// Parses a wire name (case and surrounding spaces ignored); anything else is
+    /// [`Error::Invalid`] listing `paid` and `organic`.
     pub fn parse(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "paid" => Ok(Self::Paid),
@@ -146,26 +149,28 @@ impl SourceType {
     }
 }
 
-/// A ticket's attribution data.
+/// A ticket's marketing attribution: the UTM fields, ad click ids and ad referral it came
+/// with, and whether it counts as paid or organic. Every text field is `None` when unknown.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Tracking {
     /// `utm_source` (the "origin" facet).
     pub utm_source: Option<String>,
-    /// `utm_medium`.
+    /// `utm_medium` (`cpc`, `social`…).
     pub utm_medium: Option<String>,
-    /// `utm_campaign`.
+    /// `utm_campaign`: the campaign name, which reports group by.
     pub utm_campaign: Option<String>,
-    /// `utm_term`.
+    /// `utm_term`: the paid keyword.
     pub utm_term: Option<String>,
-    /// `utm_content`.
+    /// `utm_content`: which ad or link variant was clicked.
     pub utm_content: Option<String>,
-    /// Click ids.
+    /// Ad click ids that came with the customer; one per kind once [`Tracking::normalized`].
     pub click_ids: Vec<ClickId>,
     /// Paid or organic; when unset, paid if a click id is present, organic otherwise.
     pub source_type: Option<SourceType>,
-    /// Free campaign data from the channel (ad headline, source URL…).
+    /// Headline of the ad the customer clicked (Click-to-WhatsApp referral); `None` when unknown.
     pub ad_headline: Option<String>,
-    /// Source URL or id of the ad.
+    /// Source URL or id of the ad the customer clicked (Click-to-WhatsApp referral); `None` when
+    /// unknown.
     pub ad_source_url: Option<String>,
 }
 

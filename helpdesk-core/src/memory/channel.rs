@@ -9,16 +9,16 @@ use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-/// One recorded send.
+/// One successful send a [`RecordingChannel`] recorded, for tests to inspect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentMessage {
-    /// From which inbox.
+    /// The inbox (channel account) the message was sent from.
     pub account: ChannelAccount,
-    /// To whom.
+    /// The recipient as the desk addressed it.
     pub to: Recipient,
-    /// What.
+    /// The message as the desk asked to send it.
     pub message: OutboundMessage,
-    /// The id it answered with.
+    /// The channel id the recording answered with (`rec-1`, `rec-2`…).
     pub external_id: String,
 }
 
@@ -31,7 +31,8 @@ pub struct RecordingChannel {
 }
 
 impl RecordingChannel {
-    /// A channel that succeeds.
+    /// A channel that records every send and succeeds until told to fail with
+    /// [`RecordingChannel::fail_next`].
     pub fn new() -> RecordingChannel {
         RecordingChannel::default()
     }
@@ -44,7 +45,7 @@ impl RecordingChannel {
             .extend(failures);
     }
 
-    /// Everything sent so far.
+    /// Every successful send so far, oldest first (scripted failures are not recorded).
     pub fn sent(&self) -> Vec<SentMessage> {
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -1,6 +1,6 @@
 //! The compiled business-hours calendar and its arithmetic.
 //!
-//! # Semantics (the contract, see DESIGN.md "SLA")
+//! # Semantics (the contract every caller and store relies on)
 //!
 //! An instant is business time iff its local date is not a holiday, and its local wall-clock
 //! time lies in one of that date's open intervals (the special-day hours for that date if any,

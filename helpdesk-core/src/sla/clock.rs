@@ -28,15 +28,16 @@ use crate::ids::SlaPolicyId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Which SLA metric.
+/// Which SLA metric a clock measures; each has its own target in [`SlaTargets`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SlaMetric {
-    /// First response.
+    /// From when the customer wrote to the first agent reply.
     FirstResponse,
-    /// Next response.
+    /// From each customer message that follows an agent reply to the next agent reply (one cycle
+    /// per such message).
     NextResponse,
-    /// Resolution.
+    /// From when the customer wrote to Resolved.
     Resolution,
 }
 
@@ -44,7 +45,7 @@ pub enum SlaMetric {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockOutcome {
-    /// Met within its target.
+    /// Met within its target: stopped before the target was used up.
     Met,
     /// Met late, or its target is used up.
     Breached,
@@ -52,7 +53,7 @@ pub enum ClockOutcome {
     Running,
 }
 
-/// Where a clock stands.
+/// Where a running clock stands against its target, by the share of it used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SlaStatus {
@@ -60,11 +61,13 @@ pub enum SlaStatus {
     OnTrack,
     /// At or above the at-risk share, below the target.
     AtRisk,
-    /// Target used up.
+    /// Target used up (whether or not the clock has since been met).
     Breached,
 }
 
-/// One clock.
+/// One SLA clock of a ticket: its target, the time it has counted, and the instants it will
+/// change status while running. Seconds are business seconds under a policy with business
+/// hours, wall-clock seconds otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaClock {
     /// Target in (business) seconds.
@@ -211,19 +214,21 @@ impl SlaClock {
 /// What happened to a ticket, as the clocks see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlaEvent {
-    /// The ticket was created.
+    /// The ticket was created; clocks start through [`TicketSla::start`], not [`TicketSla::apply`].
     Created,
-    /// An agent replied.
+    /// An agent replied to the customer: meets the first-response clock and the running
+    /// next-response cycle.
     AgentReply,
-    /// The customer wrote.
+    /// The customer wrote: starts a next-response cycle if an agent has replied and none is
+    /// running.
     CustomerMessage,
-    /// The ticket went Pending.
+    /// The ticket went Pending: every running clock pauses.
     Paused,
     /// The ticket left Pending (or was reopened).
     Resumed,
-    /// The ticket was resolved.
+    /// The ticket was resolved: the resolution clock is met and every other clock pauses.
     Resolved,
-    /// The ticket was closed.
+    /// The ticket was closed: every running clock pauses.
     Closed,
     /// Priority or queue changed: the ticket's policy is looked up again.
     Retarget,
@@ -253,11 +258,13 @@ pub struct TicketSla {
     pub business_hours: Option<CalendarSpec>,
     /// At-risk share of the policy, in thousandths.
     pub at_risk_permille: u16,
-    /// First response clock.
+    /// First response clock; `None` when the policy does not track it, or an agent had already
+    /// replied when the ticket came under the policy.
     pub first_response: Option<SlaClock>,
     /// Next response clock (the current cycle).
     pub next_response: Option<SlaClock>,
-    /// Resolution clock.
+    /// Resolution clock; `None` when the policy does not track it, or the ticket was resolved or
+    /// closed when it came under the policy.
     pub resolution: Option<SlaClock>,
     /// Next-response cycles met within their target (the current cycle not included).
     #[serde(default)]
@@ -277,9 +284,9 @@ pub struct TicketSla {
 /// A clock's state, for people: its status, when it is due, how much is used and left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockView {
-    /// Metric.
+    /// Which metric the clock measures.
     pub metric: SlaMetric,
-    /// Status now.
+    /// Status at the instant the view was taken.
     pub status: SlaStatus,
     /// Started at (this cycle, for next response).
     pub started_at: DateTime<Utc>,
@@ -289,7 +296,7 @@ pub struct ClockView {
     pub running: bool,
     /// Target, in (business) seconds.
     pub target_secs: i64,
-    /// Seconds used.
+    /// Seconds counted so far (business seconds under business hours), pauses excluded.
     pub used_secs: i64,
     /// Seconds left before the target is used up (0 once breached).
     pub remaining_secs: i64,
@@ -305,7 +312,7 @@ pub struct ClockView {
 /// A ticket's SLA for people: the policy it runs under and every clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaView {
-    /// Policy the clocks run under.
+    /// Policy the clocks run under (it may have been deleted since).
     pub policy_id: SlaPolicyId,
     /// Its name when the ticket came under it.
     pub policy_name: String,
@@ -315,7 +322,8 @@ pub struct SlaView {
     pub next_responses_met: u32,
     /// Next-response cycles met late.
     pub next_responses_breached: u32,
-    /// Every clock.
+    /// Every clock the ticket has: first response, next response (the current cycle) and
+    /// resolution, each only when present.
     pub clocks: Vec<ClockView>,
 }
 
@@ -364,7 +372,8 @@ impl TicketSla {
         cached(self.business_hours.as_ref())
     }
 
-    /// The clocks with their metric.
+    /// The clocks the ticket has, each with its metric, in the order first response, next response,
+    /// resolution.
     pub fn clocks(&self) -> impl Iterator<Item = (SlaMetric, &SlaClock)> {
         [
             (SlaMetric::FirstResponse, &self.first_response),
@@ -619,7 +628,7 @@ impl TicketSla {
         Ok(out)
     }
 
-    /// The clock of a metric.
+    /// The clock of `metric`; `None` when the ticket has none for it.
     pub fn clock(&self, metric: SlaMetric) -> Option<&SlaClock> {
         match metric {
             SlaMetric::FirstResponse => self.first_response.as_ref(),

@@ -12,11 +12,13 @@ use std::collections::BTreeMap;
 /// metric is not tracked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SlaTargets {
-    /// Creation to first agent reply.
+    /// Seconds from when the customer wrote (the first message's instant, or the ticket's
+    /// creation) to the first agent reply; time Pending does not count.
     pub first_response: Option<i64>,
     /// Customer message (after an agent reply) to the next agent reply.
     pub next_response: Option<i64>,
-    /// Creation to Resolved.
+    /// Seconds from when the customer wrote (as for first response) to Resolved; time Pending
+    /// does not count.
     pub resolution: Option<i64>,
 }
 
@@ -60,7 +62,7 @@ impl SlaTargets {
         self
     }
 
-    /// Whether no metric is tracked.
+    /// Whether no metric is tracked (every target `None`).
     pub fn is_empty(&self) -> bool {
         *self == SlaTargets::NONE
     }
@@ -94,9 +96,9 @@ impl SlaTargets {
     }
 }
 
-/// The seed's table: urgent 1 h / 4 h, high 4 h / 8 h, medium 8 h / 24 h, low 24 h / 72 h
-/// (first response / resolution); next response as first response. A policy gets it only when
-/// asked for ([`NewSlaPolicy::seed`](crate::service::NewSlaPolicy::seed)).
+/// The default per-priority table: urgent 1 h / 4 h, high 4 h / 8 h, medium 8 h / 24 h, low 24 h /
+/// 72 h (first response / resolution); next response as first response. A policy gets it only
+/// when asked for ([`NewSlaPolicy::seed`](crate::service::NewSlaPolicy::seed)).
 pub fn default_priority_targets() -> BTreeMap<Priority, SlaTargets> {
     BTreeMap::from([
         (Priority::Urgent, SlaTargets::hours(1.0, 1.0, 4.0)),
@@ -106,14 +108,15 @@ pub fn default_priority_targets() -> BTreeMap<Priority, SlaTargets> {
     ])
 }
 
-/// An SLA policy.
+/// An SLA policy: the response and resolution targets a ticket is held to, per priority, measured
+/// in business hours or around the clock. Queues pick one; the tenant's default covers the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlaPolicy {
-    /// Id.
+    /// Identifies the policy; queues and tickets' clocks point at it.
     pub id: SlaPolicyId,
-    /// Tenant.
+    /// Organization the policy belongs to.
     pub org_id: OrgId,
-    /// Name.
+    /// Name shown to admins and in reports (`Padrão`, `Clientes VIP`).
     pub name: String,
     /// Targets when the priority has no override.
     pub targets: SlaTargets,
@@ -126,7 +129,7 @@ pub struct SlaPolicy {
     pub at_risk_permille: u16,
     /// The tenant's default policy (used by queues without one).
     pub is_default: bool,
-    /// Creation instant.
+    /// When the policy was created (UTC).
     pub created_at: DateTime<Utc>,
 }
 

@@ -111,9 +111,9 @@ fn parse_time(v: &str, field: &str, allow_24: bool) -> Result<LocalSecs> {
 /// A holiday: one date, or a rule that gives a date every year.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HolidayRule {
-    /// One local date.
+    /// A single local date, closed that year only (`"2024-12-25"`).
     Date(NaiveDate),
-    /// The same month and day every year.
+    /// The same month and day every year (`{"month": 4, "day": 21}`).
     Fixed {
         /// 1-12.
         month: u32,
@@ -122,14 +122,14 @@ pub enum HolidayRule {
     },
     /// Days relative to Western Easter Sunday (Carnaval -48/-47, Good Friday -2, Corpus Christi +60).
     Easter {
-        /// Offset in days.
+        /// Days after Easter Sunday (negative for before: -2 is Good Friday).
         offset: i32,
     },
     /// The n-th (1-5) or last (-1) weekday of a month.
     NthWeekday {
         /// 1-12.
         month: u32,
-        /// Weekday.
+        /// The weekday counted (`"thursday"`).
         weekday: Weekday,
         /// 1-5, or -1 for the last.
         nth: i8,
@@ -139,7 +139,7 @@ pub enum HolidayRule {
 /// A holiday with an optional name and the years it applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holiday {
-    /// When.
+    /// Which date or dates the holiday falls on.
     pub rule: HolidayRule,
     /// Name (`Tiradentes`).
     pub name: Option<String>,
@@ -244,18 +244,18 @@ pub fn brazil_national_holidays() -> Vec<Holiday> {
 /// A closed local interval on one date (lunch break, staff meeting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Break {
-    /// Local date.
+    /// The local date (in the calendar's time zone) the break is on.
     pub date: NaiveDate,
-    /// Closed interval.
+    /// The local wall-clock interval that is closed that date, on top of the day's hours.
     pub interval: Interval,
 }
 
 /// Hours that replace one date's weekday hours (empty = closed that day).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecialDay {
-    /// Local date.
+    /// The local date (in the calendar's time zone) whose weekday hours are replaced.
     pub date: NaiveDate,
-    /// Open intervals that date.
+    /// Open intervals that date, sorted and merged; empty means closed all day.
     pub intervals: Vec<Interval>,
 }
 
@@ -263,7 +263,8 @@ pub struct SpecialDay {
 /// [`Calendar::new`](crate::sla::Calendar::new) to compute with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarSpec {
-    /// IANA time zone.
+    /// IANA time zone every local date and wall-clock time of the spec is read in
+    /// (`America/Sao_Paulo`).
     pub timezone: Tz,
     /// Open intervals per weekday, Monday first; sorted, merged.
     pub week: [Vec<Interval>; 7],
@@ -271,9 +272,10 @@ pub struct CalendarSpec {
     pub holidays: Vec<Holiday>,
     /// Holiday presets by name (`BR`), kept so the spec round-trips.
     pub presets: Vec<String>,
-    /// Breaks.
+    /// Closed stretches on given dates (a lunch break on one date, a staff meeting), applied on top
+    /// of the day's hours.
     pub breaks: Vec<Break>,
-    /// Special days.
+    /// Dates whose hours replace their weekday's hours (a short Christmas Eve, a closed day).
     pub special_days: Vec<SpecialDay>,
 }
 
@@ -334,7 +336,8 @@ impl CalendarSpec {
         })
     }
 
-    /// Parses the JSON text form.
+    /// Parses the JSON text form shown in the module docs; invalid JSON or fields are
+    /// [`Error::Invalid`] naming the field.
     pub fn from_json_str(s: &str) -> Result<CalendarSpec> {
         let v: Value =
             serde_json::from_str(s).map_err(|e| Error::invalid("calendar", e.to_string()))?;
@@ -455,7 +458,7 @@ impl CalendarSpec {
         })
     }
 
-    /// Holidays with presets expanded.
+    /// Every holiday of the spec: the explicit ones, then those of each preset (`BR`).
     pub fn all_holidays(&self) -> Vec<Holiday> {
         let mut v = self.holidays.clone();
         for p in &self.presets {

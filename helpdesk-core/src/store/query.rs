@@ -1,6 +1,7 @@
-//! Ticket listing: filters (the PRD's plus status, priority, queue, assignee), keyset
-//! pagination with an opaque cursor, and facets. The matching rules live here so every store
-//! implements the same semantics ([`TicketQuery::matches`] is the reference).
+//! Ticket listing: filters (those of our users' ticket lists, plus status, priority, queue and
+//! assignee), keyset pagination with an opaque cursor, and facets. The matching rules live
+//! here so every store implements the same semantics ([`TicketQuery::matches`] is the
+//! reference).
 
 use crate::domain::board::Stage;
 use crate::domain::phone::PhoneNumber;
@@ -13,7 +14,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-/// Largest page.
+/// Largest page a listing may ask for ([`TicketQuery::limit`]); larger is [`Error::Invalid`].
 pub const MAX_PAGE_SIZE: u32 = 100;
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -27,19 +28,20 @@ pub const MAX_COUNT: u32 = 100_000;
 /// A half-open UTC range `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DateRange {
-    /// Inclusive start.
+    /// First instant in the range (inclusive).
     pub from: DateTime<Utc>,
-    /// Exclusive end.
+    /// First instant after the range (exclusive).
     pub to: DateTime<Utc>,
 }
 
-/// Date range presets of the PRD, resolved in the organization's time zone.
+/// Date range presets of our users' ticket lists, resolved in the organization's time zone
+/// by [`DateRangePreset::resolve`]; every range ends at a local midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DateRangePreset {
-    /// Since local midnight.
+    /// Today: from local midnight to the next one.
     #[serde(rename = "today")]
     Today,
-    /// The previous local day.
+    /// The previous local day, midnight to midnight.
     #[serde(rename = "yesterday")]
     Yesterday,
     /// Today and the 6 days before.
@@ -54,7 +56,7 @@ pub enum DateRangePreset {
     /// Since the 1st of this month.
     #[serde(rename = "thisMonth")]
     ThisMonth,
-    /// The previous calendar month.
+    /// The previous calendar month, from its 1st to the 1st of this month.
     #[serde(rename = "lastMonth")]
     LastMonth,
     /// Since 1 January.
@@ -133,12 +135,12 @@ pub fn local_midnight(d: NaiveDate, tz: Tz) -> DateTime<Utc> {
     Utc.from_utc_datetime(&naive)
 }
 
-/// Assignee filter.
+/// Filters tickets by who holds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AssigneeFilter {
-    /// Assigned to this agent.
+    /// Only tickets assigned to this agent.
     Agent(AgentId),
-    /// Nobody assigned.
+    /// Only tickets nobody is assigned to.
     Unassigned,
 }
 
@@ -160,7 +162,7 @@ pub struct Visibility {
 pub struct Cursor {
     /// Creation instant of the last item returned.
     pub created_at: DateTime<Utc>,
-    /// Id of the last item returned.
+    /// Id of the last item returned, breaking ties between equal creation instants.
     pub id: TicketId,
 }
 
@@ -173,7 +175,7 @@ impl Cursor {
         }
     }
 
-    /// Opaque text form.
+    /// The opaque text form handed to API users (hex); [`Cursor::decode`] reads it back.
     pub fn encode(&self) -> String {
         let raw = format!(
             "{}:{}:{}",
@@ -184,7 +186,7 @@ impl Cursor {
         raw.bytes().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Parses the opaque text form.
+    /// Parses the opaque text form of [`Cursor::encode`]; anything else is [`Error::Invalid`].
     pub fn decode(s: &str) -> Result<Cursor> {
         let bad = || Error::invalid("cursor", "not a cursor returned by this API");
         if !s.len().is_multiple_of(2) || s.len() > 256 {
@@ -211,31 +213,31 @@ pub struct TicketQuery {
     /// Free search over lead name, phone, e-mail, ticket number (`1001` or `#1001`) and
     /// assignee name; case- and accent-insensitive.
     pub q: Option<String>,
-    /// Creation range.
+    /// Only tickets created in this range; `None` for any time.
     pub created: Option<DateRange>,
-    /// Kanban stage.
+    /// Only tickets in this Kanban stage; `None` for any stage.
     pub stage_id: Option<StageId>,
-    /// `utm_source` (the PRD's origin), case-insensitive.
+    /// `utm_source` of the ticket (the lists' "origin" filter), case-insensitive.
     pub origin: Option<String>,
-    /// Paid / organic.
+    /// Only paid or only organic tickets (by their effective source type); `None` for both.
     pub source: Option<SourceType>,
     /// Only tickets with (true) or without (false) sales.
     pub has_sales: Option<bool>,
     /// Any of these statuses (empty = all).
     pub statuses: Vec<TicketStatus>,
-    /// Priority.
+    /// Only tickets of this priority; `None` for any.
     pub priority: Option<Priority>,
-    /// Queue.
+    /// Only tickets in this queue; `None` for any.
     pub queue_id: Option<QueueId>,
-    /// Assignee.
+    /// Only tickets held by this agent, or unassigned ones; `None` for any.
     pub assignee: Option<AssigneeFilter>,
-    /// Contact.
+    /// Only this contact's tickets; `None` for any.
     pub contact_id: Option<ContactId>,
     /// Only tickets carrying a click id of this kind (the inbounds view).
     pub click_id: Option<crate::domain::tracking::ClickIdKind>,
-    /// Set by the service.
+    /// Which tickets the caller may see; set by the service from the actor, never by callers.
     pub visibility: Visibility,
-    /// Continue after this position.
+    /// Continue after this position (the previous page's `next_cursor`); `None` for the first page.
     pub cursor: Option<Cursor>,
     /// Page size (1 to [`MAX_PAGE_SIZE`]).
     pub limit: u32,
@@ -246,23 +248,23 @@ pub struct TicketQuery {
 /// A ticket with the joined data lists need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketSummary {
-    /// The ticket.
+    /// The ticket itself.
     pub ticket: Ticket,
-    /// Lead name.
+    /// The contact's name; `None` when unknown.
     pub lead_name: Option<String>,
-    /// Lead phone.
+    /// The contact's phone; `None` when unknown.
     pub lead_phone: Option<PhoneNumber>,
-    /// Lead e-mail.
+    /// The contact's e-mail; `None` when unknown.
     pub lead_email: Option<String>,
-    /// Assignee name.
+    /// Name of the ticket's assignee; `None` when unassigned.
     pub assignee_name: Option<String>,
-    /// Stage.
+    /// The ticket's Kanban stage; `None` when it has none.
     pub stage: Option<Stage>,
     /// Number of messages (notes included).
     pub messages_count: u64,
-    /// Number of sales.
+    /// Number of sales recorded on the ticket.
     pub sales_count: u64,
-    /// Sum of sales in minor units.
+    /// Sum of the ticket's sales in minor units (mixed currencies are simply added).
     pub sales_total_minor: i64,
 }
 
@@ -277,7 +279,7 @@ pub struct Facets {
     pub stages: Vec<Stage>,
 }
 
-/// One page of tickets.
+/// One page of a ticket listing, with its total and facets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketPage {
     /// Items, newest first.
@@ -285,30 +287,30 @@ pub struct TicketPage {
     /// Cursor for the next page, when there is one.
     pub next_cursor: Option<String>,
     /// Number of tickets matching the filters (all pages), counted up to the query's count
-    /// limit.
+    /// limit ([`TicketQuery::count_limit`]).
     pub total: u64,
     /// `false` when more tickets match than `total` (the count stopped at the limit).
     pub total_exact: bool,
-    /// Facets.
+    /// Distinct values for the filter dropdowns, over the tickets the caller may see.
     pub facets: Facets,
 }
 
 /// One row of the inbounds view: a ticket's marketing attribution (click ids and UTMs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundRow {
-    /// Ticket.
+    /// The ticket.
     pub ticket_id: TicketId,
-    /// Ticket number.
+    /// The ticket's per-tenant number.
     pub number: u64,
-    /// Status.
+    /// The ticket's lifecycle status.
     pub status: TicketStatus,
-    /// Google click id.
+    /// Google Ads click id (`gclid`); `None` when the ticket has none.
     pub gclid: Option<String>,
-    /// Facebook click id.
+    /// Meta ad click id (`fbclid`); `None` when the ticket has none.
     pub fbclid: Option<String>,
-    /// Click-to-WhatsApp click id.
+    /// Click-to-WhatsApp ad click id (`ctwa_clid`); `None` when the ticket has none.
     pub ctwa_clid: Option<String>,
-    /// TikTok click id.
+    /// TikTok Ads click id (`ttclid`); `None` when the ticket has none.
     pub ttclid: Option<String>,
     /// `utm_source`.
     pub utm_source: Option<String>,
@@ -324,11 +326,11 @@ pub struct InboundRow {
     pub source_type: SourceType,
     /// Ad headline (Click-to-WhatsApp).
     pub ad_headline: Option<String>,
-    /// The lead (contact).
+    /// The contact the ticket is about.
     pub lead_id: ContactId,
-    /// Lead name.
+    /// The contact's name; `None` when unknown.
     pub lead_name: Option<String>,
-    /// Creation instant.
+    /// When the ticket was created (UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -365,12 +367,12 @@ impl From<&TicketSummary> for InboundRow {
     }
 }
 
-/// A page of the inbounds view.
+/// A page of the inbounds view (tickets with their attribution), newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundPage {
     /// Rows, newest first.
     pub items: Vec<InboundRow>,
-    /// Cursor for the next page.
+    /// Cursor for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
     /// Matching tickets in all pages (counted up to the count limit).
     pub total: u64,
@@ -412,7 +414,7 @@ impl TicketQuery {
         Ok(self)
     }
 
-    /// Whether `s` is visible to the caller.
+    /// Whether ticket `t` is visible to the caller under [`TicketQuery::visibility`].
     pub fn visible(&self, t: &Ticket) -> bool {
         let v = &self.visibility;
         if v.contact.is_some_and(|c| c != t.contact_id) {
@@ -428,7 +430,8 @@ impl TicketQuery {
         }
     }
 
-    /// Whether the free text matches.
+    /// Whether free text `q` matches the summary: its ticket number (`1001`, `#1001`), or the
+    /// lead's name, phone or e-mail or the assignee's name, ignoring case and accents.
     pub fn matches_q(q: &str, s: &TicketSummary) -> bool {
         let num = q.trim_start_matches('#');
         if !num.is_empty()

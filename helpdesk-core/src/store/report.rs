@@ -51,10 +51,11 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// What to report on.
+/// What a [`Report`] covers: a period, the time zone its days and hours are cut in, an optional
+/// queue, and the instant it is made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportQuery {
-    /// The period.
+    /// The period `[from, to)`: events in it are counted, tickets created in it are the arrivals.
     pub range: DateRange,
     /// Days and hours are cut in this zone (the organization's).
     pub timezone: Tz,
@@ -79,18 +80,18 @@ impl ReportQuery {
 /// Tickets created and resolved on one local day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayVolume {
-    /// Local date.
+    /// The local date (in the report's time zone).
     pub day: NaiveDate,
-    /// Tickets created that day.
+    /// Tickets created that local day (arrivals).
     pub created: u64,
-    /// Tickets resolved that day.
+    /// Tickets whose last resolution fell on that local day.
     pub resolved: u64,
 }
 
 /// Summary of a set of durations in seconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeStats {
-    /// How many.
+    /// Number of durations summarized.
     pub count: u64,
     /// Sum (for averaging across groups).
     pub sum_secs: i64,
@@ -122,12 +123,12 @@ impl TimeStats {
     }
 }
 
-/// Customer satisfaction.
+/// Customer satisfaction (CSAT) of a set of ratings, each a score from 1 to 5.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Csat {
-    /// Ratings given.
+    /// Number of ratings given.
     pub responses: u64,
-    /// Sum of scores.
+    /// Sum of the scores (for averaging across groups).
     pub score_sum: u64,
     /// Average score (1–5), when any.
     pub average: Option<f64>,
@@ -138,7 +139,7 @@ pub struct Csat {
 }
 
 impl Csat {
-    /// Builds from the distribution.
+    /// Builds the figures from the ratings per score (index 0 is score 1).
     pub fn from_distribution(distribution: [u64; 5]) -> Csat {
         let responses: u64 = distribution.iter().sum();
         let score_sum: u64 = distribution
@@ -157,12 +158,12 @@ impl Csat {
     }
 }
 
-/// The headline numbers.
+/// The headline numbers of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
-    /// Tickets created in the period.
+    /// Tickets created in the period (arrivals).
     pub created: u64,
-    /// Tickets resolved in the period.
+    /// Tickets whose last resolution is in the period, whenever they were created.
     pub resolved: u64,
     /// Tickets created in the period that are resolved or closed now.
     pub created_and_done: u64,
@@ -194,35 +195,35 @@ pub struct PeakHours {
 pub struct NamedCount<K> {
     /// The id (`None`: tickets without one).
     pub id: Option<K>,
-    /// Its name.
+    /// Its name now; `None` for tickets without one or for a deleted record.
     pub name: Option<String>,
-    /// Tickets.
+    /// Number of tickets.
     pub count: u64,
 }
 
-/// Tickets per inbox.
+/// Tickets per inbox (channel account), with the inbox's channel and name now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelCount {
-    /// The inbox.
+    /// The inbox the tickets run on.
     pub channel_account_id: ChannelAccountId,
-    /// Its channel.
+    /// The inbox's channel kind now; `None` when the inbox is not found.
     pub kind: Option<ChannelKind>,
-    /// Its name.
+    /// The inbox's name now; `None` when the inbox is not found.
     pub name: Option<String>,
-    /// Tickets.
+    /// Number of tickets.
     pub count: u64,
 }
 
 /// Where the tickets created in the period are now.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Distribution {
-    /// By status.
+    /// Tickets per current lifecycle status.
     pub by_status: BTreeMap<TicketStatus, u64>,
-    /// By priority.
+    /// Tickets per current priority.
     pub by_priority: BTreeMap<Priority, u64>,
-    /// By queue.
+    /// Tickets per current queue, the unqueued under `None`.
     pub by_queue: Vec<NamedCount<QueueId>>,
-    /// By category.
+    /// Tickets per category, the uncategorized under `None`.
     pub by_category: Vec<NamedCount<CategoryId>>,
     /// By inbox (channel).
     pub by_channel: Vec<ChannelCount>,
@@ -231,18 +232,18 @@ pub struct Distribution {
 /// How one SLA metric's clocks stand.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricCompliance {
-    /// Met within the target.
+    /// Clocks met within their target.
     pub met: u64,
     /// Met late, or out of time.
     pub breached: u64,
-    /// Neither yet.
+    /// Clocks neither met nor out of time yet (running or paused).
     pub running: u64,
     /// `met / (met + breached)`, when any ended.
     pub compliance_rate: Option<f64>,
 }
 
 impl MetricCompliance {
-    /// From the three counts.
+    /// Builds the figures from the three counts, computing the rate.
     pub fn of(met: u64, breached: u64, running: u64) -> MetricCompliance {
         MetricCompliance {
             met,
@@ -285,29 +286,29 @@ impl Compliance {
 /// SLA compliance of one policy (or of all).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Compliance {
-    /// First response.
+    /// First-response clocks.
     pub first_response: MetricCompliance,
     /// Next response (each cycle counts).
     pub next_response: MetricCompliance,
-    /// Resolution.
+    /// Resolution clocks.
     pub resolution: MetricCompliance,
 }
 
-/// SLA compliance of one policy.
+/// SLA compliance of the clocks that ran under one policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyCompliance {
-    /// The policy.
+    /// The policy the clocks ran under.
     pub policy_id: SlaPolicyId,
     /// Its name now (`None` once deleted).
     pub name: Option<String>,
-    /// Its clocks.
+    /// How the policy's clocks stand, per metric.
     pub compliance: Compliance,
 }
 
 /// SLA compliance of the tickets created in the period.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SlaCompliance {
-    /// Every policy together.
+    /// The clocks of every policy together.
     pub overall: Compliance,
     /// Per policy the clocks ran under, by id.
     pub policies: Vec<PolicyCompliance>,
@@ -316,19 +317,19 @@ pub struct SlaCompliance {
 /// One agent's numbers, for what the agent did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentReport {
-    /// The agent.
+    /// The agent credited.
     pub agent_id: AgentId,
-    /// Its name now.
+    /// The agent's name now; `None` when the agent is not found.
     pub name: Option<String>,
     /// Attendances it took in the period (assignments it started).
     pub assigned: u64,
     /// First responses it sent, business seconds.
     pub first_response_business: TimeStats,
-    /// Tickets it resolved.
+    /// Tickets the agent resolved in the period (last resolution).
     pub resolved: u64,
     /// Resolution of the tickets it resolved, business seconds.
     pub resolution_business: TimeStats,
-    /// Ratings given to it.
+    /// Ratings given in the period to attendances of this agent.
     pub csat: Csat,
 }
 
@@ -337,13 +338,13 @@ pub struct AgentReport {
 pub struct QueueReport {
     /// The queue (`None`: tickets in no queue).
     pub queue_id: Option<QueueId>,
-    /// Its name now.
+    /// The queue's name now; `None` for no queue or a deleted one.
     pub name: Option<String>,
-    /// Tickets created in it.
+    /// Tickets created in the queue in the period (arrivals).
     pub created: u64,
     /// First responses sent while tickets were in it, business seconds.
     pub first_response_business: TimeStats,
-    /// Tickets resolved in it.
+    /// Tickets resolved in the period while in this queue.
     pub resolved: u64,
     /// Resolution of the tickets resolved in it, business seconds.
     pub resolution_business: TimeStats,
@@ -353,20 +354,21 @@ pub struct QueueReport {
     pub csat: Csat,
 }
 
-/// Value in one currency.
+/// What a campaign's tickets are worth in one currency; amounts in minor units (centavos).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignMoney {
     /// Sum of the deal values of the campaign's tickets, minor units.
     pub in_negotiation_minor: i64,
-    /// Tickets with a deal value.
+    /// Number of the campaign's tickets with a deal value.
     pub deals: u64,
     /// Sum of their sales, minor units.
     pub won_minor: i64,
-    /// Sales.
+    /// Number of sales recorded on the campaign's tickets, whenever made.
     pub sales: u64,
 }
 
-/// What one campaign brought in.
+/// What one campaign (a `utm_source`, ad platform and `utm_campaign`) brought in: its tickets
+/// and their value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignValue {
     /// `utm_source`, lower case.
@@ -375,18 +377,20 @@ pub struct CampaignValue {
     pub ad_platform: Option<AdPlatform>,
     /// `utm_campaign`.
     pub utm_campaign: Option<String>,
-    /// Tickets created.
+    /// Tickets created in the period under this campaign key.
     pub tickets: u64,
     /// Value per currency (ISO 4217).
     pub value: BTreeMap<String, CampaignMoney>,
 }
 
-/// The report.
+/// What the desk did in a period: arrivals, responses, resolutions, waits, CSAT, SLA
+/// compliance and campaigns, per agent and per queue. Computed from the rows by
+/// [`Report::compute`], or by a store through [`Tally::finish`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
-    /// The period.
+    /// The period reported on.
     pub range: DateRange,
-    /// Headline numbers.
+    /// Headline numbers: volumes, resolution rate, response, resolution and wait times.
     pub overview: Overview,
     /// Per local day, days with no activity left out, in date order.
     pub volume: Vec<DayVolume>,
@@ -409,11 +413,11 @@ pub struct Report {
 /// Everything the reference computation reads: a tenant's rows.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportData<'a> {
-    /// Tickets.
+    /// The tenant's tickets.
     pub tickets: &'a [Ticket],
-    /// Assignment cycles.
+    /// The tenant's assignment cycles (attendances), for waits and assignments.
     pub cycles: &'a [AssignmentCycle],
-    /// Sales.
+    /// The tenant's sales, for campaign value.
     pub sales: &'a [Sale],
     /// Agents (names).
     pub agents: &'a [Agent],
@@ -484,7 +488,7 @@ pub struct Part {
     pub created: u64,
     /// Attendances taken (agents).
     pub assigned: u64,
-    /// Resolutions.
+    /// Tickets resolved in the period (agents: by them; queues: while in it).
     pub resolved: u64,
     /// Business seconds of the first responses.
     pub first_response_business: Vec<i64>,
@@ -516,9 +520,9 @@ pub struct Tally {
     pub resolution_wall: Vec<i64>,
     /// Business seconds of the resolutions.
     pub resolution_business: Vec<i64>,
-    /// Seconds waited in queue.
+    /// Seconds each attendance of the period waited in queue before an agent took it.
     pub waits: Vec<i64>,
-    /// Ratings per score.
+    /// Ratings per score (index 0 is score 1).
     pub csat: [u64; 5],
     /// Created and resolved per local day.
     pub days: BTreeMap<NaiveDate, (u64, u64)>,
@@ -527,36 +531,36 @@ pub struct Tally {
     /// Where the period's tickets are now (queues, categories and inboxes are named by
     /// `finish` from the counts below).
     pub distribution: Distribution,
-    /// Tickets per current queue.
+    /// Tickets per current queue (`None`: no queue).
     pub by_queue: BTreeMap<Option<QueueId>, u64>,
-    /// Tickets per category.
+    /// Tickets per category (`None`: uncategorized).
     pub by_category: BTreeMap<Option<CategoryId>, u64>,
-    /// Tickets per inbox.
+    /// Tickets per inbox (channel account).
     pub by_channel: BTreeMap<ChannelAccountId, u64>,
     /// SLA compliance, every policy together.
     pub sla: Compliance,
-    /// SLA compliance per policy.
+    /// SLA compliance per policy the clocks ran under.
     pub sla_per_policy: BTreeMap<SlaPolicyId, Compliance>,
-    /// Per agent.
+    /// Figures per agent credited.
     pub agents: BTreeMap<AgentId, Part>,
-    /// Per queue.
+    /// Figures per queue credited (`None`: tickets in no queue).
     pub queues: BTreeMap<Option<QueueId>, Part>,
-    /// Per campaign.
+    /// Value per campaign key.
     pub campaigns: BTreeMap<CampaignKey, CampaignValue>,
 }
 
 /// What a report names things by: the names (and inbox kinds) now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Names {
-    /// Agents.
+    /// Agent names by id.
     pub agents: BTreeMap<AgentId, String>,
-    /// Queues.
+    /// Queue names by id.
     pub queues: BTreeMap<QueueId, String>,
-    /// Categories.
+    /// Category names by id.
     pub categories: BTreeMap<CategoryId, String>,
     /// Inboxes, with their channel.
     pub channels: BTreeMap<ChannelAccountId, (ChannelKind, String)>,
-    /// SLA policies.
+    /// SLA policy names by id.
     pub policies: BTreeMap<SlaPolicyId, String>,
 }
 

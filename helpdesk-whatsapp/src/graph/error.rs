@@ -3,7 +3,8 @@
 use helpdesk_core::channel::ChannelFailure;
 use std::time::Duration;
 
-/// A failed Graph API call.
+/// A failed Graph API call, classified ([`GraphError::failure`]) so a sender knows whether a
+/// retry can help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Graph API error (HTTP {status:?}, code {code:?}): {message}")]
 pub struct GraphError {
@@ -17,14 +18,15 @@ pub struct GraphError {
     pub message: String,
     /// `error.error_data.details`.
     pub details: Option<String>,
-    /// What it means for a sender.
+    /// The failure in channel-neutral terms, from the HTTP status and Graph code; it decides
+    /// retries.
     pub failure: ChannelFailure,
     /// Wait at least this long before retrying (pair rate limit 131056).
     pub retry_after: Option<Duration>,
 }
 
 impl GraphError {
-    /// Whether a retry can help.
+    /// Whether repeating the call can succeed (rate limits, 5xx, timeouts, Meta's transient codes).
     pub fn is_retryable(&self) -> bool {
         self.failure.is_retryable()
     }

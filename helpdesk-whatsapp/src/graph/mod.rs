@@ -19,7 +19,8 @@ pub struct GraphConfig {
     pub api_version: String,
     /// System-user or business access token (sent as a bearer token).
     pub access_token: String,
-    /// Timeout of one attempt.
+    /// How long one HTTP attempt may take (connect to last byte) before it fails as a timeout,
+    /// which is retried; 10 s by default.
     pub timeout: Duration,
     /// Attempts for a retryable failure (1 = no retry).
     pub max_attempts: u32,
@@ -44,18 +45,19 @@ impl GraphConfig {
     }
 }
 
-/// Media fetched from WhatsApp.
+/// An inbound media file downloaded by [`GraphClient::download_media`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Media {
-    /// The bytes.
+    /// The file's content, as downloaded.
     pub bytes: Vec<u8>,
-    /// MIME type as Meta reported it.
+    /// MIME type as Meta reported it (`image/jpeg`); `None` when Meta gave none.
     pub mime_type: Option<String>,
     /// SHA-256 as Meta reported it.
     pub sha256: Option<String>,
 }
 
-/// The Graph API client.
+/// A client of Meta's Graph API for one access token: sends messages, marks them read, and
+/// uploads and downloads media, retrying what can succeed. Share it behind an `Arc`.
 #[derive(Debug)]
 pub struct GraphClient {
     http: reqwest::Client,
@@ -64,7 +66,7 @@ pub struct GraphClient {
 }
 
 impl GraphClient {
-    /// Builds a client.
+    /// Builds a client from its settings; fails only if the HTTP client cannot be built.
     pub fn new(cfg: GraphConfig) -> Result<GraphClient, GraphError> {
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
@@ -77,7 +79,7 @@ impl GraphClient {
         })
     }
 
-    /// The settings.
+    /// The settings the client was built with.
     pub fn config(&self) -> &GraphConfig {
         &self.cfg
     }

@@ -12,10 +12,10 @@ use super::{
 use helpdesk_core::service::Deliveries;
 use helpdesk_core::{Error, Helpdesk};
 
-/// What processing a payload did.
+/// What processing one accepted payload did, item by item, for logs and metrics.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// Messages stored now.
+    /// Customer messages stored by this delivery (first time seen).
     pub messages: usize,
     /// Messages stored before (redeliveries).
     pub duplicates: usize,
@@ -47,7 +47,7 @@ pub enum PostOutcome {
 }
 
 impl PostOutcome {
-    /// The HTTP status to answer.
+    /// The HTTP status code to answer Meta with (200, 401, 400 or 503).
     pub fn status_code(&self) -> u16 {
         match self {
             PostOutcome::Accepted(_) => 200,

@@ -12,7 +12,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
-    /// Not JSON.
+    /// The body is not valid JSON; the text is the JSON parser's message.
     #[error("body is not JSON: {0}")]
     NotJson(String),
     /// JSON, but not `{"object": "whatsapp_business_account", "entry": [...]}`.
@@ -25,11 +25,12 @@ pub enum ParseError {
 pub struct MessageMeta {
     /// WhatsApp Business Account id (`entry[].id`).
     pub waba_id: Option<String>,
-    /// The `type` Meta gave.
+    /// The message `type` as Meta wrote it (`text`, `image`, `interactive`…), also for kinds
+    /// core keeps as unknown.
     pub wa_type: String,
-    /// Forwarded.
+    /// Meta marked the message as forwarded (`context.forwarded`).
     pub forwarded: bool,
-    /// Forwarded many times.
+    /// Meta marked the message as forwarded many times (`context.frequently_forwarded`).
     pub frequently_forwarded: bool,
     /// Product inquiry: (catalog id, product retailer id).
     pub referred_product: Option<(String, String)>,
@@ -46,15 +47,17 @@ pub struct MessageMeta {
 pub struct StatusMeta {
     /// The raw status word (`played` maps to read).
     pub wa_status: String,
-    /// Recipient phone.
+    /// The recipient's phone as WhatsApp wrote it (`recipient_id`, digits); `None` when Meta sent
+    /// only the business-scoped user id.
     pub recipient_id: Option<String>,
-    /// Recipient business-scoped user id.
+    /// The recipient's WhatsApp business-scoped user id; `None` when Meta sent none.
     pub recipient_user_id: Option<String>,
-    /// Your tracker string, echoed back.
+    /// The `biz_opaque_callback_data` the sender attached to the outbound message, echoed back by
+    /// Meta so a sender can match the status to its own records.
     pub biz_opaque_callback_data: Option<String>,
     /// `pricing.category` (service, marketing, utility, authentication…).
     pub pricing_category: Option<String>,
-    /// `pricing.billable`.
+    /// Whether Meta bills the message (`pricing.billable`); `None` when not reported.
     pub billable: Option<bool>,
 }
 
@@ -72,42 +75,42 @@ pub enum WebhookItem {
         account_external_id: String,
         /// Old number (`from`).
         old_wa_id: String,
-        /// New number.
+        /// The customer's new WhatsApp id (`system.wa_id`), the number they changed to.
         new_wa_id: String,
     },
     /// A message the business sent from the WhatsApp Business app (coexistence echo).
     Echo {
-        /// Inbox.
+        /// The inbox's `phone_number_id` the echo was sent from.
         account_external_id: String,
-        /// Customer phone.
+        /// The customer's phone the business wrote to (`to`, digits); `None` when missing.
         to: Option<String>,
-        /// Message id.
+        /// The message's WhatsApp id (`wamid…`).
         external_id: String,
-        /// Payload.
+        /// What the business sent, mapped to core's content.
         content: MessageContent,
     },
     /// An error Meta attached to the change rather than to an item.
     Error {
         /// Inbox, when known.
         account_external_id: Option<String>,
-        /// The error.
+        /// The error as Meta reported it (code, title, details).
         error: DeliveryError,
     },
     /// Another field (`message_template_status_update`, `account_update`, `user_preferences`…),
-    /// kept as sent.
+    /// kept as sent for the integrator to handle.
     Other {
         /// The change's field.
         field: String,
-        /// Its value.
+        /// The change's `value` object, unparsed.
         value: Value,
     },
     /// An item that could not be read; kept with the reason so nothing disappears silently.
     Malformed {
         /// Where it was (`entry[0].changes[1].messages[2]`).
         path: String,
-        /// Why.
+        /// Why it could not be read, in words.
         reason: String,
-        /// The raw JSON.
+        /// The item's JSON as it was in the payload.
         raw: Value,
     },
 }
