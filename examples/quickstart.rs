@@ -5,7 +5,7 @@
 //! round robin, answered, classified (setor × motivo), transferred, resolved and rated; the
 //! Kanban board and the week's report are printed.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use helpdesk_core::actor::Actor;
 use helpdesk_core::async_trait;
 use helpdesk_core::channel::{
@@ -193,10 +193,17 @@ async fn main() -> Result<()> {
         .create_sla_policy(
             org,
             &admin,
-            NewSlaPolicy::new("Comercial", SlaTargets::hours(2.0, 2.0, 8.0))
-                .with_priority(Priority::Urgent, SlaTargets::hours(0.5, 0.5, 4.0))
-                .with_business_hours(hours)
-                .as_default(),
+            NewSlaPolicy::new(
+                "Comercial",
+                SlaTargets::replies_within(Duration::hours(2)).with_resolution(Duration::hours(8)),
+            )
+            .with_priority(
+                Priority::Urgent,
+                SlaTargets::replies_within(Duration::minutes(30))
+                    .with_resolution(Duration::hours(4)),
+            )
+            .with_business_hours(hours)
+            .as_default(),
         )
         .await?;
     println!(

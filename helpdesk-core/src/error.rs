@@ -98,12 +98,6 @@ pub enum Error {
         /// Closest valid value to what was given.
         closest: Option<String>,
     },
-    /// No agent could take the ticket (all offline, full, or lacking skills).
-    #[error("no agent available in queue {queue}")]
-    NoAgentAvailable {
-        /// Id of the queue where no agent could take the ticket, as text.
-        queue: String,
-    },
     /// A calendar has no business time where some was needed.
     #[error("calendar has no business time {0}")]
     NoBusinessTime(String),
@@ -154,8 +148,6 @@ pub enum ErrorKind {
     Refused,
     /// Invalid setor × motivo.
     InvalidClassification,
-    /// [`Error::NoAgentAvailable`]: no agent of the queue could take the ticket.
-    NoAgentAvailable,
     /// [`Error::NoBusinessTime`]: a calendar has no business time where some was needed.
     NoBusinessTime,
     /// [`Error::Store`]: the backing store failed.
@@ -268,7 +260,6 @@ impl Error {
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             Error::Refused { .. } => ErrorKind::Refused,
             Error::InvalidClassification { .. } => ErrorKind::InvalidClassification,
-            Error::NoAgentAvailable { .. } => ErrorKind::NoAgentAvailable,
             Error::NoBusinessTime(_) => ErrorKind::NoBusinessTime,
             Error::Store { .. } => ErrorKind::Store,
             Error::Channel { .. } => ErrorKind::Channel,

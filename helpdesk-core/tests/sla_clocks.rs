@@ -212,9 +212,17 @@ async fn scan_emits_warning_then_breach_once_per_clock() {
 
 #[tokio::test]
 async fn next_response_cycle_starts_after_a_customer_message_that_follows_an_agent_reply() {
-    let f =
-        fixture_with(NewSlaPolicy::new("Padrão", SlaTargets::hours(1.0, 0.5, 24.0)).as_default())
-            .await;
+    let f = fixture_with(
+        NewSlaPolicy::new(
+            "Padrão",
+            SlaTargets::NONE
+                .with_first_response(Duration::hours(1))
+                .with_next_response(Duration::minutes(30))
+                .with_resolution(Duration::hours(24)),
+        )
+        .as_default(),
+    )
+    .await;
     let agent = Actor::agent(f.agents[0].id);
     let r =
         f.hd.ingest(f.inbound("w1", "5511999991004", "oi"))
@@ -277,7 +285,11 @@ async fn a_queue_policy_applies_to_tickets_transferred_into_it() {
         f.hd.create_sla_policy(
             f.org.id,
             &f.admin,
-            NewSlaPolicy::new("VIP", SlaTargets::hours(0.25, 0.25, 2.0)),
+            NewSlaPolicy::new(
+                "VIP",
+                SlaTargets::replies_within(Duration::minutes(15))
+                    .with_resolution(Duration::hours(2)),
+            ),
         )
         .await
         .unwrap();

@@ -65,7 +65,12 @@ async fn generate(
     f.hd.create_sla_policy(
         org,
         admin,
-        NewSlaPolicy::new("Padrão", SlaTargets::hours(1.0, 1.0, 8.0)).as_default(),
+        NewSlaPolicy::new(
+            "Padrão",
+            SlaTargets::replies_within(chrono::Duration::hours(1))
+                .with_resolution(chrono::Duration::hours(8)),
+        )
+        .as_default(),
     )
     .await
     .expect("policy");

@@ -73,17 +73,23 @@ async fn migration_0004_fills_in_the_sla_snapshot_of_older_tickets() {
         f.hd.create_sla_policy(
             org,
             admin,
-            NewSlaPolicy::new("Comercial", SlaTargets::hours(2.0, 1.0, 8.0))
-                .with_business_hours(hours)
-                .with_priority(
-                    Priority::High,
-                    SlaTargets {
-                        first_response: Some(3600),
-                        next_response: Some(1800),
-                        resolution: None,
-                    },
-                )
-                .as_default(),
+            NewSlaPolicy::new(
+                "Comercial",
+                SlaTargets::NONE
+                    .with_first_response(chrono::Duration::hours(2))
+                    .with_next_response(chrono::Duration::hours(1))
+                    .with_resolution(chrono::Duration::hours(8)),
+            )
+            .with_business_hours(hours)
+            .with_priority(
+                Priority::High,
+                SlaTargets {
+                    first_response: Some(3600),
+                    next_response: Some(1800),
+                    resolution: None,
+                },
+            )
+            .as_default(),
         )
         .await
         .unwrap();

@@ -18,12 +18,15 @@ use std::collections::BTreeMap;
 /// use helpdesk_core::domain::ticket::Priority;
 /// use helpdesk_core::service::NewSlaPolicy;
 /// use helpdesk_core::sla::{CalendarSpec, SlaTargets};
+/// use helpdesk_core::chrono::Duration;
 ///
 /// // First response within 2 business hours, resolution within 8; urgent tickets 1 h / 4 h.
 /// let hours = CalendarSpec::weekdays(chrono_tz::America::Sao_Paulo, "09:00", "18:00").unwrap();
-/// let policy = NewSlaPolicy::new("Comercial", SlaTargets::hours(2.0, 2.0, 8.0))
+/// let targets = SlaTargets::replies_within(Duration::hours(2)).with_resolution(Duration::hours(8));
+/// let urgent = SlaTargets::replies_within(Duration::hours(1)).with_resolution(Duration::hours(4));
+/// let policy = NewSlaPolicy::new("Comercial", targets)
 ///     .with_business_hours(hours)
-///     .with_priority(Priority::Urgent, SlaTargets::hours(1.0, 1.0, 4.0))
+///     .with_priority(Priority::Urgent, urgent)
 ///     .as_default();
 /// assert!(policy.is_default);
 /// ```

@@ -4,7 +4,7 @@ use super::spec::CalendarSpec;
 use crate::domain::ticket::Priority;
 use crate::ids::*;
 use crate::{Error, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -30,16 +30,14 @@ impl SlaTargets {
         resolution: None,
     };
 
-    /// Targets from hours, in the order first response, next response, resolution
-    /// (`SlaTargets::hours(2.0, 2.0, 8.0)`). The builders below name each metric and take a
-    /// `chrono::Duration`: `SlaTargets::NONE.with_first_response(Duration::hours(2))`.
-    pub fn hours(first_response: f64, next_response: f64, resolution: f64) -> SlaTargets {
-        let s = |h: f64| Some((h * 3600.0).round() as i64);
-        SlaTargets {
-            first_response: s(first_response),
-            next_response: s(next_response),
-            resolution: s(resolution),
-        }
+    /// Every reply (the first, and the next after each customer message) within `d`, nothing
+    /// else tracked yet: `SlaTargets::replies_within(Duration::hours(2))
+    /// .with_resolution(Duration::hours(8))`. Each builder names its metric, so targets cannot
+    /// be given in the wrong order.
+    pub fn replies_within(d: chrono::Duration) -> SlaTargets {
+        SlaTargets::NONE
+            .with_first_response(d)
+            .with_next_response(d)
     }
 
     /// These targets, with first response within `d` (a builder: `SlaTargets::NONE
@@ -101,10 +99,22 @@ impl SlaTargets {
 /// when asked for ([`NewSlaPolicy::seed`](crate::service::NewSlaPolicy::seed)).
 pub fn default_priority_targets() -> BTreeMap<Priority, SlaTargets> {
     BTreeMap::from([
-        (Priority::Urgent, SlaTargets::hours(1.0, 1.0, 4.0)),
-        (Priority::High, SlaTargets::hours(4.0, 4.0, 8.0)),
-        (Priority::Medium, SlaTargets::hours(8.0, 8.0, 24.0)),
-        (Priority::Low, SlaTargets::hours(24.0, 24.0, 72.0)),
+        (
+            Priority::Urgent,
+            SlaTargets::replies_within(Duration::hours(1)).with_resolution(Duration::hours(4)),
+        ),
+        (
+            Priority::High,
+            SlaTargets::replies_within(Duration::hours(4)).with_resolution(Duration::hours(8)),
+        ),
+        (
+            Priority::Medium,
+            SlaTargets::replies_within(Duration::hours(8)).with_resolution(Duration::hours(24)),
+        ),
+        (
+            Priority::Low,
+            SlaTargets::replies_within(Duration::hours(24)).with_resolution(Duration::hours(72)),
+        ),
     ])
 }
 
@@ -173,7 +183,6 @@ impl SlaPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
 
     #[test]
     fn an_override_falls_back_to_the_policy_targets_metric_by_metric() {
@@ -181,7 +190,19 @@ mod tests {
             .with_first_response(Duration::hours(2))
             .with_next_response(Duration::minutes(30))
             .with_resolution(Duration::hours(8));
-        assert_eq!(base, SlaTargets::hours(2.0, 0.5, 8.0));
+        assert_eq!(
+            (base.first_response, base.next_response, base.resolution),
+            (Some(7200), Some(1800), Some(28800)),
+            "targets are seconds"
+        );
+        assert_eq!(
+            SlaTargets::replies_within(Duration::minutes(45)),
+            SlaTargets {
+                first_response: Some(2700),
+                next_response: Some(2700),
+                resolution: None,
+            }
+        );
         let urgent = SlaTargets::NONE.with_first_response(Duration::hours(1));
         assert_eq!(
             urgent.or(base),

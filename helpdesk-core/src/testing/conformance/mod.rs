@@ -607,7 +607,7 @@ pub async fn another_tenants_ids_are_not_found(store: Arc<dyn Store>) {
         "audit trail"
     );
     assert!(
-        tx.tickets_due_for_sla(t0() + chrono::Duration::days(3650), 1000)
+        tx.tickets_due_for_sla(t0() + Duration::days(3650), 1000)
             .await
             .unwrap()
             .iter()
@@ -700,7 +700,13 @@ pub async fn taken_keys_name_the_same_entity_on_every_store(store: Arc<dyn Store
     f.hd.create_sla_policy(
         org,
         admin,
-        NewSlaPolicy::new("Padrão", crate::sla::SlaTargets::hours(1.0, 4.0, 8.0)),
+        NewSlaPolicy::new(
+            "Padrão",
+            crate::sla::SlaTargets::NONE
+                .with_first_response(Duration::hours(1))
+                .with_next_response(Duration::hours(4))
+                .with_resolution(Duration::hours(8)),
+        ),
     )
     .await
     .unwrap();

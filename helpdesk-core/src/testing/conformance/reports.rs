@@ -84,16 +84,20 @@ pub async fn reports_agree_with_the_reference_semantics(store: Arc<dyn Store>) {
     f.hd.create_sla_policy(
         org,
         admin,
-        NewSlaPolicy::new("Padrão", SlaTargets::hours(1.0, 1.0, 8.0))
-            .with_business_hours(hours)
-            .with_priority(
-                Priority::Urgent,
-                SlaTargets {
-                    first_response: Some(900),
-                    ..SlaTargets::NONE
-                },
-            )
-            .as_default(),
+        NewSlaPolicy::new(
+            "Padrão",
+            SlaTargets::replies_within(chrono::Duration::hours(1))
+                .with_resolution(chrono::Duration::hours(8)),
+        )
+        .with_business_hours(hours)
+        .with_priority(
+            Priority::Urgent,
+            SlaTargets {
+                first_response: Some(900),
+                ..SlaTargets::NONE
+            },
+        )
+        .as_default(),
     )
     .await
     .unwrap();
@@ -101,7 +105,11 @@ pub async fn reports_agree_with_the_reference_semantics(store: Arc<dyn Store>) {
         f.hd.create_sla_policy(
             org,
             admin,
-            NewSlaPolicy::new("Financeiro 24x7", SlaTargets::hours(0.5, 0.5, 4.0)),
+            NewSlaPolicy::new(
+                "Financeiro 24x7",
+                SlaTargets::replies_within(chrono::Duration::minutes(30))
+                    .with_resolution(chrono::Duration::hours(4)),
+            ),
         )
         .await
         .unwrap();

@@ -53,7 +53,12 @@ pub async fn sla_policy_targets_reach_tickets_as_configured(store: Arc<dyn Store
         f.hd.create_sla_policy(
             org,
             admin,
-            NewSlaPolicy::new("Base", SlaTargets::hours(8.0, 8.0, 24.0)).as_default(),
+            NewSlaPolicy::new(
+                "Base",
+                SlaTargets::replies_within(chrono::Duration::hours(8))
+                    .with_resolution(chrono::Duration::hours(24)),
+            )
+            .as_default(),
         )
         .await
         .unwrap();
@@ -62,7 +67,11 @@ pub async fn sla_policy_targets_reach_tickets_as_configured(store: Arc<dyn Store
         f.hd.create_sla_policy(
             org,
             admin,
-            NewSlaPolicy::new("Duas horas", SlaTargets::hours(2.0, 2.0, 8.0)),
+            NewSlaPolicy::new(
+                "Duas horas",
+                SlaTargets::replies_within(chrono::Duration::hours(2))
+                    .with_resolution(chrono::Duration::hours(8)),
+            ),
         )
         .await
         .unwrap();
@@ -107,9 +116,13 @@ pub async fn deleting_a_policy_keeps_its_tickets_clocks(store: Arc<dyn Store>) {
         f.hd.create_sla_policy(
             org,
             admin,
-            NewSlaPolicy::new("Comercial", SlaTargets::hours(2.0, 2.0, 16.0))
-                .with_business_hours(business_hours())
-                .as_default(),
+            NewSlaPolicy::new(
+                "Comercial",
+                SlaTargets::replies_within(chrono::Duration::hours(2))
+                    .with_resolution(chrono::Duration::hours(16)),
+            )
+            .with_business_hours(business_hours())
+            .as_default(),
         )
         .await
         .unwrap();
@@ -182,7 +195,11 @@ pub async fn transferred_and_older_tickets_get_clocks_as_documented(store: Arc<d
         f.hd.create_sla_policy(
             org,
             admin,
-            NewSlaPolicy::new("VIP", SlaTargets::hours(0.5, 0.5, 4.0)),
+            NewSlaPolicy::new(
+                "VIP",
+                SlaTargets::replies_within(chrono::Duration::minutes(30))
+                    .with_resolution(chrono::Duration::hours(4)),
+            ),
         )
         .await
         .unwrap();
@@ -204,7 +221,12 @@ pub async fn transferred_and_older_tickets_get_clocks_as_documented(store: Arc<d
     f.hd.create_sla_policy(
         org,
         admin,
-        NewSlaPolicy::new("Padrão", SlaTargets::hours(8.0, 8.0, 24.0)).as_default(),
+        NewSlaPolicy::new(
+            "Padrão",
+            SlaTargets::replies_within(chrono::Duration::hours(8))
+                .with_resolution(chrono::Duration::hours(24)),
+        )
+        .as_default(),
     )
     .await
     .unwrap();
@@ -247,7 +269,14 @@ pub async fn clocks_start_when_the_customer_wrote(store: Arc<dyn Store>) {
     f.hd.create_sla_policy(
         org,
         admin,
-        NewSlaPolicy::new("Padrão", SlaTargets::hours(2.0, 1.0, 24.0)).as_default(),
+        NewSlaPolicy::new(
+            "Padrão",
+            SlaTargets::NONE
+                .with_first_response(chrono::Duration::hours(2))
+                .with_next_response(chrono::Duration::hours(1))
+                .with_resolution(chrono::Duration::hours(24)),
+        )
+        .as_default(),
     )
     .await
     .unwrap();
@@ -304,9 +333,15 @@ pub async fn sla_state_says_when_each_clock_is_due(store: Arc<dyn Store>) {
     f.hd.create_sla_policy(
         org,
         admin,
-        NewSlaPolicy::new("Comercial", SlaTargets::hours(2.0, 1.0, 16.0))
-            .with_business_hours(business_hours())
-            .as_default(),
+        NewSlaPolicy::new(
+            "Comercial",
+            SlaTargets::NONE
+                .with_first_response(chrono::Duration::hours(2))
+                .with_next_response(chrono::Duration::hours(1))
+                .with_resolution(chrono::Duration::hours(16)),
+        )
+        .with_business_hours(business_hours())
+        .as_default(),
     )
     .await
     .unwrap();
@@ -396,7 +431,14 @@ pub async fn reopening_follows_the_queue_setting(store: Arc<dyn Store>) {
     f.hd.create_sla_policy(
         org,
         admin,
-        NewSlaPolicy::new("Padrão", SlaTargets::hours(2.0, 1.0, 8.0)).as_default(),
+        NewSlaPolicy::new(
+            "Padrão",
+            SlaTargets::NONE
+                .with_first_response(chrono::Duration::hours(2))
+                .with_next_response(chrono::Duration::hours(1))
+                .with_resolution(chrono::Duration::hours(8)),
+        )
+        .as_default(),
     )
     .await
     .unwrap();
@@ -514,10 +556,22 @@ pub async fn retargeting_keeps_what_already_happened(store: Arc<dyn Store>) {
     f.hd.create_sla_policy(
         org,
         admin,
-        NewSlaPolicy::new("Padrão", SlaTargets::hours(8.0, 8.0, 24.0))
-            .with_priority(Priority::Urgent, SlaTargets::hours(1.0, 1.0, 4.0))
-            .with_priority(Priority::Low, SlaTargets::hours(24.0, 24.0, 72.0))
-            .as_default(),
+        NewSlaPolicy::new(
+            "Padrão",
+            SlaTargets::replies_within(chrono::Duration::hours(8))
+                .with_resolution(chrono::Duration::hours(24)),
+        )
+        .with_priority(
+            Priority::Urgent,
+            SlaTargets::replies_within(chrono::Duration::hours(1))
+                .with_resolution(chrono::Duration::hours(4)),
+        )
+        .with_priority(
+            Priority::Low,
+            SlaTargets::replies_within(chrono::Duration::hours(24))
+                .with_resolution(chrono::Duration::hours(72)),
+        )
+        .as_default(),
     )
     .await
     .unwrap();
