@@ -116,28 +116,20 @@ async fn main() -> Result<()> {
         "holiday_presets": ["BR"]}"#,
     )?;
     let suporte = hd
-        .create_queue(org, &admin, NewQueue {
-            name: "Suporte".into(),
-            color: Some("#3b82f6".into()),
-            business_hours: Some(hours.clone()),
-            auto_replies: AutoReplies {
+        .create_queue(org, &admin, NewQueue { color: Some("#3b82f6".into()), business_hours: Some(hours.clone()), auto_replies: AutoReplies {
                 greeting: Some("Olá {{customer_name}}! Seu atendimento é o #{{ticket_number}}. Já vamos te responder.".into()),
                 out_of_hours: Some("Olá {{customer_name}}! Atendemos de segunda a sexta, das 8h às 18h. Seu protocolo é #{{ticket_number}}.".into()),
                 no_agent: Some("Todos os atendentes estão ocupados; você é o próximo da fila.".into()),
-            },
-            distribution: Distribution::RoundRobin,
-            ..NewQueue::default()
-        })
+            }, distribution: Distribution::RoundRobin, ..NewQueue::new("Suporte") })
         .await?;
     let financeiro = hd
         .create_queue(
             org,
             &admin,
             NewQueue {
-                name: "Financeiro".into(),
                 business_hours: Some(hours.clone()),
                 distribution: Distribution::LeastBusy,
-                ..NewQueue::default()
+                ..NewQueue::new("Financeiro")
             },
         )
         .await?;

@@ -85,14 +85,7 @@ pub async fn run(cfg: AgentConfig) -> Result<AgentRun, String> {
         .map_err(e)?
         .id;
     let queue = hd
-        .create_queue(
-            org,
-            &Actor::System,
-            NewQueue {
-                name: "Atendimento".into(),
-                ..NewQueue::default()
-            },
-        )
+        .create_queue(org, &Actor::System, NewQueue::new("Atendimento"))
         .await
         .map_err(e)?;
     hd.add_channel_account(

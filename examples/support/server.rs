@@ -292,14 +292,7 @@ async fn default_org(
         .await?
         .id;
     let queue = hd
-        .create_queue(
-            org,
-            &Actor::System,
-            NewQueue {
-                name: "Atendimento".into(),
-                ..NewQueue::default()
-            },
-        )
+        .create_queue(org, &Actor::System, NewQueue::new("Atendimento"))
         .await?;
     let added = hd
         .add_channel_account(
@@ -639,21 +632,20 @@ async fn create_ticket(
             state.org,
             &Actor::System,
             NewTicket {
-                lead: LeadInput {
-                    name: b.lead.name,
-                    phone: b.lead.phone,
-                    email: b.lead.email,
-                    document: b.lead.document,
-                    whatsapp_id: None,
-                    visitor_id: None,
-                },
                 stage_id: t.stage_id.map(StageId),
                 deal_value: t
                     .deal_value
                     .map(|v| Money::from_decimal(v, "BRL"))
                     .transpose()?,
                 tracking,
-                ..NewTicket::default()
+                ..NewTicket::new(LeadInput {
+                    name: b.lead.name,
+                    phone: b.lead.phone,
+                    email: b.lead.email,
+                    document: b.lead.document,
+                    whatsapp_id: None,
+                    visitor_id: None,
+                })
             },
         )
         .await?;

@@ -32,7 +32,7 @@
 //! let hd = Helpdesk::new(Arc::new(MemoryStore::new()), whatsapp.clone(), Arc::new(SystemClock));
 //! let org = hd.create_organization(NewOrganization::brazil("Acme Internet")).await?.id;
 //! let admin = hd.desk(org, Actor::System); // a tenant and who acts in it
-//! let queue = admin.create_queue(NewQueue { name: "Suporte".into(), ..NewQueue::default() }).await?;
+//! let queue = admin.create_queue(NewQueue::new("Suporte")).await?;
 //! let ana = admin.create_agent(NewAgent {
 //!     name: "Ana".into(), email: "ana@acme.example".into(), role: Role::Agent,
 //!     capacity: 5, presence: Presence::Online,

@@ -44,13 +44,7 @@ async fn replies_leave_through_the_channel_of_their_inbox() {
         .unwrap()
         .id;
     let admin = hd.desk(org, Actor::System);
-    let queue = admin
-        .create_queue(NewQueue {
-            name: "Suporte".into(),
-            ..NewQueue::default()
-        })
-        .await
-        .unwrap();
+    let queue = admin.create_queue(NewQueue::new("Suporte")).await.unwrap();
     for (kind, id) in [
         (ChannelKind::Whatsapp, "104000000000001"),
         (ChannelKind::Email, "suporte@acme.example"),
@@ -156,13 +150,7 @@ async fn a_web_chat_visitor_known_only_by_an_opaque_id_writes_in_and_is_answered
         .unwrap()
         .id;
     let admin = hd.desk(org, Actor::System);
-    let queue = admin
-        .create_queue(NewQueue {
-            name: "Site".into(),
-            ..NewQueue::default()
-        })
-        .await
-        .unwrap();
+    let queue = admin.create_queue(NewQueue::new("Site")).await.unwrap();
     admin
         .add_channel_account(NewChannelAccount {
             kind: ChannelKind::WebChat,

@@ -35,10 +35,9 @@ async fn world() -> World {
             f.org.id,
             &f.admin,
             NewQueue {
-                name: "Comercial".into(),
                 distribution: Distribution::Manual,
                 auto_replies: AutoReplies::default(),
-                ..NewQueue::default()
+                ..NewQueue::new("Comercial")
             },
         )
         .await
@@ -69,24 +68,16 @@ async fn world() -> World {
         .await
         .unwrap();
     let ticket =
-        f.hd.create_ticket(
-            f.org.id,
-            &Actor::System,
-            NewTicket {
-                lead: f.lead(1),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.hd.create_ticket(f.org.id, &Actor::System, NewTicket::new(f.lead(1)))
+            .await
+            .unwrap();
     let other_ticket =
         f.hd.create_ticket(
             f.org.id,
             &Actor::System,
             NewTicket {
-                lead: f.lead(2),
                 queue_id: Some(other_queue.id),
-                ..NewTicket::default()
+                ..NewTicket::new(f.lead(2))
             },
         )
         .await
@@ -166,17 +157,7 @@ async fn agents_take_and_release_but_do_not_reassign_or_transfer() {
     f.hd.unassign(org, &w.outsider, w.other_ticket.id)
         .await
         .unwrap();
-    forbidden(
-        f.hd.create_queue(
-            org,
-            &w.agent,
-            NewQueue {
-                name: "X".into(),
-                ..NewQueue::default()
-            },
-        )
-        .await,
-    );
+    forbidden(f.hd.create_queue(org, &w.agent, NewQueue::new("X")).await);
     forbidden(
         f.hd.set_presence(org, &w.agent, outsider_id, Presence::Away)
             .await,
@@ -222,16 +203,9 @@ async fn supervisors_reassign_and_transfer_within_their_queues() {
         .await,
     );
     let second =
-        f.hd.create_queue(
-            org,
-            &f.admin,
-            NewQueue {
-                name: "Suporte N2".into(),
-                ..NewQueue::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.hd.create_queue(org, &f.admin, NewQueue::new("Suporte N2"))
+            .await
+            .unwrap();
     f.hd.add_queue_member(org, &f.admin, second.id, sup, vec![])
         .await
         .unwrap();
@@ -288,17 +262,7 @@ async fn bots_do_only_what_their_integrator_allows() {
         f.hd.assign(org, &bot, w.ticket.id, w.outsider.agent_id().unwrap())
             .await,
     );
-    forbidden(
-        f.hd.create_queue(
-            org,
-            &bot,
-            NewQueue {
-                name: "B".into(),
-                ..NewQueue::default()
-            },
-        )
-        .await,
-    );
+    forbidden(f.hd.create_queue(org, &bot, NewQueue::new("B")).await);
     let narrow = Actor::Bot {
         name: "triagem".into(),
         permissions: BotPermissions(vec![BotAction::View, BotAction::Classify]),
@@ -421,7 +385,7 @@ async fn a_desk_handle_acts_as_its_actor_in_its_tenant() {
         .unwrap();
     forbidden(ana.ticket(w.other_ticket.id).await);
     forbidden(ana.transfer(w.ticket.id, w.other_queue.id).await);
-    forbidden(ana.create_queue(NewQueue::default()).await);
+    forbidden(ana.create_queue(NewQueue::new("Proibida")).await);
     let listed = ana.list_tickets(ListTickets::default()).await.unwrap();
     assert!(
         listed

@@ -294,16 +294,9 @@ async fn a_queue_policy_applies_to_tickets_transferred_into_it() {
         .await
         .unwrap();
     let q =
-        f.hd.create_queue(
-            f.org.id,
-            &f.admin,
-            NewQueue {
-                name: "VIP".into(),
-                ..NewQueue::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.hd.create_queue(f.org.id, &f.admin, NewQueue::new("VIP"))
+            .await
+            .unwrap();
     f.hd.set_queue_sla_policy(f.org.id, &f.admin, q.id, Some(vip.id))
         .await
         .unwrap();

@@ -35,11 +35,10 @@ async fn queue_with(
         f.org.id,
         &f.admin,
         NewQueue {
-            name: name.into(),
             business_hours: hours,
             auto_replies: replies,
             distribution: Distribution::RoundRobin,
-            ..NewQueue::default()
+            ..NewQueue::new(name)
         },
     )
     .await
@@ -185,12 +184,11 @@ async fn auto_reply_with_unknown_variable_is_refused_at_queue_creation() {
             f.org.id,
             &f.admin,
             NewQueue {
-                name: "X".into(),
                 auto_replies: AutoReplies {
                     greeting: Some("Oi {{nome}}".into()),
                     ..AutoReplies::default()
                 },
-                ..NewQueue::default()
+                ..NewQueue::new("X")
             },
         )
         .await
@@ -325,15 +323,14 @@ async fn create_ticket_follows_the_prd_flow() {
             f.org.id,
             &f.admin,
             NewTicket {
-                lead: LeadInput {
+                deal_value: Some(Money::from_decimal(1500.00, "BRL").unwrap()),
+                tracking,
+                ..NewTicket::new(LeadInput {
                     name: Some("João Silva".into()),
                     phone: Some("+5511999998888".into()),
                     email: Some("joao@email.com".into()),
                     ..LeadInput::default()
-                },
-                deal_value: Some(Money::from_decimal(1500.00, "BRL").unwrap()),
-                tracking,
-                ..NewTicket::default()
+                })
             },
         )
         .await
@@ -367,13 +364,10 @@ async fn create_ticket_follows_the_prd_flow() {
         f.hd.create_ticket(
             f.org.id,
             &f.admin,
-            NewTicket {
-                lead: LeadInput {
-                    email: Some("JOAO@email.com".into()),
-                    ..LeadInput::default()
-                },
-                ..NewTicket::default()
-            },
+            NewTicket::new(LeadInput {
+                email: Some("JOAO@email.com".into()),
+                ..LeadInput::default()
+            }),
         )
         .await
         .unwrap_err();
@@ -383,10 +377,7 @@ async fn create_ticket_follows_the_prd_flow() {
 #[tokio::test]
 async fn bad_input_is_a_typed_error_naming_the_field() {
     let f = fixture(1, 5).await;
-    let bad = |lead: LeadInput| NewTicket {
-        lead,
-        ..NewTicket::default()
-    };
+    let bad = |lead: LeadInput| NewTicket::new(lead);
     let cases = [
         (
             LeadInput {
@@ -443,16 +434,9 @@ async fn bad_input_is_a_typed_error_naming_the_field() {
         "unknown tenant: {e}"
     );
     let t =
-        f.hd.create_ticket(
-            f.org.id,
-            &f.admin,
-            NewTicket {
-                lead: f.lead(1),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.hd.create_ticket(f.org.id, &f.admin, NewTicket::new(f.lead(1)))
+            .await
+            .unwrap();
     let e = f.hd.close(f.org.id, &f.admin, t.id).await.unwrap_err();
     assert_eq!(e.to_string(), "invalid transition from new to closed");
     assert_eq!(
@@ -593,12 +577,11 @@ async fn merge_moves_messages_and_closes_the_source_as_merged() {
             f.org.id,
             &f.admin,
             NewTicket {
-                lead: LeadInput {
+                channel_account_id: Some(email.id),
+                ..NewTicket::new(LeadInput {
                     phone: Some("+5511999990013".into()),
                     ..LeadInput::default()
-                },
-                channel_account_id: Some(email.id),
-                ..NewTicket::default()
+                })
             },
         )
         .await
@@ -837,9 +820,8 @@ async fn board_shows_live_tickets_per_stage() {
             f.org.id,
             &f.admin,
             NewTicket {
-                lead: f.lead(i),
                 stage_id: Some(stages[i % 2].id),
-                ..NewTicket::default()
+                ..NewTicket::new(f.lead(i))
             },
         )
         .await
@@ -861,16 +843,9 @@ async fn distribute_queue_serves_urgent_then_vip_then_oldest() {
     for i in 0..3 {
         f.clock.advance(Duration::minutes(1));
         ids.push(
-            f.hd.create_ticket(
-                f.org.id,
-                &sys,
-                NewTicket {
-                    lead: f.lead(i),
-                    ..NewTicket::default()
-                },
-            )
-            .await
-            .unwrap(),
+            f.hd.create_ticket(f.org.id, &sys, NewTicket::new(f.lead(i)))
+                .await
+                .unwrap(),
         );
     }
     f.hd.update_ticket(

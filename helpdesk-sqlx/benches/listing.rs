@@ -43,9 +43,8 @@ async fn main() {
             org,
             &Actor::System,
             NewTicket {
-                lead: f.lead(0),
                 queue_id: Some(f.queue.id),
-                ..NewTicket::default()
+                ..NewTicket::new(f.lead(0))
             },
         )
         .await

@@ -77,16 +77,9 @@ async fn generate(
     let mut queues = vec![f.queue.id.0];
     for name in ["Financeiro", "Comercial"] {
         let q =
-            f.hd.create_queue(
-                org,
-                admin,
-                NewQueue {
-                    name: name.into(),
-                    ..NewQueue::default()
-                },
-            )
-            .await
-            .expect("queue");
+            f.hd.create_queue(org, admin, NewQueue::new(name))
+                .await
+                .expect("queue");
         queues.push(q.id.0);
     }
     // Templates written by the service: a ticket with SLA clocks, its cycle, a sale.

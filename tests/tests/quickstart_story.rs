@@ -40,15 +40,8 @@ async fn a_ticket_lives_from_first_message_to_rating() {
             .unwrap();
     assert_eq!(t.rating.map(|r| r.score), Some(5));
     let other =
-        f.hd.create_ticket(
-            f.org.id,
-            &f.admin,
-            NewTicket {
-                lead: f.lead(7),
-                ..NewTicket::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.hd.create_ticket(f.org.id, &f.admin, NewTicket::new(f.lead(7)))
+            .await
+            .unwrap();
     assert_eq!(other.number, 2);
 }

@@ -567,13 +567,9 @@ async fn exclusive_events_reach_subscribers_signed_once_across_two_instances() {
             .create_ticket(
                 org,
                 &helpdesk_core::actor::Actor::System,
-                helpdesk_core::service::NewTicket {
-                    lead: helpdesk_core::service::LeadInput {
-                        phone: Some(format!("+55319{:08}", unique() + i as u64)),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
+                helpdesk_core::service::NewTicket::new(helpdesk_core::service::LeadInput::phone(
+                    format!("+55319{:08}", unique() + i as u64),
+                )),
             )
             .await
             .unwrap();

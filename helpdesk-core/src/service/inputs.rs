@@ -54,8 +54,10 @@ pub struct NewChannelAccount {
     pub default_queue_id: Option<QueueId>,
 }
 
-/// A new queue.
-#[derive(Debug, Clone, Default)]
+/// A new queue. [`NewQueue::new`] takes what is required (the name) and gives the rest the
+/// documented defaults; set a field to change one:
+/// `NewQueue { distribution: Distribution::LeastBusy, ..NewQueue::new("Financeiro") }`.
+#[derive(Debug, Clone)]
 pub struct NewQueue {
     /// Name.
     pub name: String,
@@ -69,6 +71,21 @@ pub struct NewQueue {
     pub distribution: Distribution,
     /// What a customer's message to a resolved ticket does (default: reopen it).
     pub reopen: crate::domain::team::Reopen,
+}
+
+impl NewQueue {
+    /// A queue named `name`: always open (no business hours), no auto-replies, round robin,
+    /// a customer's message reopens a resolved ticket, no color.
+    pub fn new(name: impl Into<String>) -> NewQueue {
+        NewQueue {
+            name: name.into(),
+            color: None,
+            business_hours: None,
+            auto_replies: AutoReplies::default(),
+            distribution: Distribution::default(),
+            reopen: crate::domain::team::Reopen::default(),
+        }
+    }
 }
 
 /// A new agent.
@@ -104,8 +121,41 @@ pub struct LeadInput {
     pub visitor_id: Option<String>,
 }
 
+impl LeadInput {
+    /// A lead known by phone (any common format; national numbers use the organization's
+    /// region).
+    pub fn phone(phone: impl Into<String>) -> LeadInput {
+        LeadInput {
+            phone: Some(phone.into()),
+            ..LeadInput::default()
+        }
+    }
+
+    /// A lead known by e-mail.
+    pub fn email(email: impl Into<String>) -> LeadInput {
+        LeadInput {
+            email: Some(email.into()),
+            ..LeadInput::default()
+        }
+    }
+
+    /// A lead known by the opaque id of a web-chat visitor or an integrator's own user.
+    pub fn visitor(id: impl Into<String>) -> LeadInput {
+        LeadInput {
+            visitor_id: Some(id.into()),
+            ..LeadInput::default()
+        }
+    }
+
+    /// This lead, with a name.
+    pub fn named(mut self, name: impl Into<String>) -> LeadInput {
+        self.name = Some(name.into());
+        self
+    }
+}
+
 /// A new ticket (the PRD's `POST /tickets` flow).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewTicket {
     /// Lead: found by phone or e-mail, created when unknown.
     pub lead: LeadInput,
@@ -129,6 +179,29 @@ pub struct NewTicket {
     pub category_id: Option<CategoryId>,
     /// Skills required of the assignee.
     pub required_skills: Vec<String>,
+}
+
+impl NewTicket {
+    /// A ticket for `lead` (found by WhatsApp id, phone or e-mail, created when unknown), with
+    /// everything else chosen by the desk's rules: the organization's first inbox, that
+    /// inbox's queue, the first stage, no assignee (the queue distributes), medium priority.
+    /// Set a field to choose it: `NewTicket { priority: Some(Priority::High),
+    /// ..NewTicket::new(lead) }`.
+    pub fn new(lead: LeadInput) -> NewTicket {
+        NewTicket {
+            lead,
+            channel_account_id: None,
+            queue_id: None,
+            stage_id: None,
+            assignee_id: None,
+            priority: None,
+            subject: None,
+            deal_value: None,
+            tracking: Tracking::default(),
+            category_id: None,
+            required_skills: Vec::new(),
+        }
+    }
 }
 
 /// Changes to a ticket (the PRD's `PATCH`). `None` = unchanged.

@@ -93,13 +93,12 @@ impl Fixture {
                 org.id,
                 &admin,
                 NewQueue {
-                    name: "Suporte".into(),
                     auto_replies: AutoReplies {
                         greeting: Some("Olá {{customer_name}}, ticket #{{ticket_number}}".into()),
                         ..AutoReplies::default()
                     },
                     distribution: Distribution::RoundRobin,
-                    ..NewQueue::default()
+                    ..NewQueue::new("Suporte")
                 },
             )
             .await
@@ -186,14 +185,7 @@ impl Fixture {
     /// [`open_ticket`](Self::open_ticket), handing back the error.
     pub async fn try_open_ticket(&self, i: usize) -> crate::Result<crate::domain::ticket::Ticket> {
         self.hd
-            .create_ticket(
-                self.org.id,
-                &Actor::System,
-                NewTicket {
-                    lead: self.lead(i),
-                    ..NewTicket::default()
-                },
-            )
+            .create_ticket(self.org.id, &Actor::System, NewTicket::new(self.lead(i)))
             .await
     }
 
@@ -798,15 +790,8 @@ pub async fn taken_keys_name_the_same_entity_on_every_store(store: Arc<dyn Store
     // Through the service: a workflow that meets a taken key answers it at once (no rerun
     // loop), with the entity the caller can match.
     let dup =
-        f.hd.create_queue(
-            org,
-            admin,
-            NewQueue {
-                name: f.queue.name.to_uppercase(),
-                ..NewQueue::default()
-            },
-        )
-        .await;
+        f.hd.create_queue(org, admin, NewQueue::new(f.queue.name.to_uppercase()))
+            .await;
     assert!(
         matches!(
             dup,
@@ -1048,10 +1033,9 @@ pub async fn listing_filters_paginates_and_counts_facets(store: Arc<dyn Store>) 
                 f.org.id,
                 &Actor::System,
                 NewTicket {
-                    lead: f.lead(i),
                     tracking,
                     stage_id: Some(stages[i % 2].id),
-                    ..NewTicket::default()
+                    ..NewTicket::new(f.lead(i))
                 },
             )
             .await
@@ -1309,9 +1293,8 @@ pub async fn failed_workflow_writes_nothing(store: Arc<dyn Store>) {
             f.org.id,
             &Actor::System,
             NewTicket {
-                lead: f.lead(2),
                 assignee_id: Some(f.agents[0].id),
-                ..NewTicket::default()
+                ..NewTicket::new(f.lead(2))
             },
         )
         .await;
@@ -1849,16 +1832,9 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
         |r: crate::Result<()>| matches!(&r, Err(e @ Error::Refused { .. }) if !e.is_retryable());
     // Queues: rename (a taken name is refused), then removal rules.
     let spare =
-        f.hd.create_queue(
-            org,
-            admin,
-            NewQueue {
-                name: "Financeiro".into(),
-                ..NewQueue::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.hd.create_queue(org, admin, NewQueue::new("Financeiro"))
+            .await
+            .unwrap();
     let taken =
         f.hd.update_queue(
             org,
@@ -1928,9 +1904,8 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
             org,
             admin,
             NewTicket {
-                lead: f.lead(1),
                 queue_id: Some(spare.id),
-                ..NewTicket::default()
+                ..NewTicket::new(f.lead(1))
             },
         )
         .await
@@ -1976,16 +1951,9 @@ pub async fn configuration_changes_and_removals_keep_tickets_whole(store: Arc<dy
     assert!(!off.active && off.presence == Presence::Offline && off.capacity == 3);
     for i in 10..14 {
         let t =
-            f.hd.create_ticket(
-                org,
-                admin,
-                NewTicket {
-                    lead: f.lead(i),
-                    ..NewTicket::default()
-                },
-            )
-            .await
-            .unwrap();
+            f.hd.create_ticket(org, admin, NewTicket::new(f.lead(i)))
+                .await
+                .unwrap();
         assert_eq!(
             t.assignee_id,
             Some(f.agents[1].id),

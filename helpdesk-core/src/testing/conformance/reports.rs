@@ -118,9 +118,8 @@ pub async fn reports_agree_with_the_reference_semantics(store: Arc<dyn Store>) {
             org,
             admin,
             NewQueue {
-                name: "Financeiro".into(),
                 distribution: Distribution::Manual,
-                ..NewQueue::default()
+                ..NewQueue::new("Financeiro")
             },
         )
         .await
@@ -174,7 +173,6 @@ pub async fn reports_agree_with_the_reference_semantics(store: Arc<dyn Store>) {
                 org,
                 &Actor::System,
                 NewTicket {
-                    lead: f.lead(i as usize),
                     channel_account_id: (i == 4 || i == 7).then_some(email.id),
                     queue_id: Some(if i == 9 { fin.id } else { f.queue.id }),
                     priority: (i % 6 == 5).then_some(Priority::Urgent),
@@ -185,7 +183,7 @@ pub async fn reports_agree_with_the_reference_semantics(store: Arc<dyn Store>) {
                     },
                     tracking: tracking(i),
                     category_id: (i % 2 == 1).then_some(billing.id),
-                    ..NewTicket::default()
+                    ..NewTicket::new(f.lead(i as usize))
                 },
             )
             .await

@@ -30,16 +30,9 @@ fn first_response_target(t: &crate::domain::ticket::Ticket) -> Option<i64> {
 /// A new queue named `name` whose tickets run under `policy`.
 async fn queue_under(f: &Fixture, name: &str, policy: SlaPolicyId) -> crate::domain::team::Queue {
     let q =
-        f.hd.create_queue(
-            f.org.id,
-            &f.admin,
-            NewQueue {
-                name: name.into(),
-                ..NewQueue::default()
-            },
-        )
-        .await
-        .unwrap();
+        f.hd.create_queue(f.org.id, &f.admin, NewQueue::new(name))
+            .await
+            .unwrap();
     f.hd.set_queue_sla_policy(f.org.id, &f.admin, q.id, Some(policy))
         .await
         .unwrap();
