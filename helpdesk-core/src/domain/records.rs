@@ -475,6 +475,204 @@ impl EventData {
     }
 }
 
+/// A change to a tenant's configuration (inboxes, queues, agents, stages, categories, canned
+/// responses, SLA policies, the setor × motivo catalogue) or to a contact, typed: the one
+/// place its audit action and details come from. Details carry ids and settings, never
+/// personal data (a contact's change names the contact, not what changed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ConfigChange {
+    /// `channel_account.create`: `{"id": "…", "kind": "whatsapp"}`.
+    ChannelAccountCreated {
+        /// The new inbox.
+        id: ChannelAccountId,
+        /// Its channel.
+        kind: crate::domain::party::ChannelKind,
+    },
+    /// `queue.create`: `{"id": "…", "name": "Financeiro"}`.
+    QueueCreated {
+        /// The new queue.
+        id: QueueId,
+        /// Its name.
+        name: String,
+    },
+    /// `queue.update`: `{"id": "…"}`.
+    QueueUpdated {
+        /// The queue changed.
+        id: QueueId,
+    },
+    /// `queue.delete`: `{"id": "…"}`.
+    QueueDeleted {
+        /// The queue removed.
+        id: QueueId,
+    },
+    /// `queue.member.add`: `{"queue_id": "…", "agent_id": "…"}`.
+    QueueMemberAdded {
+        /// The queue joined.
+        queue_id: QueueId,
+        /// The agent who joined it.
+        agent_id: AgentId,
+    },
+    /// `queue.member.remove`: `{"queue_id": "…", "agent_id": "…"}`.
+    QueueMemberRemoved {
+        /// The queue left.
+        queue_id: QueueId,
+        /// The agent who left it.
+        agent_id: AgentId,
+    },
+    /// `queue.sla_policy`: `{"queue_id": "…", "policy_id": "…" | null}`.
+    QueueSlaPolicySet {
+        /// The queue.
+        queue_id: QueueId,
+        /// Its policy from now on; `None`: the tenant's default.
+        policy_id: Option<SlaPolicyId>,
+    },
+    /// `agent.create`: `{"id": "…", "role": "agent"}`.
+    AgentCreated {
+        /// The new agent.
+        id: AgentId,
+        /// Their role.
+        role: crate::domain::team::Role,
+    },
+    /// `agent.update`: `{"id": "…", "active": true, "role": "supervisor", "capacity": 8}`.
+    AgentUpdated {
+        /// The agent changed.
+        id: AgentId,
+        /// Whether they may still sign in and take tickets.
+        active: bool,
+        /// Their role after the change.
+        role: crate::domain::team::Role,
+        /// Their capacity after the change (most open tickets at once).
+        capacity: u32,
+    },
+    /// `agent.presence`: `{"agent_id": "…", "presence": "online"}`.
+    AgentPresenceChanged {
+        /// The agent.
+        agent_id: AgentId,
+        /// Their presence now.
+        presence: crate::domain::team::Presence,
+    },
+    /// `stage.create`: `{"id": "…"}`.
+    StageCreated {
+        /// The new board stage.
+        id: StageId,
+    },
+    /// `stage.update`: `{"id": "…"}`.
+    StageUpdated {
+        /// The stage changed.
+        id: StageId,
+    },
+    /// `stage.delete`: `{"id": "…"}`.
+    StageDeleted {
+        /// The stage removed.
+        id: StageId,
+    },
+    /// `category.create`: `{"id": "…"}`.
+    CategoryCreated {
+        /// The new category.
+        id: CategoryId,
+    },
+    /// `canned_response.create`: `{"id": "…", "shortcut": "/ola"}`.
+    CannedResponseCreated {
+        /// The new canned response.
+        id: CannedResponseId,
+        /// Its normalized shortcut.
+        shortcut: String,
+    },
+    /// `canned_response.update`: `{"id": "…", "shortcut": "/ola"}`.
+    CannedResponseUpdated {
+        /// The canned response changed.
+        id: CannedResponseId,
+        /// Its shortcut after the change.
+        shortcut: String,
+    },
+    /// `canned_response.delete`: `{"id": "…"}`.
+    CannedResponseDeleted {
+        /// The canned response removed.
+        id: CannedResponseId,
+    },
+    /// `sla_policy.create`: `{"id": "…", "default": false}`.
+    SlaPolicyCreated {
+        /// The new policy.
+        id: SlaPolicyId,
+        /// Whether it became the tenant's default.
+        default: bool,
+    },
+    /// `sla_policy.update`: `{"id": "…", "default": true}`.
+    SlaPolicyUpdated {
+        /// The policy changed.
+        id: SlaPolicyId,
+        /// Whether it is the tenant's default after the change.
+        default: bool,
+    },
+    /// `sla_policy.delete`: `{"id": "…"}`.
+    SlaPolicyDeleted {
+        /// The policy removed (its tickets keep their snapshot of it).
+        id: SlaPolicyId,
+    },
+    /// `catalogue.replace`: `{"setores": ["FINANCEIRO", "SUPORTE"]}`.
+    CatalogueReplaced {
+        /// The setores of the new catalogue.
+        setores: Vec<String>,
+    },
+    /// `catalogue.map_queue`: `{"setor": "FINANCEIRO", "queue_id": "…" | null}`.
+    SetorMapped {
+        /// The setor.
+        setor: String,
+        /// The queue its tickets go to; `None`: no queue any more.
+        queue_id: Option<QueueId>,
+    },
+    /// `contact.update`: `{"contact_id": "…"}`.
+    ContactUpdated {
+        /// The contact changed.
+        contact_id: ContactId,
+    },
+    /// `contact.phone_changed`: `{"contact_id": "…"}` (the customer's WhatsApp number
+    /// changed).
+    ContactPhoneChanged {
+        /// The contact whose number changed.
+        contact_id: ContactId,
+    },
+}
+
+impl ConfigChange {
+    /// The audit action (`queue.create`, `agent.presence`…).
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::ChannelAccountCreated { .. } => "channel_account.create",
+            Self::QueueCreated { .. } => "queue.create",
+            Self::QueueUpdated { .. } => "queue.update",
+            Self::QueueDeleted { .. } => "queue.delete",
+            Self::QueueMemberAdded { .. } => "queue.member.add",
+            Self::QueueMemberRemoved { .. } => "queue.member.remove",
+            Self::QueueSlaPolicySet { .. } => "queue.sla_policy",
+            Self::AgentCreated { .. } => "agent.create",
+            Self::AgentUpdated { .. } => "agent.update",
+            Self::AgentPresenceChanged { .. } => "agent.presence",
+            Self::StageCreated { .. } => "stage.create",
+            Self::StageUpdated { .. } => "stage.update",
+            Self::StageDeleted { .. } => "stage.delete",
+            Self::CategoryCreated { .. } => "category.create",
+            Self::CannedResponseCreated { .. } => "canned_response.create",
+            Self::CannedResponseUpdated { .. } => "canned_response.update",
+            Self::CannedResponseDeleted { .. } => "canned_response.delete",
+            Self::SlaPolicyCreated { .. } => "sla_policy.create",
+            Self::SlaPolicyUpdated { .. } => "sla_policy.update",
+            Self::SlaPolicyDeleted { .. } => "sla_policy.delete",
+            Self::CatalogueReplaced { .. } => "catalogue.replace",
+            Self::SetorMapped { .. } => "catalogue.map_queue",
+            Self::ContactUpdated { .. } => "contact.update",
+            Self::ContactPhoneChanged { .. } => "contact.phone_changed",
+        }
+    }
+
+    /// The audit details: the variant's fields as a JSON object.
+    pub fn details(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,6 +681,196 @@ mod tests {
     use crate::domain::tracking::SourceType;
     use crate::sla::{SlaMetric, SlaStatus};
     use serde_json::json;
+
+    /// Every configuration change names its audit action and carries exactly these details.
+    #[test]
+    fn each_config_change_has_its_action_and_details() {
+        use crate::domain::party::ChannelKind;
+        use crate::domain::team::{Presence, Role};
+        let q = QueueId::new();
+        let a = AgentId::new();
+        let id = uuid::Uuid::now_v7();
+        let cases: Vec<(ConfigChange, &str, serde_json::Value)> = vec![
+            (
+                ConfigChange::ChannelAccountCreated {
+                    id: ChannelAccountId(id),
+                    kind: ChannelKind::Whatsapp,
+                },
+                "channel_account.create",
+                json!({"id": id, "kind": "whatsapp"}),
+            ),
+            (
+                ConfigChange::QueueCreated {
+                    id: q,
+                    name: "Financeiro".into(),
+                },
+                "queue.create",
+                json!({"id": q, "name": "Financeiro"}),
+            ),
+            (
+                ConfigChange::QueueUpdated { id: q },
+                "queue.update",
+                json!({"id": q}),
+            ),
+            (
+                ConfigChange::QueueDeleted { id: q },
+                "queue.delete",
+                json!({"id": q}),
+            ),
+            (
+                ConfigChange::QueueMemberAdded {
+                    queue_id: q,
+                    agent_id: a,
+                },
+                "queue.member.add",
+                json!({"queue_id": q, "agent_id": a}),
+            ),
+            (
+                ConfigChange::QueueMemberRemoved {
+                    queue_id: q,
+                    agent_id: a,
+                },
+                "queue.member.remove",
+                json!({"queue_id": q, "agent_id": a}),
+            ),
+            (
+                ConfigChange::QueueSlaPolicySet {
+                    queue_id: q,
+                    policy_id: None,
+                },
+                "queue.sla_policy",
+                json!({"queue_id": q, "policy_id": null}),
+            ),
+            (
+                ConfigChange::AgentCreated {
+                    id: a,
+                    role: Role::Agent,
+                },
+                "agent.create",
+                json!({"id": a, "role": "agent"}),
+            ),
+            (
+                ConfigChange::AgentUpdated {
+                    id: a,
+                    active: false,
+                    role: Role::Supervisor,
+                    capacity: 8,
+                },
+                "agent.update",
+                json!({"id": a, "active": false, "role": "supervisor", "capacity": 8}),
+            ),
+            (
+                ConfigChange::AgentPresenceChanged {
+                    agent_id: a,
+                    presence: Presence::Online,
+                },
+                "agent.presence",
+                json!({"agent_id": a, "presence": "online"}),
+            ),
+            (
+                ConfigChange::StageCreated { id: StageId(id) },
+                "stage.create",
+                json!({"id": id}),
+            ),
+            (
+                ConfigChange::StageUpdated { id: StageId(id) },
+                "stage.update",
+                json!({"id": id}),
+            ),
+            (
+                ConfigChange::StageDeleted { id: StageId(id) },
+                "stage.delete",
+                json!({"id": id}),
+            ),
+            (
+                ConfigChange::CategoryCreated { id: CategoryId(id) },
+                "category.create",
+                json!({"id": id}),
+            ),
+            (
+                ConfigChange::CannedResponseCreated {
+                    id: CannedResponseId(id),
+                    shortcut: "/ola".into(),
+                },
+                "canned_response.create",
+                json!({"id": id, "shortcut": "/ola"}),
+            ),
+            (
+                ConfigChange::CannedResponseUpdated {
+                    id: CannedResponseId(id),
+                    shortcut: "/oi".into(),
+                },
+                "canned_response.update",
+                json!({"id": id, "shortcut": "/oi"}),
+            ),
+            (
+                ConfigChange::CannedResponseDeleted {
+                    id: CannedResponseId(id),
+                },
+                "canned_response.delete",
+                json!({"id": id}),
+            ),
+            (
+                ConfigChange::SlaPolicyCreated {
+                    id: SlaPolicyId(id),
+                    default: true,
+                },
+                "sla_policy.create",
+                json!({"id": id, "default": true}),
+            ),
+            (
+                ConfigChange::SlaPolicyUpdated {
+                    id: SlaPolicyId(id),
+                    default: false,
+                },
+                "sla_policy.update",
+                json!({"id": id, "default": false}),
+            ),
+            (
+                ConfigChange::SlaPolicyDeleted {
+                    id: SlaPolicyId(id),
+                },
+                "sla_policy.delete",
+                json!({"id": id}),
+            ),
+            (
+                ConfigChange::CatalogueReplaced {
+                    setores: vec!["FINANCEIRO".into()],
+                },
+                "catalogue.replace",
+                json!({"setores": ["FINANCEIRO"]}),
+            ),
+            (
+                ConfigChange::SetorMapped {
+                    setor: "SUPORTE".into(),
+                    queue_id: Some(q),
+                },
+                "catalogue.map_queue",
+                json!({"setor": "SUPORTE", "queue_id": q}),
+            ),
+            (
+                ConfigChange::ContactUpdated {
+                    contact_id: ContactId(id),
+                },
+                "contact.update",
+                json!({"contact_id": id}),
+            ),
+            (
+                ConfigChange::ContactPhoneChanged {
+                    contact_id: ContactId(id),
+                },
+                "contact.phone_changed",
+                json!({"contact_id": id}),
+            ),
+        ];
+        let mut actions = std::collections::HashSet::new();
+        for (change, action, details) in cases {
+            assert_eq!(change.action(), action);
+            assert_eq!(change.details(), details, "{action}");
+            assert!(actions.insert(action), "{action} used twice");
+        }
+        assert_eq!(actions.len(), 24, "every variant is listed");
+    }
 
     /// Every payload's JSON is the contract subscribers rely on: kind, audit action and exact
     /// shape per variant.
