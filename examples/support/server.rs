@@ -428,7 +428,7 @@ fn bad(field: &str, message: impl Into<String>) -> ApiError {
     }
 }
 
-/// The PRD's list item.
+/// A ticket as the list shows it.
 fn item(s: &TicketSummary) -> Value {
     let t = &s.ticket;
     json!({
@@ -1015,7 +1015,7 @@ pub fn spawn_workers(
     out
 }
 
-/// Serializes a domain value for the API: the domain's snake_case field names become the PRD's
+/// Serializes a domain value for the API: the domain's snake_case field names become the API's
 /// camelCase (`deal_value` → `dealValue`). Enum values stay as they are (`in_progress`), and the
 /// keys of free-form maps (a contact's `attributes`) are the user's data, never rewritten.
 fn to_json<T: serde::Serialize>(v: &T) -> Result<Json<Value>, ApiError> {

@@ -127,7 +127,7 @@ async fn main() {
         }
         rates.push((done, done as f64 / start.elapsed().as_secs_f64()));
         if rates.len() == 2 {
-            // "All" is the PRD mix: new and existing conversations through the default path.
+            // "All" is the usual mix: new and existing conversations through the default path.
             rates.push((0, start_all.elapsed().as_secs_f64()));
         }
     }

@@ -1,5 +1,5 @@
 //! Listing latency on a tenant with 1,000,000 tickets: the first page and a page deep in the
-//! result, with the PRD's filters, through `Helpdesk::list_tickets` (items, total and facets).
+//! result, with the listing's filters, through `Helpdesk::list_tickets` (items, total and facets).
 //!
 //! `bash tests/bench.sh listing` (a throwaway Postgres), or with DATABASE_URL set.
 //! Environment: `BENCH_TICKETS` (default 1000000), `BENCH_RUNS` (default 30).

@@ -1,6 +1,6 @@
 //! helpdesk_server over HTTP (first slice of issue 7): configuration errors name the setting;
 //! the webhook handshake, signed fixtures and forged signatures; the REST API's bearer token,
-//! ticket creation (PRD body), listing with filters and lookup; the JSON error shape. Runs on
+//! ticket creation, listing with filters and lookup; the JSON error shape. Runs on
 //! the in-memory store and on Postgres (DATABASE_URL, provided by tests/run.sh).
 
 // Test helpers panic on setup failures.
@@ -272,7 +272,7 @@ async fn the_desk_over_http(database_url: Option<String>) {
         (400, Some("query")),
         "{err}"
     );
-    // The PRD's create body, then the list with its filters and facets.
+    // The create body, then the list with its filters and facets.
     let phone = format!("+55119{:08}", unique());
     let (status, created) = s
         .post_json(
@@ -401,7 +401,7 @@ async fn a_ticket_through_its_life_over_http(database_url: Option<String>) {
         )
         .await;
     assert_eq!((st, p["priority"].as_str()), (200, Some("urgent")), "{p}");
-    // The ticket view speaks the PRD's camelCase.
+    // The ticket view speaks camelCase.
     assert_eq!(p["dealValue"]["minor"], 9990, "{p}");
     assert!(
         p.get("deal_value").is_none() && p["createdAt"].is_string(),
@@ -423,7 +423,7 @@ async fn a_ticket_through_its_life_over_http(database_url: Option<String>) {
         let (_, one) = s.get(&t(""), true).await;
         assert!(one.get("slaState").is_some(), "{one}");
     }
-    // The list filters beyond the PRD's: status (several), priority, assignee.
+    // The list filters beyond the basic ones: status (several), priority, assignee.
     let listed = |v: &Value| {
         v["items"]
             .as_array()

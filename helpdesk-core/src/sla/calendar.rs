@@ -14,8 +14,8 @@
 //! * `due_before(e, n)`: the latest `t <= e` with `elapsed(t, e) >= n`; `n = 0` gives `e`.
 //! * `next_open(t)`: the earliest business instant `>= t`.
 //!
-//! Other engines (zendesk/biz, workclock) resolve DST-skipped interval bounds by moving them an
-//! hour and snap exact fits and `n = 0` to the next opening; we deliberately do neither.
+//! Business-time engines often resolve DST-skipped interval bounds by moving them an hour, and
+//! snap exact fits and `n = 0` to the next opening; we deliberately do neither.
 //!
 //! Resolution is one second: sub-second parts of inputs are dropped.
 //!
