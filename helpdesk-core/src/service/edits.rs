@@ -45,66 +45,57 @@ impl Helpdesk {
         id: QueueId,
         changes: QueueChanges,
     ) -> Result<Queue> {
-        retrying!(self, self.update_queue_once(org, actor, id, &changes))
-    }
-
-    async fn update_queue_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        id: QueueId,
-        c: &QueueChanges,
-    ) -> Result<Queue> {
-        let now = self.now();
-        let mut tx = self.admin_tx(org, actor).await?;
-        let mut q = tx.queue(id).await?;
-        if let Some(n) = &c.name {
-            q.name = validate_name("name", n)?;
-            taken(
-                Entity::Queue,
-                tx.queues()
-                    .await?
-                    .iter()
-                    .map(|x| (x.id == id, x.name.as_str(), x.id.to_string())),
-                &q.name,
-            )?;
-        }
-        if let Some(color) = &c.color {
-            q.color = color
-                .as_deref()
-                .map(|x| validate_color("color", x))
-                .transpose()?;
-        }
-        if let Some(h) = &c.business_hours {
-            q.business_hours = h.clone();
-        }
-        if let Some(a) = &c.auto_replies {
-            q.auto_replies = a.clone();
-        }
-        if let Some(d) = c.distribution {
-            q.distribution = d;
-        }
-        if let Some(r) = c.reopen {
-            q.reopen = r.validate()?;
-        }
-        if let Some(p) = c.sla_policy_id {
-            super::sla::ensure_policy(&mut *tx, p).await?;
-            q.sla_policy_id = p;
-        }
-        validate_queue_settings(q.business_hours.as_ref(), &q.auto_replies)?;
-        q.version += 1;
-        tx.update_queue(&q).await?;
-        audit(
-            &mut *tx,
-            None,
-            actor,
-            "queue.update",
-            json!({"id": id}),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(q)
+        let c = &changes;
+        workflow!(self, org, |tx, now| {
+            configure(&mut *tx, actor).await?;
+            let mut q = tx.queue(id).await?;
+            if let Some(n) = &c.name {
+                q.name = validate_name("name", n)?;
+                taken(
+                    Entity::Queue,
+                    tx.queues()
+                        .await?
+                        .iter()
+                        .map(|x| (x.id == id, x.name.as_str(), x.id.to_string())),
+                    &q.name,
+                )?;
+            }
+            if let Some(color) = &c.color {
+                q.color = color
+                    .as_deref()
+                    .map(|x| validate_color("color", x))
+                    .transpose()?;
+            }
+            if let Some(h) = &c.business_hours {
+                q.business_hours = h.clone();
+            }
+            if let Some(a) = &c.auto_replies {
+                q.auto_replies = a.clone();
+            }
+            if let Some(d) = c.distribution {
+                q.distribution = d;
+            }
+            if let Some(r) = c.reopen {
+                q.reopen = r.validate()?;
+            }
+            if let Some(p) = c.sla_policy_id {
+                super::sla::ensure_policy(&mut *tx, p).await?;
+                q.sla_policy_id = p;
+            }
+            validate_queue_settings(q.business_hours.as_ref(), &q.auto_replies)?;
+            q.version += 1;
+            tx.update_queue(&q).await?;
+            audit(
+                &mut *tx,
+                None,
+                actor,
+                "queue.update",
+                json!({"id": id}),
+                now,
+            )
+            .await?;
+            q
+        })
     }
 
     /// Deletes a queue nobody refers to: `Refused` while a ticket (even a closed one) or an
@@ -165,53 +156,44 @@ impl Helpdesk {
         {
             return Err(Error::invalid("capacity", "must be 1 to 1000"));
         }
-        retrying!(self, self.update_agent_once(org, actor, id, &changes))
-    }
-
-    async fn update_agent_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        id: AgentId,
-        c: &AgentChanges,
-    ) -> Result<Agent> {
-        let now = self.now();
-        let mut tx = self.admin_tx(org, actor).await?;
-        let mut a = tx.agent(id).await?;
-        if actor.agent_id() == Some(id) && (c.active == Some(false) || c.role.is_some()) {
-            return Err(Error::invalid(
-                "agentId",
-                "an agent cannot deactivate itself or change its own role",
-            ));
-        }
-        if let Some(n) = &c.name {
-            a.name = validate_name("name", n)?;
-        }
-        if let Some(r) = c.role {
-            a.role = r;
-        }
-        if let Some(cap) = c.capacity {
-            a.capacity = cap;
-        }
-        if let Some(active) = c.active {
-            a.active = active;
-            if !active {
-                a.presence = Presence::Offline;
+        let c = &changes;
+        workflow!(self, org, |tx, now| {
+            configure(&mut *tx, actor).await?;
+            let mut a = tx.agent(id).await?;
+            if actor.agent_id() == Some(id) && (c.active == Some(false) || c.role.is_some()) {
+                return Err(Error::invalid(
+                    "agentId",
+                    "an agent cannot deactivate itself or change its own role",
+                ));
             }
-        }
-        a.version += 1;
-        tx.update_agent(&a).await?;
-        audit(
-            &mut *tx,
-            None,
-            actor,
-            "agent.update",
-            json!({"id": id, "active": a.active, "role": a.role, "capacity": a.capacity}),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(a)
+            if let Some(n) = &c.name {
+                a.name = validate_name("name", n)?;
+            }
+            if let Some(r) = c.role {
+                a.role = r;
+            }
+            if let Some(cap) = c.capacity {
+                a.capacity = cap;
+            }
+            if let Some(active) = c.active {
+                a.active = active;
+                if !active {
+                    a.presence = Presence::Offline;
+                }
+            }
+            a.version += 1;
+            tx.update_agent(&a).await?;
+            audit(
+                &mut *tx,
+                None,
+                actor,
+                "agent.update",
+                json!({"id": id, "active": a.active, "role": a.role, "capacity": a.capacity}),
+                now,
+            )
+            .await?;
+            a
+        })
     }
 
     /// Changes a stage's name, color or position.

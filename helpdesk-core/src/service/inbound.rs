@@ -2,12 +2,14 @@
 
 use super::tickets::{
     TicketDraft, auto_assign_in, change_status_at, change_status_in, find_or_create_contact,
-    find_or_create_conversation, insert_new_ticket,
+    find_or_create_conversation, insert_new_ticket, refield,
 };
 use super::*;
 use crate::channel::{InboundMessage, InboundStatus, OutboundMessage, Recipient};
 use crate::domain::canned::render;
 use crate::domain::message::{Author, Direction, MessageContent};
+use crate::domain::party::ContactKey;
+use crate::domain::phone::PhoneNumber;
 use crate::domain::ticket::{Creator, Priority, TicketStatus};
 use crate::sla::Calendar;
 use std::collections::BTreeMap;
@@ -254,7 +256,7 @@ impl Helpdesk {
                 .await?
                 .ok_or_else(unknown)?,
         };
-        let (out, pending) = retrying!(self, self.ingest_once(&account, &msg))?;
+        let (out, pending) = self.ingest_full(&account, &msg).await?;
         Ok((
             out,
             Deliveries {
@@ -327,188 +329,197 @@ impl Helpdesk {
         }
     }
 
-    async fn ingest_once(
+    /// The full ingestion workflow (the fast path's fallback, and every case it does not
+    /// take): the message and its ticket, and the auto-replies stored to send after it.
+    async fn ingest_full(
         &self,
         account: &crate::domain::party::ChannelAccount,
         msg: &InboundMessage,
     ) -> Result<(Ingested, Vec<Pending>)> {
-        let now = self.now();
         let org = account.org_id;
-        let mut tx = self.store.begin(org).await?;
-        // Duplicates are recognized below, under the conversation's lock (a redelivery's
-        // contact and conversation exist already, so nothing is created before that check).
-        let organization = tx.organization().await?;
-        let lead = inbound_lead(msg);
-        let contact = find_or_create_contact(&mut *tx, &organization, &lead, now).await?;
-        let mut conv = find_or_create_conversation(&mut *tx, &contact, account, now).await?;
-        // Messages of one conversation queue here instead of racing for the same ticket row
-        // (an album of 30 photos arrives at once); constraints still decide if a store
-        // ignores the hint.
-        tx.lock(crate::store::LockKey::Conversation(conv.id))
-            .await?;
-        if let Some(m) = tx
-            .message_by_external_id(account.id, &msg.external_id)
-            .await?
-        {
-            return Ok((duplicate(org, &m), Vec::new()));
-        }
-        let actor = Actor::System;
-
-        let wrote_at = customer_instant(msg, now);
-        let live = match tx.live_ticket(conv.id).await? {
-            // A resolved ticket whose queue does not reopen it (any more): it closes, and the
-            // message opens a new ticket.
-            Some(t)
-                if t.status == TicketStatus::Resolved
-                    && !reopens(&mut *tx, &t, wrote_at).await? =>
+        workflow!(self, org, |tx, now| {
+            // Duplicates are recognized below, under the conversation's lock (a redelivery's
+            // contact and conversation exist already, so nothing is created before that check).
+            let organization = tx.organization().await?;
+            let lead = inbound_lead(msg);
+            let contact = find_or_create_contact(&mut *tx, &organization, &lead, now).await?;
+            let mut conv = find_or_create_conversation(&mut *tx, &contact, account, now).await?;
+            // Messages of one conversation queue here instead of racing for the same ticket row
+            // (an album of 30 photos arrives at once); constraints still decide if a store
+            // ignores the hint.
+            tx.lock(crate::store::LockKey::Conversation(conv.id))
+                .await?;
+            if let Some(m) = tx
+                .message_by_external_id(account.id, &msg.external_id)
+                .await?
             {
-                change_status_in(&mut *tx, &t, TicketStatus::Closed, &actor, now).await?;
-                None
+                return Ok((duplicate(org, &m), Vec::new()));
             }
-            live => live,
-        };
-        let (mut ticket, created) = match live {
-            Some(t) => {
-                let t = match t.status {
-                    TicketStatus::Pending | TicketStatus::Resolved => {
-                        change_status_at(&mut *tx, &t, TicketStatus::Open, &actor, now, wrote_at)
+            let actor = Actor::System;
+
+            let wrote_at = customer_instant(msg, now);
+            let live = match tx.live_ticket(conv.id).await? {
+                // A resolved ticket whose queue does not reopen it (any more): it closes, and the
+                // message opens a new ticket.
+                Some(t)
+                    if t.status == TicketStatus::Resolved
+                        && !reopens(&mut *tx, &t, wrote_at).await? =>
+                {
+                    change_status_in(&mut *tx, &t, TicketStatus::Closed, &actor, now).await?;
+                    None
+                }
+                live => live,
+            };
+            let (mut ticket, created) = match live {
+                Some(t) => {
+                    let t = match t.status {
+                        TicketStatus::Pending | TicketStatus::Resolved => {
+                            change_status_at(
+                                &mut *tx,
+                                &t,
+                                TicketStatus::Open,
+                                &actor,
+                                now,
+                                wrote_at,
+                            )
                             .await?
-                    }
-                    _ => t,
-                };
-                (t, false)
-            }
-            None => {
-                let queue_id = match account.default_queue_id {
-                    Some(q) => Some(q),
-                    None => tx.queues().await?.first().map(|q| q.id),
-                };
-                let draft = TicketDraft {
-                    queue_id,
-                    stage_id: None,
-                    priority: Priority::default(),
-                    subject: None,
-                    deal_value: None,
-                    tracking: msg.tracking.clone().unwrap_or_default(),
-                    category_id: None,
-                    required_skills: Vec::new(),
-                    creator: Creator::System,
-                    clocks_from: wrote_at,
-                };
-                (
-                    insert_new_ticket(&mut *tx, &conv, draft, &actor, now).await?,
-                    true,
-                )
-            }
-        };
-
-        let m = inbound_row(account, &contact, &conv, &ticket, msg);
-        tx.insert_message(&m).await?;
-        conv.last_inbound_at = conv.last_inbound_at.max(Some(msg.sent_at));
-        tx.update_conversation(&conv).await?;
-        let before = ticket.clone();
-        ticket.last_customer_message_at = ticket.last_customer_message_at.max(Some(msg.sent_at));
-        if !created {
-            super::sla::sla_step(
-                &mut *tx,
-                &mut ticket,
-                crate::sla::SlaEvent::CustomerMessage,
-                wrote_at,
-            )
-            .await?;
-        }
-        save_ticket(&mut *tx, &before, &mut ticket, now).await?;
-        emit(&mut *tx, Some(ticket.id), &actor, &inbound_added(&m), now).await?;
-
-        let mut assigned_to = None;
-        let mut pending = Vec::new();
-        let mut auto_replies = Vec::new();
-        if created {
-            if let Some(t) = auto_assign_in(&mut *tx, &ticket, &actor, now).await? {
-                assigned_to = t.assignee_id;
-                ticket = t;
-            }
-            if let Some(qid) = ticket.queue_id {
-                let queue = tx.queue(qid).await?;
-                let open = match &queue.business_hours {
-                    Some(spec) => Calendar::new(spec.clone())?.is_open(now)?,
-                    None => true,
-                };
-                let ar = &queue.auto_replies;
-                let mut texts = Vec::new();
-                if open {
-                    texts.extend(ar.greeting.clone());
-                    if assigned_to.is_none()
-                        && queue.distribution != crate::domain::team::Distribution::Manual
-                    {
-                        texts.extend(ar.no_agent.clone());
-                    }
-                } else {
-                    texts.extend(ar.out_of_hours.clone());
-                }
-                let mut vars = BTreeMap::new();
-                vars.insert(
-                    "customer_name".to_owned(),
-                    contact.name.clone().unwrap_or_default(),
-                );
-                vars.insert("ticket_number".to_owned(), ticket.number.to_string());
-                vars.insert("queue_name".to_owned(), queue.name.clone());
-                for text in texts {
-                    let body = render(&text, &vars).text;
-                    let reply = Message {
-                        id: MessageId::new(),
-                        org_id: org,
-                        ticket_id: ticket.id,
-                        conversation_id: conv.id,
-                        channel_account_id: account.id,
-                        direction: Direction::Outbound,
-                        author: Author::System,
-                        content: MessageContent::text(body),
-                        external_id: None,
-                        reply_to_external_id: None,
-                        status: Some(DeliveryStatus::Queued),
-                        delivery_error: None,
-                        created_at: now,
-                        status_at: Some(now),
-                        pricing_category: None,
+                        }
+                        _ => t,
                     };
-                    tx.insert_message(&reply).await?;
-                    emit(
-                        &mut *tx,
-                        Some(ticket.id),
-                        &actor,
-                        &EventData::AutoReplied {
-                            message_id: reply.id,
-                        },
-                        now,
+                    (t, false)
+                }
+                None => {
+                    let queue_id = match account.default_queue_id {
+                        Some(q) => Some(q),
+                        None => tx.queues().await?.first().map(|q| q.id),
+                    };
+                    let draft = TicketDraft {
+                        queue_id,
+                        stage_id: None,
+                        priority: Priority::default(),
+                        subject: None,
+                        deal_value: None,
+                        tracking: msg.tracking.clone().unwrap_or_default(),
+                        category_id: None,
+                        required_skills: Vec::new(),
+                        creator: Creator::System,
+                        clocks_from: wrote_at,
+                    };
+                    (
+                        insert_new_ticket(&mut *tx, &conv, draft, &actor, now).await?,
+                        true,
                     )
-                    .await?;
-                    auto_replies.push(reply.id);
-                    pending.push(Pending {
-                        message_id: reply.id,
-                        account: account.clone(),
-                        to: Recipient::of(&contact),
-                        outbound: OutboundMessage {
-                            content: reply.content.clone(),
+                }
+            };
+
+            let m = inbound_row(account, &contact, &conv, &ticket, msg);
+            tx.insert_message(&m).await?;
+            conv.last_inbound_at = conv.last_inbound_at.max(Some(msg.sent_at));
+            tx.update_conversation(&conv).await?;
+            let before = ticket.clone();
+            ticket.last_customer_message_at =
+                ticket.last_customer_message_at.max(Some(msg.sent_at));
+            if !created {
+                super::sla::sla_step(
+                    &mut *tx,
+                    &mut ticket,
+                    crate::sla::SlaEvent::CustomerMessage,
+                    wrote_at,
+                )
+                .await?;
+            }
+            save_ticket(&mut *tx, &before, &mut ticket, now).await?;
+            emit(&mut *tx, Some(ticket.id), &actor, &inbound_added(&m), now).await?;
+
+            let mut assigned_to = None;
+            let mut pending = Vec::new();
+            let mut auto_replies = Vec::new();
+            if created {
+                if let Some(t) = auto_assign_in(&mut *tx, &ticket, &actor, now).await? {
+                    assigned_to = t.assignee_id;
+                    ticket = t;
+                }
+                if let Some(qid) = ticket.queue_id {
+                    let queue = tx.queue(qid).await?;
+                    let open = match &queue.business_hours {
+                        Some(spec) => Calendar::new(spec.clone())?.is_open(now)?,
+                        None => true,
+                    };
+                    let ar = &queue.auto_replies;
+                    let mut texts = Vec::new();
+                    if open {
+                        texts.extend(ar.greeting.clone());
+                        if assigned_to.is_none()
+                            && queue.distribution != crate::domain::team::Distribution::Manual
+                        {
+                            texts.extend(ar.no_agent.clone());
+                        }
+                    } else {
+                        texts.extend(ar.out_of_hours.clone());
+                    }
+                    let mut vars = BTreeMap::new();
+                    vars.insert(
+                        "customer_name".to_owned(),
+                        contact.name.clone().unwrap_or_default(),
+                    );
+                    vars.insert("ticket_number".to_owned(), ticket.number.to_string());
+                    vars.insert("queue_name".to_owned(), queue.name.clone());
+                    for text in texts {
+                        let body = render(&text, &vars).text;
+                        let reply = Message {
+                            id: MessageId::new(),
+                            org_id: org,
+                            ticket_id: ticket.id,
+                            conversation_id: conv.id,
+                            channel_account_id: account.id,
+                            direction: Direction::Outbound,
+                            author: Author::System,
+                            content: MessageContent::text(body),
+                            external_id: None,
                             reply_to_external_id: None,
-                        },
-                    });
+                            status: Some(DeliveryStatus::Queued),
+                            delivery_error: None,
+                            created_at: now,
+                            status_at: Some(now),
+                            pricing_category: None,
+                        };
+                        tx.insert_message(&reply).await?;
+                        emit(
+                            &mut *tx,
+                            Some(ticket.id),
+                            &actor,
+                            &EventData::AutoReplied {
+                                message_id: reply.id,
+                            },
+                            now,
+                        )
+                        .await?;
+                        auto_replies.push(reply.id);
+                        pending.push(Pending {
+                            message_id: reply.id,
+                            account: account.clone(),
+                            to: Recipient::of(&contact),
+                            outbound: OutboundMessage {
+                                content: reply.content.clone(),
+                                reply_to_external_id: None,
+                            },
+                        });
+                    }
                 }
             }
-        }
-        tx.commit().await?;
-        Ok((
-            Ingested {
-                org_id: org,
-                ticket_id: ticket.id,
-                message_id: m.id,
-                duplicate: false,
-                created_ticket: created,
-                assigned_to,
-                auto_replies,
-            },
-            pending,
-        ))
+            (
+                Ingested {
+                    org_id: org,
+                    ticket_id: ticket.id,
+                    message_id: m.id,
+                    duplicate: false,
+                    created_ticket: created,
+                    assigned_to,
+                    auto_replies,
+                },
+                pending,
+            )
+        })
     }
 
     /// The customer changed their phone number (WhatsApp's `user_changed_number`): the
@@ -532,21 +543,6 @@ impl Helpdesk {
                     format!("{} {account_external_id}", channel.as_str()),
                 )
             })?;
-        retrying!(
-            self,
-            self.change_contact_phone_once(account.org_id, old, new)
-        )
-    }
-
-    async fn change_contact_phone_once(
-        &self,
-        org: OrgId,
-        old: &str,
-        new: &str,
-    ) -> Result<Option<crate::domain::party::Contact>> {
-        use crate::domain::party::ContactKey;
-        use crate::domain::phone::PhoneNumber;
-        let now = self.now();
         let intl = |p: &str| {
             if p.starts_with('+') {
                 p.to_owned()
@@ -554,54 +550,38 @@ impl Helpdesk {
                 format!("+{p}")
             }
         };
-        let mut tx = self.store.begin(org).await?;
-        let region = tx.organization().await?.region();
-        let old = PhoneNumber::parse(&intl(old), region).map_err(|e| match e {
-            Error::Invalid {
-                reason, allowed, ..
-            } => Error::Invalid {
-                field: "old_phone".into(),
-                reason,
-                allowed,
-            },
-            e => e,
-        })?;
-        let new = PhoneNumber::parse(&intl(new), region).map_err(|e| match e {
-            Error::Invalid {
-                reason, allowed, ..
-            } => Error::Invalid {
-                field: "new_phone".into(),
-                reason,
-                allowed,
-            },
-            e => e,
-        })?;
-        let Some(mut c) = tx.find_contact(&ContactKey::Phone(old)).await? else {
-            return Ok(None);
-        };
-        if let Some(other) = tx.find_contact(&ContactKey::Phone(new.clone())).await?
-            && other.id != c.id
-        {
-            return Err(Error::already_exists(
-                Entity::Contact,
-                "phone",
-                Some(other.id.to_string()),
-            ));
-        }
-        c.phone = Some(new);
-        c.updated_at = now;
-        tx.update_contact(&c).await?;
-        audit(
-            &mut *tx,
-            None,
-            &Actor::System,
-            "contact.phone_changed",
-            json!({"contact_id": c.id}),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(c))
+        workflow!(self, account.org_id, |tx, now| {
+            let region = tx.organization().await?.region();
+            let old =
+                PhoneNumber::parse(&intl(old), region).map_err(|e| refield(e, "old_phone"))?;
+            let new =
+                PhoneNumber::parse(&intl(new), region).map_err(|e| refield(e, "new_phone"))?;
+            let Some(mut c) = tx.find_contact(&ContactKey::Phone(old)).await? else {
+                return Ok(None);
+            };
+            if let Some(other) = tx.find_contact(&ContactKey::Phone(new.clone())).await?
+                && other.id != c.id
+            {
+                return Err(Error::already_exists(
+                    Entity::Contact,
+                    "phone",
+                    Some(other.id.to_string()),
+                ));
+            }
+            c.phone = Some(new);
+            c.updated_at = now;
+            tx.update_contact(&c).await?;
+            audit(
+                &mut *tx,
+                None,
+                &Actor::System,
+                "contact.phone_changed",
+                json!({"contact_id": c.id}),
+                now,
+            )
+            .await?;
+            Some(c)
+        })
     }
 
     /// Applies a delivery status to an outbound message. Statuses only move forward
@@ -619,44 +599,35 @@ impl Helpdesk {
                     format!("{} {}", st.channel.as_str(), st.account_external_id),
                 )
             })?;
-        retrying!(self, self.apply_status_once(&account, &st))
-    }
-
-    async fn apply_status_once(
-        &self,
-        account: &crate::domain::party::ChannelAccount,
-        st: &InboundStatus,
-    ) -> Result<StatusOutcome> {
-        let now = self.now();
-        let mut tx = self.store.begin(account.org_id).await?;
-        let Some(mut m) = tx
-            .message_by_external_id(account.id, &st.external_id)
-            .await?
-        else {
-            return Ok(StatusOutcome::UnknownMessage);
-        };
-        if m.direction != Direction::Outbound
-            || !m.status.is_none_or(|s| s.can_advance_to(st.status))
-        {
-            return Ok(StatusOutcome::Ignored);
-        }
-        m.status = Some(st.status);
-        m.status_at = Some(st.at);
-        if st.status == DeliveryStatus::Failed {
-            m.delivery_error = st.error.clone();
-        }
-        if st.pricing_category.is_some() {
-            m.pricing_category = st.pricing_category.clone();
-        }
-        tx.update_message(&m).await?;
-        let reported = EventData::DeliveryReported {
-            message_id: m.id,
-            status: st.status,
-            error_code: st.error.as_ref().and_then(|e| e.code),
-            error_title: st.error.as_ref().map(|e| e.title.clone()),
-        };
-        emit(&mut *tx, Some(m.ticket_id), &Actor::System, &reported, now).await?;
-        tx.commit().await?;
-        Ok(StatusOutcome::Applied(st.status))
+        workflow!(self, account.org_id, |tx, now| {
+            let Some(mut m) = tx
+                .message_by_external_id(account.id, &st.external_id)
+                .await?
+            else {
+                return Ok(StatusOutcome::UnknownMessage);
+            };
+            if m.direction != Direction::Outbound
+                || !m.status.is_none_or(|s| s.can_advance_to(st.status))
+            {
+                return Ok(StatusOutcome::Ignored);
+            }
+            m.status = Some(st.status);
+            m.status_at = Some(st.at);
+            if st.status == DeliveryStatus::Failed {
+                m.delivery_error = st.error.clone();
+            }
+            if st.pricing_category.is_some() {
+                m.pricing_category = st.pricing_category.clone();
+            }
+            tx.update_message(&m).await?;
+            let reported = EventData::DeliveryReported {
+                message_id: m.id,
+                status: st.status,
+                error_code: st.error.as_ref().and_then(|e| e.code),
+                error_title: st.error.as_ref().map(|e| e.title.clone()),
+            };
+            emit(&mut *tx, Some(m.ticket_id), &Actor::System, &reported, now).await?;
+            StatusOutcome::Applied(st.status)
+        })
     }
 }

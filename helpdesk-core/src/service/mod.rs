@@ -4,10 +4,11 @@
 //! [`Conflict`](crate::Error::Conflict): a stale row version, a serialization failure; or a
 //! [unique violation](crate::Error::unique_violation): the same message delivered twice at
 //! once, two first messages from one new contact), the transaction is dropped and the whole
-//! workflow runs again; the second run sees the winner's rows. Channel sends
-//! never happen inside a transaction: outbound messages are stored first (status `queued`),
-//! sent after the commit, and their delivery result is stored after that, so a channel outage
-//! loses nothing and a store outage sends nothing that was not recorded.
+//! workflow runs again; the second run sees the winner's rows (the `workflow!` skeleton below
+//! is that loop, written once). Channel sends never happen inside a transaction: outbound
+//! messages are stored first (status `queued`), sent after the commit, and their delivery
+//! result is stored after that, so a channel outage loses nothing and a store outage sends
+//! nothing that was not recorded.
 
 mod desk;
 mod edits;
@@ -25,7 +26,7 @@ pub use inputs::*;
 pub use relay::{EventSink, RelayOptions, RelayReport, SinkError};
 pub use sla::{NewSlaPolicy, SlaScan};
 
-use crate::actor::{Actor, Principal, TicketScope};
+use crate::actor::{Action, Actor, Principal, TicketScope};
 use crate::channel::{Channel, OutboundMessage, Recipient};
 use crate::clock::Clock;
 use crate::domain::message::{DeliveryError, DeliveryStatus, Message};
@@ -41,17 +42,56 @@ use std::sync::Arc;
 /// How many times a workflow runs when it keeps losing races.
 const DEFAULT_ATTEMPTS: u32 = 16;
 
-/// Runs `$body` (an expression producing a future) again while it loses races: a
-/// [`Conflict`](crate::Error::Conflict) reruns up to the service's attempts; a store's unique
-/// violation reruns once (the rerun sees the row a concurrent transaction committed and
-/// answers for it), and the same violation twice in a row is the answer: the key is taken.
-macro_rules! retrying {
-    ($self:ident, $body:expr) => {{
+/// The skeleton of every workflow that writes: begin a transaction, run the body, commit,
+/// and run it all again while it loses races.
+///
+/// ```ignore
+/// workflow!(self, org, |tx, now| {
+///     let t = authorized_ticket(&mut *tx, actor, ticket, Action::Unassign).await?;
+///     if t.assignee_id.is_none() {
+///         return Ok(t); // nothing to do: answered without a commit
+///     }
+///     // … writes through `tx` …
+///     t
+/// })
+/// ```
+///
+/// Each attempt reads `now` from the service's clock (`_` for a workflow given its instant),
+/// begins a transaction of `org` as `tx`, and evaluates the body; its value is the workflow's
+/// answer once `tx` commits. Inside the body, `?` and `return` leave the attempt, not the
+/// method: an error drops the transaction (nothing it wrote is kept), and `return Ok(v)`
+/// answers `v` without committing (for a body that found nothing to write). An attempt that
+/// fails with a lost race (from the body or from the commit) runs again from the start: a
+/// [`Conflict`](crate::Error::Conflict) up to the service's attempts; a store's unique
+/// violation once (the rerun sees the row a concurrent transaction committed and answers for
+/// it), and the same violation twice in a row is the answer: the key is taken. Any other
+/// outcome is the answer.
+///
+/// So the body must be rerunnable: every effect goes through `tx`, and nothing outside the
+/// transaction (a channel send, a change to the caller's variables) happens in it. The
+/// compiler holds part of that: the body can only borrow the caller's values, not consume
+/// them. Work that must follow the commit (sending the messages a workflow stored) comes
+/// after the macro, on its answer.
+///
+/// A macro rather than a function taking an async closure: the body is written in place, so
+/// it borrows the caller's arguments as they are, and the workflow's future is `Send` exactly
+/// when what the body holds across an await is (the service's futures run in spawned tasks
+/// and web handlers).
+macro_rules! workflow {
+    ($self:ident, $org:expr, |$tx:ident, $now:pat_param| $body:block) => {{
         let mut attempt = 0u32;
         let mut collided: Option<($crate::Entity, &'static str)> = None;
         loop {
             attempt += 1;
-            match $body.await {
+            let run = async {
+                let $now = $self.now();
+                let mut $tx = $self.store.begin($org).await?;
+                let out = $body;
+                $tx.commit().await?;
+                Ok(out)
+            };
+            let result: $crate::Result<_> = run.await;
+            match result {
                 // A second run into the same taken key is the answer, not a race.
                 Err(e)
                     if e.reruns()
@@ -66,7 +106,7 @@ macro_rules! retrying {
         }
     }};
 }
-pub(crate) use retrying;
+pub(crate) use workflow;
 
 /// The helpdesk service. Cheap to clone; share it across tasks.
 #[derive(Clone)]
@@ -119,7 +159,42 @@ impl Helpdesk {
         let mut out = Vec::with_capacity(pending.len());
         for p in pending {
             let result = self.channel.send(&p.account, &p.to, &p.outbound).await;
-            let recorded = retrying!(self, self.record_delivery(org, p.message_id, &result));
+            let recorded = workflow!(self, org, |tx, now| {
+                let mut m = tx.message(p.message_id).await?;
+                let (status, err) = match &result {
+                    Ok(r) => {
+                        m.external_id = Some(r.external_id.clone());
+                        (DeliveryStatus::Sent, None)
+                    }
+                    Err(e) => (
+                        DeliveryStatus::Failed,
+                        Some(DeliveryError {
+                            code: None,
+                            title: match e {
+                                Error::Channel { failure, .. } => format!("{failure:?}"),
+                                _ => "send failed".into(),
+                            },
+                            details: Some(e.to_string()),
+                        }),
+                    ),
+                };
+                // A status webhook may already have moved it further (sent → delivered before
+                // we got here): only move forward.
+                if m.status.is_none_or(|s| s.can_advance_to(status)) {
+                    m.status = Some(status);
+                    m.status_at = Some(now);
+                    m.delivery_error = err.clone();
+                    if status == DeliveryStatus::Failed {
+                        let failed = EventData::SendFailed {
+                            message_id: m.id,
+                            reason: err.map(|e| e.title),
+                        };
+                        emit(&mut *tx, Some(m.ticket_id), &Actor::System, &failed, now).await?;
+                    }
+                }
+                tx.update_message(&m).await?;
+                m
+            });
             match recorded {
                 Ok(m) => out.push(m),
                 Err(_) => {
@@ -129,51 +204,6 @@ impl Helpdesk {
             }
         }
         out
-    }
-
-    async fn record_delivery(
-        &self,
-        org: OrgId,
-        id: MessageId,
-        result: &Result<crate::channel::SendReceipt>,
-    ) -> Result<Message> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let mut m = tx.message(id).await?;
-        let (status, err) = match result {
-            Ok(r) => {
-                m.external_id = Some(r.external_id.clone());
-                (DeliveryStatus::Sent, None)
-            }
-            Err(e) => (
-                DeliveryStatus::Failed,
-                Some(DeliveryError {
-                    code: None,
-                    title: match e {
-                        Error::Channel { failure, .. } => format!("{failure:?}"),
-                        _ => "send failed".into(),
-                    },
-                    details: Some(e.to_string()),
-                }),
-            ),
-        };
-        // A status webhook may already have moved it further (sent → delivered before we
-        // got here): only move forward.
-        if m.status.is_none_or(|s| s.can_advance_to(status)) {
-            m.status = Some(status);
-            m.status_at = Some(now);
-            m.delivery_error = err.clone();
-            if status == DeliveryStatus::Failed {
-                let failed = EventData::SendFailed {
-                    message_id: m.id,
-                    reason: err.map(|e| e.title),
-                };
-                emit(&mut *tx, Some(m.ticket_id), &Actor::System, &failed, now).await?;
-            }
-        }
-        tx.update_message(&m).await?;
-        tx.commit().await?;
-        Ok(m)
     }
 }
 
@@ -209,6 +239,27 @@ pub(crate) async fn principal(tx: &mut dyn StoreTx, actor: &Actor) -> Result<Pri
             queues: Vec::new(),
         }),
     }
+}
+
+/// `Forbidden` unless the actor may configure the organization (admins).
+pub(crate) async fn configure(tx: &mut dyn StoreTx, actor: &Actor) -> Result<()> {
+    principal(tx, actor)
+        .await?
+        .authorize(Action::Configure, None)
+}
+
+/// The ticket `id`, once the actor may do `action` on it.
+pub(crate) async fn authorized_ticket(
+    tx: &mut dyn StoreTx,
+    actor: &Actor,
+    id: TicketId,
+    action: Action,
+) -> Result<Ticket> {
+    let t = tx.ticket(id).await?;
+    principal(tx, actor)
+        .await?
+        .authorize(action, Some(&scope(&t)))?;
+    Ok(t)
 }
 
 /// The permission-relevant facts of a ticket.

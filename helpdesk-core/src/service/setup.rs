@@ -57,9 +57,7 @@ pub(crate) fn validate_queue_settings(
 impl Helpdesk {
     pub(crate) async fn admin_tx(&self, org: OrgId, actor: &Actor) -> Result<Box<dyn StoreTx>> {
         let mut tx = self.store.begin(org).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Configure, None)?;
+        configure(&mut *tx, actor).await?;
         Ok(tx)
     }
 
@@ -282,37 +280,26 @@ impl Helpdesk {
         agent: AgentId,
         presence: Presence,
     ) -> Result<Agent> {
-        retrying!(self, self.set_presence_once(org, actor, agent, presence))
-    }
-
-    async fn set_presence_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        agent: AgentId,
-        presence: Presence,
-    ) -> Result<Agent> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let p = principal(&mut *tx, actor).await?;
-        if actor.agent_id() != Some(agent) {
-            p.authorize(Action::Configure, None)?;
-        }
-        let mut a = tx.agent(agent).await?;
-        a.presence = presence;
-        a.version += 1;
-        tx.update_agent(&a).await?;
-        audit(
-            &mut *tx,
-            None,
-            actor,
-            "agent.presence",
-            json!({"agent_id": agent, "presence": presence}),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(a)
+        workflow!(self, org, |tx, now| {
+            let p = principal(&mut *tx, actor).await?;
+            if actor.agent_id() != Some(agent) {
+                p.authorize(Action::Configure, None)?;
+            }
+            let mut a = tx.agent(agent).await?;
+            a.presence = presence;
+            a.version += 1;
+            tx.update_agent(&a).await?;
+            audit(
+                &mut *tx,
+                None,
+                actor,
+                "agent.presence",
+                json!({"agent_id": agent, "presence": presence}),
+                now,
+            )
+            .await?;
+            a
+        })
     }
 
     /// Makes sure the organization has stages, creating the defaults when it has none.

@@ -244,9 +244,7 @@ impl Helpdesk {
         let now = self.now();
         let p = new.into_policy(SlaPolicyId::new(), org, now)?;
         let mut tx = self.store.begin(org).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Configure, None)?;
+        configure(&mut *tx, actor).await?;
         if p.is_default {
             clear_default_policy(&mut *tx, p.id).await?;
         }
@@ -280,40 +278,24 @@ impl Helpdesk {
     ) -> Result<crate::domain::team::Queue> {
         // Every automatic assignment advances the queue's rotation (a new version): under
         // traffic, this change can lose the race and is run again.
-        retrying!(
-            self,
-            self.set_queue_sla_policy_once(org, actor, queue, policy)
-        )
-    }
-
-    async fn set_queue_sla_policy_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        queue: QueueId,
-        policy: Option<SlaPolicyId>,
-    ) -> Result<crate::domain::team::Queue> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Configure, None)?;
-        ensure_policy(&mut *tx, policy).await?;
-        let mut q = tx.queue(queue).await?;
-        q.sla_policy_id = policy;
-        q.version += 1;
-        tx.update_queue(&q).await?;
-        audit(
-            &mut *tx,
-            None,
-            actor,
-            "queue.sla_policy",
-            json!({"queue_id": queue, "policy_id": policy}),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(q)
+        workflow!(self, org, |tx, now| {
+            configure(&mut *tx, actor).await?;
+            ensure_policy(&mut *tx, policy).await?;
+            let mut q = tx.queue(queue).await?;
+            q.sla_policy_id = policy;
+            q.version += 1;
+            tx.update_queue(&q).await?;
+            audit(
+                &mut *tx,
+                None,
+                actor,
+                "queue.sla_policy",
+                json!({"queue_id": queue, "policy_id": policy}),
+                now,
+            )
+            .await?;
+            q
+        })
     }
 
     /// The SLA of a ticket: the policy it runs under and each clock's status now, when it is
@@ -327,10 +309,7 @@ impl Helpdesk {
     ) -> Result<Option<SlaView>> {
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::View, Some(&scope(&t)))?;
+        let t = authorized_ticket(&mut *tx, actor, ticket, Action::View).await?;
         t.sla.as_ref().map(|s| s.view(now)).transpose()
     }
 
@@ -357,7 +336,40 @@ impl Helpdesk {
     pub async fn scan_sla_in(&self, org: OrgId, now: DateTime<Utc>) -> Result<SlaScan> {
         let mut total = SlaScan::default();
         loop {
-            let batch = retrying!(self, self.scan_batch(org, now))?;
+            // One batch of up to 100 due tickets per transaction, at the scan's `now`.
+            let batch = workflow!(self, org, |tx, _| {
+                let mut out = SlaScan::default();
+                for before in tx.tickets_due_for_sla(now, 100).await? {
+                    let mut t = before.clone();
+                    let Some(sla) = t.sla.as_mut() else {
+                        t.sla_wake_at = None;
+                        save_ticket(&mut *tx, &before, &mut t, now).await?;
+                        continue;
+                    };
+                    for (metric, status) in sla.take_due_events(now)? {
+                        let n = match status {
+                            SlaStatus::Breached => &mut out.breaches,
+                            _ => &mut out.warnings,
+                        };
+                        *n += 1;
+                        let happened = EventData::Sla {
+                            metric,
+                            status,
+                            due_at: sla.clock(metric).and_then(|c| c.due_at),
+                            policy_id: sla.policy_id,
+                        };
+                        emit(&mut *tx, Some(t.id), &Actor::System, &happened, now).await?;
+                    }
+                    t.sla_wake_at = sla.wake_at();
+                    // A wake instant that did not move (nothing was due yet) would spin the scan.
+                    if t.sla_wake_at.is_some_and(|w| w <= now) {
+                        t.sla_wake_at = None;
+                    }
+                    out.tickets += 1;
+                    save_ticket(&mut *tx, &before, &mut t, now).await?;
+                }
+                out
+            })?;
             total.tickets += batch.tickets;
             total.warnings += batch.warnings;
             total.breaches += batch.breaches;
@@ -365,41 +377,5 @@ impl Helpdesk {
                 return Ok(total);
             }
         }
-    }
-
-    async fn scan_batch(&self, org: OrgId, now: DateTime<Utc>) -> Result<SlaScan> {
-        let mut out = SlaScan::default();
-        let mut tx = self.store.begin(org).await?;
-        for before in tx.tickets_due_for_sla(now, 100).await? {
-            let mut t = before.clone();
-            let Some(sla) = t.sla.as_mut() else {
-                t.sla_wake_at = None;
-                save_ticket(&mut *tx, &before, &mut t, now).await?;
-                continue;
-            };
-            for (metric, status) in sla.take_due_events(now)? {
-                let n = match status {
-                    SlaStatus::Breached => &mut out.breaches,
-                    _ => &mut out.warnings,
-                };
-                *n += 1;
-                let happened = EventData::Sla {
-                    metric,
-                    status,
-                    due_at: sla.clock(metric).and_then(|c| c.due_at),
-                    policy_id: sla.policy_id,
-                };
-                emit(&mut *tx, Some(t.id), &Actor::System, &happened, now).await?;
-            }
-            t.sla_wake_at = sla.wake_at();
-            // A wake instant that did not move (nothing was due yet) would spin the scan.
-            if t.sla_wake_at.is_some_and(|w| w <= now) {
-                t.sla_wake_at = None;
-            }
-            out.tickets += 1;
-            save_ticket(&mut *tx, &before, &mut t, now).await?;
-        }
-        tx.commit().await?;
-        Ok(out)
     }
 }

@@ -19,7 +19,8 @@ use crate::routing::{self, Candidate};
 use crate::store::LockKey;
 use std::collections::BTreeMap;
 
-fn refield(e: Error, field: &str) -> Error {
+/// `e` about `field` instead, when it is a validation error.
+pub(crate) fn refield(e: Error, field: &str) -> Error {
     match e {
         Error::Invalid {
             reason, allowed, ..
@@ -494,91 +495,78 @@ impl Helpdesk {
     /// creates the ticket in the first stage by default with tracking and deal value, then
     /// assigns the given agent or lets the queue's strategy pick one.
     pub async fn create_ticket(&self, org: OrgId, actor: &Actor, new: NewTicket) -> Result<Ticket> {
-        retrying!(self, self.create_ticket_once(org, actor, &new))
-    }
-
-    async fn create_ticket_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        new: &NewTicket,
-    ) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let p = principal(&mut *tx, actor).await?;
-        p.authorize(Action::CreateTicket, None)?;
-        let organization = tx.organization().await?;
-        let subject = new
-            .subject
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        if subject.as_ref().is_some_and(|s| s.chars().count() > 250) {
-            return Err(Error::invalid("subject", "longer than 250 characters"));
-        }
-        let contact = find_or_create_contact(&mut *tx, &organization, &new.lead, now).await?;
-        let account = match new.channel_account_id {
-            Some(id) => tx.channel_account(id).await?,
-            None => tx
-                .channel_accounts()
-                .await?
-                .into_iter()
-                .next()
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "channel_account_id",
-                        "the organization has no channel account",
-                    )
-                })?,
-        };
-        let conv = find_or_create_conversation(&mut *tx, &contact, &account, now).await?;
-        if let Some(existing) = tx.live_ticket(conv.id).await? {
-            return Err(Error::already_exists(
-                Entity::Ticket,
-                "live ticket of the conversation",
-                Some(existing.display_number()),
-            ));
-        }
-        let draft = TicketDraft {
-            queue_id: new.queue_id.or(account.default_queue_id),
-            stage_id: new.stage_id,
-            priority: new.priority.unwrap_or_default(),
-            subject,
-            deal_value: new.deal_value.clone(),
-            tracking: new.tracking.clone(),
-            category_id: new.category_id,
-            required_skills: new
-                .required_skills
-                .iter()
-                .map(|s| s.trim().to_lowercase())
+        workflow!(self, org, |tx, now| {
+            let p = principal(&mut *tx, actor).await?;
+            p.authorize(Action::CreateTicket, None)?;
+            let organization = tx.organization().await?;
+            let subject = new
+                .subject
+                .as_deref()
+                .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .collect(),
-            creator: match actor {
-                Actor::Agent { id } => Creator::User(*id),
-                _ => Creator::System,
-            },
-            clocks_from: now,
-        };
-        let mut t = insert_new_ticket(&mut *tx, &conv, draft, actor, now).await?;
-        if let Some(a) = new.assignee_id {
-            p.authorize(Action::Assign { to: a }, Some(&scope(&t)))?;
-            t = assign_in(&mut *tx, &t, a, actor, now).await?;
-        } else if let Some(assigned) = auto_assign_in(&mut *tx, &t, &Actor::System, now).await? {
-            t = assigned;
-        }
-        tx.commit().await?;
-        Ok(t)
+                .map(str::to_owned);
+            if subject.as_ref().is_some_and(|s| s.chars().count() > 250) {
+                return Err(Error::invalid("subject", "longer than 250 characters"));
+            }
+            let contact = find_or_create_contact(&mut *tx, &organization, &new.lead, now).await?;
+            let account = match new.channel_account_id {
+                Some(id) => tx.channel_account(id).await?,
+                None => tx
+                    .channel_accounts()
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "channel_account_id",
+                            "the organization has no channel account",
+                        )
+                    })?,
+            };
+            let conv = find_or_create_conversation(&mut *tx, &contact, &account, now).await?;
+            if let Some(existing) = tx.live_ticket(conv.id).await? {
+                return Err(Error::already_exists(
+                    Entity::Ticket,
+                    "live ticket of the conversation",
+                    Some(existing.display_number()),
+                ));
+            }
+            let draft = TicketDraft {
+                queue_id: new.queue_id.or(account.default_queue_id),
+                stage_id: new.stage_id,
+                priority: new.priority.unwrap_or_default(),
+                subject,
+                deal_value: new.deal_value.clone(),
+                tracking: new.tracking.clone(),
+                category_id: new.category_id,
+                required_skills: new
+                    .required_skills
+                    .iter()
+                    .map(|s| s.trim().to_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                creator: match actor {
+                    Actor::Agent { id } => Creator::User(*id),
+                    _ => Creator::System,
+                },
+                clocks_from: now,
+            };
+            let t = insert_new_ticket(&mut *tx, &conv, draft, actor, now).await?;
+            if let Some(a) = new.assignee_id {
+                p.authorize(Action::Assign { to: a }, Some(&scope(&t)))?;
+                assign_in(&mut *tx, &t, a, actor, now).await?
+            } else {
+                auto_assign_in(&mut *tx, &t, &Actor::System, now)
+                    .await?
+                    .unwrap_or(t)
+            }
+        })
     }
 
     /// A ticket, if the actor may see it.
     pub async fn ticket(&self, org: OrgId, actor: &Actor, id: TicketId) -> Result<Ticket> {
         let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(id).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::View, Some(&scope(&t)))?;
-        Ok(t)
+        authorized_ticket(&mut *tx, actor, id, Action::View).await
     }
 
     /// A ticket by number, if the actor may see it.
@@ -604,106 +592,91 @@ impl Helpdesk {
         content: MessageContent,
     ) -> Result<Message> {
         content.validate_outbound()?;
-        let (m, pending) = retrying!(self, self.reply_once(org, actor, ticket, &content))?;
+        let (m, pending) = workflow!(self, org, |tx, now| {
+            let before = authorized_ticket(&mut *tx, actor, ticket, Action::Reply).await?;
+            if before.status == TicketStatus::Closed {
+                return Err(Error::invalid(
+                    "status",
+                    "a closed ticket takes no replies; reopen it first",
+                ));
+            }
+            let account = tx.channel_account(before.channel_account_id).await?;
+            let contact = tx.contact(before.contact_id).await?;
+            let author = match actor {
+                Actor::Agent { id } => Author::Agent(*id),
+                Actor::Bot { name, .. } => Author::Bot(name.clone()),
+                _ => Author::System,
+            };
+            let m = Message {
+                id: MessageId::new(),
+                org_id: org,
+                ticket_id: before.id,
+                conversation_id: before.conversation_id,
+                channel_account_id: before.channel_account_id,
+                direction: Direction::Outbound,
+                author,
+                content: content.clone(),
+                external_id: None,
+                reply_to_external_id: None,
+                status: Some(DeliveryStatus::Queued),
+                delivery_error: None,
+                created_at: now,
+                status_at: Some(now),
+                pricing_category: None,
+            };
+            tx.insert_message(&m).await?;
+            let mut t = before.clone();
+            if let Actor::Agent { id } = actor {
+                let replied = |t: &mut Ticket| {
+                    if t.first_response_at.is_none() {
+                        t.first_response_at = Some(now);
+                        t.first_response_by = Some(*id);
+                        t.first_response_queue_id = t.queue_id;
+                    }
+                    t.last_agent_reply_at = Some(now);
+                };
+                replied(&mut t);
+                if t.status == TicketStatus::New {
+                    t = change_status_in(&mut *tx, &before, TicketStatus::Open, actor, now).await?;
+                    let fresh = t.clone();
+                    replied(&mut t);
+                    super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::AgentReply, now)
+                        .await?;
+                    save_ticket(&mut *tx, &fresh, &mut t, now).await?;
+                } else {
+                    super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::AgentReply, now)
+                        .await?;
+                    save_ticket(&mut *tx, &before, &mut t, now).await?;
+                }
+            }
+            emit(
+                &mut *tx,
+                Some(t.id),
+                actor,
+                &EventData::Replied { message_id: m.id },
+                now,
+            )
+            .await?;
+            let to = Recipient::of(&contact);
+            let outbound = OutboundMessage {
+                content: m.content.clone(),
+                reply_to_external_id: None,
+            };
+            let pending = Pending {
+                message_id: m.id,
+                account,
+                to,
+                outbound,
+            };
+            (m, pending)
+        })?;
+        // Sent after the commit: the send is no part of the workflow and never reruns.
         Ok(self
             .deliver(org, vec![pending])
             .await
             .into_iter()
             .next()
             .unwrap_or(m))
-    }
-
-    async fn reply_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-        content: &MessageContent,
-    ) -> Result<(Message, Pending)> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Reply, Some(&scope(&before)))?;
-        if before.status == TicketStatus::Closed {
-            return Err(Error::invalid(
-                "status",
-                "a closed ticket takes no replies; reopen it first",
-            ));
-        }
-        let account = tx.channel_account(before.channel_account_id).await?;
-        let contact = tx.contact(before.contact_id).await?;
-        let author = match actor {
-            Actor::Agent { id } => Author::Agent(*id),
-            Actor::Bot { name, .. } => Author::Bot(name.clone()),
-            _ => Author::System,
-        };
-        let m = Message {
-            id: MessageId::new(),
-            org_id: org,
-            ticket_id: before.id,
-            conversation_id: before.conversation_id,
-            channel_account_id: before.channel_account_id,
-            direction: Direction::Outbound,
-            author,
-            content: content.clone(),
-            external_id: None,
-            reply_to_external_id: None,
-            status: Some(DeliveryStatus::Queued),
-            delivery_error: None,
-            created_at: now,
-            status_at: Some(now),
-            pricing_category: None,
-        };
-        tx.insert_message(&m).await?;
-        let mut t = before.clone();
-        if let Actor::Agent { id } = actor {
-            let replied = |t: &mut Ticket| {
-                if t.first_response_at.is_none() {
-                    t.first_response_at = Some(now);
-                    t.first_response_by = Some(*id);
-                    t.first_response_queue_id = t.queue_id;
-                }
-                t.last_agent_reply_at = Some(now);
-            };
-            replied(&mut t);
-            if t.status == TicketStatus::New {
-                t = change_status_in(&mut *tx, &before, TicketStatus::Open, actor, now).await?;
-                let fresh = t.clone();
-                replied(&mut t);
-                super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::AgentReply, now)
-                    .await?;
-                save_ticket(&mut *tx, &fresh, &mut t, now).await?;
-            } else {
-                super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::AgentReply, now)
-                    .await?;
-                save_ticket(&mut *tx, &before, &mut t, now).await?;
-            }
-        }
-        emit(
-            &mut *tx,
-            Some(t.id),
-            actor,
-            &EventData::Replied { message_id: m.id },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        let to = Recipient::of(&contact);
-        let outbound = OutboundMessage {
-            content: m.content.clone(),
-            reply_to_external_id: None,
-        };
-        Ok((
-            m.clone(),
-            Pending {
-                message_id: m.id,
-                account,
-                to,
-                outbound,
-            },
-        ))
     }
 
     /// Replies with a canned response found by shortcut (`/thanks` or `thanks`), filling
@@ -719,10 +692,7 @@ impl Helpdesk {
     ) -> Result<Message> {
         let text = {
             let mut tx = self.store.begin(org).await?;
-            let t = tx.ticket(ticket).await?;
-            principal(&mut *tx, actor)
-                .await?
-                .authorize(Action::Reply, Some(&scope(&t)))?;
+            let t = authorized_ticket(&mut *tx, actor, ticket, Action::Reply).await?;
             let sc = normalize_shortcut(shortcut)?;
             let canned = tx
                 .canned_by_shortcut(&sc)
@@ -768,55 +738,41 @@ impl Helpdesk {
     ) -> Result<Message> {
         let content = MessageContent::text(text);
         content.validate_outbound()?;
-        retrying!(self, self.add_note_once(org, actor, ticket, &content))
-    }
-
-    async fn add_note_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-        content: &MessageContent,
-    ) -> Result<Message> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Note, Some(&scope(&t)))?;
-        let author = match actor {
-            Actor::Agent { id } => Author::Agent(*id),
-            Actor::Bot { name, .. } => Author::Bot(name.clone()),
-            _ => Author::System,
-        };
-        let m = Message {
-            id: MessageId::new(),
-            org_id: org,
-            ticket_id: t.id,
-            conversation_id: t.conversation_id,
-            channel_account_id: t.channel_account_id,
-            direction: Direction::Note,
-            author,
-            content: content.clone(),
-            external_id: None,
-            reply_to_external_id: None,
-            status: None,
-            delivery_error: None,
-            created_at: now,
-            status_at: None,
-            pricing_category: None,
-        };
-        tx.insert_message(&m).await?;
-        emit(
-            &mut *tx,
-            Some(t.id),
-            actor,
-            &EventData::Noted { message_id: m.id },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(m)
+        workflow!(self, org, |tx, now| {
+            let t = authorized_ticket(&mut *tx, actor, ticket, Action::Note).await?;
+            let author = match actor {
+                Actor::Agent { id } => Author::Agent(*id),
+                Actor::Bot { name, .. } => Author::Bot(name.clone()),
+                _ => Author::System,
+            };
+            let m = Message {
+                id: MessageId::new(),
+                org_id: org,
+                ticket_id: t.id,
+                conversation_id: t.conversation_id,
+                channel_account_id: t.channel_account_id,
+                direction: Direction::Note,
+                author,
+                content: content.clone(),
+                external_id: None,
+                reply_to_external_id: None,
+                status: None,
+                delivery_error: None,
+                created_at: now,
+                status_at: None,
+                pricing_category: None,
+            };
+            tx.insert_message(&m).await?;
+            emit(
+                &mut *tx,
+                Some(t.id),
+                actor,
+                &EventData::Noted { message_id: m.id },
+                now,
+            )
+            .await?;
+            m
+        })
     }
 
     /// Assigns a ticket to an agent (a member of its queue, with room).
@@ -827,56 +783,31 @@ impl Helpdesk {
         ticket: TicketId,
         agent: AgentId,
     ) -> Result<Ticket> {
-        retrying!(self, self.assign_once(org, actor, ticket, agent))
-    }
-
-    async fn assign_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-        agent: AgentId,
-    ) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Assign { to: agent }, Some(&scope(&t)))?;
-        let t = assign_in(&mut *tx, &t, agent, actor, now).await?;
-        tx.commit().await?;
-        Ok(t)
+        workflow!(self, org, |tx, now| {
+            let t =
+                authorized_ticket(&mut *tx, actor, ticket, Action::Assign { to: agent }).await?;
+            assign_in(&mut *tx, &t, agent, actor, now).await?
+        })
     }
 
     /// Lets the ticket's queue pick an agent. Returns the ticket, assigned or still waiting.
     pub async fn auto_assign(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
-        retrying!(self, self.auto_assign_once(org, actor, ticket))
-    }
-
-    async fn auto_assign_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-    ) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(ticket).await?;
-        let p = principal(&mut *tx, actor).await?;
-        // Any agent of the queue may ask the queue to distribute: the queue picks, not them.
-        p.authorize(Action::View, Some(&scope(&t)))?;
-        if matches!(actor, Actor::Customer { .. }) {
-            return Err(Error::Forbidden {
-                actor: actor.to_string(),
-                action: "assign tickets".into(),
-            });
-        }
-        let out = match auto_assign_in(&mut *tx, &t, actor, now).await? {
-            Some(a) => a,
-            None => t,
-        };
-        tx.commit().await?;
-        Ok(out)
+        workflow!(self, org, |tx, now| {
+            let t = tx.ticket(ticket).await?;
+            let p = principal(&mut *tx, actor).await?;
+            // Any agent of the queue may ask the queue to distribute: the queue picks, not them.
+            p.authorize(Action::View, Some(&scope(&t)))?;
+            if matches!(actor, Actor::Customer { .. }) {
+                return Err(Error::Forbidden {
+                    actor: actor.to_string(),
+                    action: "assign tickets".into(),
+                });
+            }
+            match auto_assign_in(&mut *tx, &t, actor, now).await? {
+                Some(a) => a,
+                None => t,
+            }
+        })
     }
 
     /// Hands out the waiting tickets of a queue in order (priority, VIP, waiting time) while
@@ -912,36 +843,28 @@ impl Helpdesk {
 
     /// Removes the assignee; the ticket waits in its queue again.
     pub async fn unassign(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
-        retrying!(self, self.unassign_once(org, actor, ticket))
-    }
-
-    async fn unassign_once(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Unassign, Some(&scope(&before)))?;
-        if before.assignee_id.is_none() {
-            return Ok(before);
-        }
-        let mut t = before.clone();
-        t.assignee_id = None;
-        t.waiting_since = t.status.counts_as_load().then_some(now);
-        save_ticket(&mut *tx, &before, &mut t, now).await?;
-        cycle(&mut *tx, &t, CycleChange::Queued, now).await?;
-        record(
-            &mut *tx,
-            t.id,
-            actor,
-            EventData::Unassigned {
-                from: before.assignee_id,
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(t)
+        workflow!(self, org, |tx, now| {
+            let before = authorized_ticket(&mut *tx, actor, ticket, Action::Unassign).await?;
+            if before.assignee_id.is_none() {
+                return Ok(before);
+            }
+            let mut t = before.clone();
+            t.assignee_id = None;
+            t.waiting_since = t.status.counts_as_load().then_some(now);
+            save_ticket(&mut *tx, &before, &mut t, now).await?;
+            cycle(&mut *tx, &t, CycleChange::Queued, now).await?;
+            record(
+                &mut *tx,
+                t.id,
+                actor,
+                EventData::Unassigned {
+                    from: before.assignee_id,
+                },
+                now,
+            )
+            .await?;
+            t
+        })
     }
 
     /// Transfers a ticket to another queue (setor): unassigned, then offered to that queue's
@@ -953,28 +876,14 @@ impl Helpdesk {
         ticket: TicketId,
         to: QueueId,
     ) -> Result<Ticket> {
-        retrying!(self, self.transfer_once(org, actor, ticket, to))
-    }
-
-    async fn transfer_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-        to: QueueId,
-    ) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Transfer { to }, Some(&scope(&before)))?;
-        let mut t = transfer_in(&mut *tx, &before, to, actor, now).await?;
-        if let Some(a) = auto_assign_in(&mut *tx, &t, &Actor::System, now).await? {
-            t = a;
-        }
-        tx.commit().await?;
-        Ok(t)
+        workflow!(self, org, |tx, now| {
+            let before =
+                authorized_ticket(&mut *tx, actor, ticket, Action::Transfer { to }).await?;
+            let t = transfer_in(&mut *tx, &before, to, actor, now).await?;
+            auto_assign_in(&mut *tx, &t, &Actor::System, now)
+                .await?
+                .unwrap_or(t)
+        })
     }
 
     /// Moves a ticket to `Pending` (clocks pause).
@@ -1010,25 +919,10 @@ impl Helpdesk {
         ticket: TicketId,
         to: TicketStatus,
     ) -> Result<Ticket> {
-        retrying!(self, self.change_status_once(org, actor, ticket, to))
-    }
-
-    async fn change_status_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-        to: TicketStatus,
-    ) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::ChangeStatus, Some(&scope(&before)))?;
-        let t = change_status_in(&mut *tx, &before, to, actor, now).await?;
-        tx.commit().await?;
-        Ok(t)
+        workflow!(self, org, |tx, now| {
+            let before = authorized_ticket(&mut *tx, actor, ticket, Action::ChangeStatus).await?;
+            change_status_in(&mut *tx, &before, to, actor, now).await?
+        })
     }
 
     /// Merges `source` into `target` (same contact, both live): messages move, the source is
@@ -1040,70 +934,60 @@ impl Helpdesk {
         source: TicketId,
         target: TicketId,
     ) -> Result<Ticket> {
-        retrying!(self, self.merge_once(org, actor, source, target))
-    }
-
-    async fn merge_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        source: TicketId,
-        target: TicketId,
-    ) -> Result<Ticket> {
-        let now = self.now();
         if source == target {
             return Err(Error::invalid(
                 "target",
                 "a ticket cannot be merged into itself",
             ));
         }
-        let mut tx = self.store.begin(org).await?;
-        let s0 = tx.ticket(source).await?;
-        let t0 = tx.ticket(target).await?;
-        let p = principal(&mut *tx, actor).await?;
-        p.authorize(Action::Merge, Some(&scope(&s0)))?;
-        p.authorize(Action::Merge, Some(&scope(&t0)))?;
-        if s0.contact_id != t0.contact_id {
-            return Err(Error::invalid(
-                "target",
-                "tickets of different contacts cannot be merged",
-            ));
-        }
-        if !s0.status.can_merge_from() || !t0.status.is_live() {
-            return Err(Error::invalid(
-                "status",
-                "both tickets must be live (not closed)",
-            ));
-        }
-        let mut moved = 0u64;
-        for mut m in tx.messages(s0.id).await? {
-            m.ticket_id = t0.id;
-            tx.update_message(&m).await?;
-            moved += 1;
-        }
-        let mut s = s0.clone();
-        s.status = TicketStatus::Closed;
-        s.closed_at = Some(now);
-        s.merged_into = Some(t0.id);
-        super::sla::sla_step(&mut *tx, &mut s, crate::sla::SlaEvent::Closed, now).await?;
-        save_ticket(&mut *tx, &s0, &mut s, now).await?;
-        cycle(&mut *tx, &s, CycleChange::Finished, now).await?;
-        let mut t = t0.clone();
-        t.last_customer_message_at = t.last_customer_message_at.max(s0.last_customer_message_at);
-        save_ticket(&mut *tx, &t0, &mut t, now).await?;
-        let into = EventData::MergedInto {
-            from: s0.status,
-            into: t.id,
-            messages_moved: moved,
-        };
-        record(&mut *tx, s.id, actor, into, now).await?;
-        let from = EventData::MergedFrom {
-            source: s.id,
-            messages_moved: moved,
-        };
-        record(&mut *tx, t.id, actor, from, now).await?;
-        tx.commit().await?;
-        Ok(t)
+        workflow!(self, org, |tx, now| {
+            let s0 = tx.ticket(source).await?;
+            let t0 = tx.ticket(target).await?;
+            let p = principal(&mut *tx, actor).await?;
+            p.authorize(Action::Merge, Some(&scope(&s0)))?;
+            p.authorize(Action::Merge, Some(&scope(&t0)))?;
+            if s0.contact_id != t0.contact_id {
+                return Err(Error::invalid(
+                    "target",
+                    "tickets of different contacts cannot be merged",
+                ));
+            }
+            if !s0.status.can_merge_from() || !t0.status.is_live() {
+                return Err(Error::invalid(
+                    "status",
+                    "both tickets must be live (not closed)",
+                ));
+            }
+            let mut moved = 0u64;
+            for mut m in tx.messages(s0.id).await? {
+                m.ticket_id = t0.id;
+                tx.update_message(&m).await?;
+                moved += 1;
+            }
+            let mut s = s0.clone();
+            s.status = TicketStatus::Closed;
+            s.closed_at = Some(now);
+            s.merged_into = Some(t0.id);
+            super::sla::sla_step(&mut *tx, &mut s, crate::sla::SlaEvent::Closed, now).await?;
+            save_ticket(&mut *tx, &s0, &mut s, now).await?;
+            cycle(&mut *tx, &s, CycleChange::Finished, now).await?;
+            let mut t = t0.clone();
+            t.last_customer_message_at =
+                t.last_customer_message_at.max(s0.last_customer_message_at);
+            save_ticket(&mut *tx, &t0, &mut t, now).await?;
+            let into = EventData::MergedInto {
+                from: s0.status,
+                into: t.id,
+                messages_moved: moved,
+            };
+            record(&mut *tx, s.id, actor, into, now).await?;
+            let from = EventData::MergedFrom {
+                source: s.id,
+                messages_moved: moved,
+            };
+            record(&mut *tx, t.id, actor, from, now).await?;
+            t
+        })
     }
 
     /// Records the customer's rating (1-5) of a resolved or closed ticket.
@@ -1116,48 +1000,34 @@ impl Helpdesk {
         feedback: Option<String>,
     ) -> Result<Ticket> {
         let rating = Rating::new(score, feedback, self.now())?;
-        retrying!(self, self.rate_once(org, actor, ticket, &rating))
-    }
-
-    async fn rate_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-        rating: &Rating,
-    ) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Rate, Some(&scope(&before)))?;
-        if !matches!(before.status, TicketStatus::Resolved | TicketStatus::Closed) {
-            return Err(Error::invalid(
-                "status",
-                "only resolved or closed tickets can be rated",
-            ));
-        }
-        let mut t = before.clone();
-        t.rating = Some(Rating {
-            agent_id: before.assignee_id,
-            queue_id: before.queue_id,
-            ..rating.clone()
-        });
-        save_ticket(&mut *tx, &before, &mut t, now).await?;
-        cycle(&mut *tx, &t, CycleChange::Rated(rating.score), now).await?;
-        record(
-            &mut *tx,
-            t.id,
-            actor,
-            EventData::Rated {
-                rating: rating.score,
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(t)
+        workflow!(self, org, |tx, now| {
+            let before = authorized_ticket(&mut *tx, actor, ticket, Action::Rate).await?;
+            if !matches!(before.status, TicketStatus::Resolved | TicketStatus::Closed) {
+                return Err(Error::invalid(
+                    "status",
+                    "only resolved or closed tickets can be rated",
+                ));
+            }
+            let mut t = before.clone();
+            t.rating = Some(Rating {
+                agent_id: before.assignee_id,
+                queue_id: before.queue_id,
+                ..rating.clone()
+            });
+            save_ticket(&mut *tx, &before, &mut t, now).await?;
+            cycle(&mut *tx, &t, CycleChange::Rated(rating.score), now).await?;
+            record(
+                &mut *tx,
+                t.id,
+                actor,
+                EventData::Rated {
+                    rating: rating.score,
+                },
+                now,
+            )
+            .await?;
+            t
+        })
     }
 
     /// Classifies a ticket (setor × motivo, validated against the tenant's catalogue, case and
@@ -1170,55 +1040,41 @@ impl Helpdesk {
         setor: &str,
         motivo: &str,
     ) -> Result<Ticket> {
-        retrying!(self, self.classify_once(org, actor, ticket, setor, motivo))
-    }
-
-    async fn classify_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-        setor: &str,
-        motivo: &str,
-    ) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Classify, Some(&scope(&before)))?;
-        let organization = tx.organization().await?;
-        let c = organization.catalogue.classify(setor, motivo)?;
-        let target_queue = organization
-            .catalogue
-            .setor(&c.setor)
-            .and_then(|s| s.queue_id);
-        let mut t = before.clone();
-        t.classification = Some(c.clone());
-        save_ticket(&mut *tx, &before, &mut t, now).await?;
-        record(
-            &mut *tx,
-            t.id,
-            actor,
-            EventData::Classified {
-                setor: c.setor.clone(),
-                motivo: c.motivo.clone(),
-            },
-            now,
-        )
-        .await?;
-        if let Some(q) = target_queue
-            && t.queue_id != Some(q)
-            && t.status.is_live()
-        {
-            // The catalogue's mapping is configuration: the move is the system's, on behalf of the classifier.
-            let moved = transfer_in(&mut *tx, &t, q, &Actor::System, now).await?;
-            t = auto_assign_in(&mut *tx, &moved, &Actor::System, now)
-                .await?
-                .unwrap_or(moved);
-        }
-        tx.commit().await?;
-        Ok(t)
+        workflow!(self, org, |tx, now| {
+            let before = authorized_ticket(&mut *tx, actor, ticket, Action::Classify).await?;
+            let organization = tx.organization().await?;
+            let c = organization.catalogue.classify(setor, motivo)?;
+            let target_queue = organization
+                .catalogue
+                .setor(&c.setor)
+                .and_then(|s| s.queue_id);
+            let mut t = before.clone();
+            t.classification = Some(c.clone());
+            save_ticket(&mut *tx, &before, &mut t, now).await?;
+            record(
+                &mut *tx,
+                t.id,
+                actor,
+                EventData::Classified {
+                    setor: c.setor.clone(),
+                    motivo: c.motivo.clone(),
+                },
+                now,
+            )
+            .await?;
+            if let Some(q) = target_queue
+                && t.queue_id != Some(q)
+                && t.status.is_live()
+            {
+                // The catalogue's mapping is configuration: the move is the system's, on behalf
+                // of the classifier.
+                let moved = transfer_in(&mut *tx, &t, q, &Actor::System, now).await?;
+                t = auto_assign_in(&mut *tx, &moved, &Actor::System, now)
+                    .await?
+                    .unwrap_or(moved);
+            }
+            t
+        })
     }
 
     /// Changes stage, priority, deal value, subject, category, protocol or required skills.
@@ -1229,89 +1085,75 @@ impl Helpdesk {
         ticket: TicketId,
         patch: TicketPatch,
     ) -> Result<Ticket> {
-        retrying!(self, self.update_ticket_once(org, actor, ticket, &patch))
-    }
-
-    async fn update_ticket_once(
-        &self,
-        org: OrgId,
-        actor: &Actor,
-        ticket: TicketId,
-        patch: &TicketPatch,
-    ) -> Result<Ticket> {
-        let now = self.now();
-        let mut tx = self.store.begin(org).await?;
-        let before = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Update, Some(&scope(&before)))?;
-        let mut t = before.clone();
-        let mut changed = TicketChanges::default();
-        if let Some(s) = patch.stage_id {
-            if !tx.stages().await?.iter().any(|x| x.id == s) {
-                return Err(Error::not_found(Entity::Stage, s));
+        workflow!(self, org, |tx, now| {
+            let before = authorized_ticket(&mut *tx, actor, ticket, Action::Update).await?;
+            let mut t = before.clone();
+            let mut changed = TicketChanges::default();
+            if let Some(s) = patch.stage_id {
+                if !tx.stages().await?.iter().any(|x| x.id == s) {
+                    return Err(Error::not_found(Entity::Stage, s));
+                }
+                t.stage_id = Some(s);
+                changed.stage_id = Some(s);
             }
-            t.stage_id = Some(s);
-            changed.stage_id = Some(s);
-        }
-        if let Some(p) = patch.priority {
-            t.priority = p;
-            changed.priority = Some(p);
-        }
-        if let Some(v) = &patch.deal_value {
-            t.deal_value = v.clone();
-            changed.deal_value = Some(v.clone());
-        }
-        if let Some(s) = &patch.subject {
-            let s = s
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned);
-            if s.as_ref().is_some_and(|s| s.chars().count() > 250) {
-                return Err(Error::invalid("subject", "longer than 250 characters"));
+            if let Some(p) = patch.priority {
+                t.priority = p;
+                changed.priority = Some(p);
             }
-            t.subject = s;
-            changed.subject = true;
-        }
-        if let Some(c) = patch.category_id {
-            if let Some(id) = c
-                && !tx.categories().await?.iter().any(|x| x.id == id)
-            {
-                return Err(Error::not_found(Entity::Category, id));
+            if let Some(v) = &patch.deal_value {
+                t.deal_value = v.clone();
+                changed.deal_value = Some(v.clone());
             }
-            t.category_id = c;
-            changed.category_id = Some(c);
-        }
-        if let Some(p) = &patch.external_protocol {
-            let p = p.trim();
-            if p.is_empty() || p.len() > 64 {
-                return Err(Error::invalid(
-                    "external_protocol",
-                    "must be 1 to 64 characters",
-                ));
+            if let Some(s) = &patch.subject {
+                let s = s
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned);
+                if s.as_ref().is_some_and(|s| s.chars().count() > 250) {
+                    return Err(Error::invalid("subject", "longer than 250 characters"));
+                }
+                t.subject = s;
+                changed.subject = true;
             }
-            t.external_protocol = Some(p.to_owned());
-            changed.external_protocol = Some(p.to_owned());
-        }
-        if let Some(s) = &patch.required_skills {
-            t.required_skills = s
-                .iter()
-                .map(|x| x.trim().to_lowercase())
-                .filter(|x| !x.is_empty())
-                .collect();
-            changed.required_skills = Some(t.required_skills.clone());
-        }
-        if changed.is_empty() {
-            return Ok(before);
-        }
-        if t.priority != before.priority {
-            super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::Retarget, now).await?;
-        }
-        save_ticket(&mut *tx, &before, &mut t, now).await?;
-        record(&mut *tx, t.id, actor, EventData::Updated(changed), now).await?;
-        tx.commit().await?;
-        Ok(t)
+            if let Some(c) = patch.category_id {
+                if let Some(id) = c
+                    && !tx.categories().await?.iter().any(|x| x.id == id)
+                {
+                    return Err(Error::not_found(Entity::Category, id));
+                }
+                t.category_id = c;
+                changed.category_id = Some(c);
+            }
+            if let Some(p) = &patch.external_protocol {
+                let p = p.trim();
+                if p.is_empty() || p.len() > 64 {
+                    return Err(Error::invalid(
+                        "external_protocol",
+                        "must be 1 to 64 characters",
+                    ));
+                }
+                t.external_protocol = Some(p.to_owned());
+                changed.external_protocol = Some(p.to_owned());
+            }
+            if let Some(s) = &patch.required_skills {
+                t.required_skills = s
+                    .iter()
+                    .map(|x| x.trim().to_lowercase())
+                    .filter(|x| !x.is_empty())
+                    .collect();
+                changed.required_skills = Some(t.required_skills.clone());
+            }
+            if changed.is_empty() {
+                return Ok(before);
+            }
+            if t.priority != before.priority {
+                super::sla::sla_step(&mut *tx, &mut t, crate::sla::SlaEvent::Retarget, now).await?;
+            }
+            save_ticket(&mut *tx, &before, &mut t, now).await?;
+            record(&mut *tx, t.id, actor, EventData::Updated(changed), now).await?;
+            t
+        })
     }
 
     /// Records a sale generated from a ticket.
@@ -1328,10 +1170,7 @@ impl Helpdesk {
         }
         let now = self.now();
         let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::Update, Some(&scope(&t)))?;
+        let t = authorized_ticket(&mut *tx, actor, ticket, Action::Update).await?;
         let s = Sale {
             id: SaleId::new(),
             org_id: org,

@@ -151,10 +151,7 @@ impl Helpdesk {
         ticket: TicketId,
     ) -> Result<Vec<Message>> {
         let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::View, Some(&scope(&t)))?;
+        authorized_ticket(&mut *tx, actor, ticket, Action::View).await?;
         let mut v = tx.messages(ticket).await?;
         if matches!(actor, Actor::Customer { .. }) {
             v.retain(|m| m.direction != Direction::Note);
@@ -190,10 +187,7 @@ impl Helpdesk {
         ticket: TicketId,
     ) -> Result<Vec<AssignmentCycle>> {
         let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(ticket).await?;
-        principal(&mut *tx, actor)
-            .await?
-            .authorize(Action::View, Some(&scope(&t)))?;
+        authorized_ticket(&mut *tx, actor, ticket, Action::View).await?;
         tx.cycles(ticket).await
     }
 
