@@ -85,15 +85,7 @@ impl Helpdesk {
             validate_queue_settings(q.business_hours.as_ref(), &q.auto_replies)?;
             q.version += 1;
             tx.update_queue(&q).await?;
-            audit(
-                &mut *tx,
-                None,
-                actor,
-                "queue.update",
-                json!({"id": id}),
-                now,
-            )
-            .await?;
+            audit_config(&mut *tx, actor, ConfigChange::QueueUpdated { id }, now).await?;
             q
         })
     }
@@ -130,15 +122,7 @@ impl Helpdesk {
             ));
         }
         tx.delete_queue(id).await?;
-        audit(
-            &mut *tx,
-            None,
-            actor,
-            "queue.delete",
-            json!({"id": id}),
-            now,
-        )
-        .await?;
+        audit_config(&mut *tx, actor, ConfigChange::QueueDeleted { id }, now).await?;
         tx.commit().await
     }
 
@@ -183,12 +167,15 @@ impl Helpdesk {
             }
             a.version += 1;
             tx.update_agent(&a).await?;
-            audit(
+            audit_config(
                 &mut *tx,
-                None,
                 actor,
-                "agent.update",
-                json!({"id": id, "active": a.active, "role": a.role, "capacity": a.capacity}),
+                ConfigChange::AgentUpdated {
+                    id,
+                    active: a.active,
+                    role: a.role,
+                    capacity: a.capacity,
+                },
                 now,
             )
             .await?;
@@ -229,15 +216,7 @@ impl Helpdesk {
             s.position = p;
         }
         tx.update_stage(&s).await?;
-        audit(
-            &mut *tx,
-            None,
-            actor,
-            "stage.update",
-            json!({"id": id}),
-            now,
-        )
-        .await?;
+        audit_config(&mut *tx, actor, ConfigChange::StageUpdated { id }, now).await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -272,15 +251,7 @@ impl Helpdesk {
             ));
         }
         tx.delete_stage(id).await?;
-        audit(
-            &mut *tx,
-            None,
-            actor,
-            "stage.delete",
-            json!({"id": id}),
-            now,
-        )
-        .await?;
+        audit_config(&mut *tx, actor, ConfigChange::StageDeleted { id }, now).await?;
         tx.commit().await
     }
 
@@ -307,12 +278,13 @@ impl Helpdesk {
             super::sla::clear_default_policy(&mut *tx, id).await?;
         }
         tx.update_sla_policy(&p).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "sla_policy.update",
-            json!({"id": id, "default": p.is_default}),
+            ConfigChange::SlaPolicyUpdated {
+                id,
+                default: p.is_default,
+            },
             now,
         )
         .await?;
@@ -346,15 +318,7 @@ impl Helpdesk {
             ));
         }
         tx.delete_sla_policy(id).await?;
-        audit(
-            &mut *tx,
-            None,
-            actor,
-            "sla_policy.delete",
-            json!({"id": id}),
-            now,
-        )
-        .await?;
+        audit_config(&mut *tx, actor, ConfigChange::SlaPolicyDeleted { id }, now).await?;
         tx.commit().await
     }
 
@@ -405,12 +369,13 @@ impl Helpdesk {
         // Replaced in place: same id, and the shortcut's uniqueness is checked by the insert.
         tx.delete_canned(id).await?;
         tx.insert_canned(&c).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "canned_response.update",
-            json!({"id": id, "shortcut": c.shortcut}),
+            ConfigChange::CannedResponseUpdated {
+                id,
+                shortcut: c.shortcut.clone(),
+            },
             now,
         )
         .await?;

@@ -571,12 +571,10 @@ impl Helpdesk {
             c.phone = Some(new);
             c.updated_at = now;
             tx.update_contact(&c).await?;
-            audit(
+            audit_config(
                 &mut *tx,
-                None,
                 &Actor::System,
-                "contact.phone_changed",
-                json!({"contact_id": c.id}),
+                ConfigChange::ContactPhoneChanged { contact_id: c.id },
                 now,
             )
             .await?;

@@ -30,13 +30,15 @@ use crate::actor::{Action, Actor, Principal, TicketScope};
 use crate::channel::{Channel, OutboundMessage, Recipient};
 use crate::clock::Clock;
 use crate::domain::message::{DeliveryError, DeliveryStatus, Message};
-use crate::domain::records::{AssignmentCycle, AuditEntry, Event, EventData, TicketChanges};
+use crate::domain::records::{
+    AssignmentCycle, AuditEntry, ConfigChange, Event, EventData, TicketChanges,
+};
 use crate::domain::ticket::Ticket;
 use crate::ids::*;
 use crate::store::{Store, StoreTx};
 use crate::{Entity, Error, Result};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// How many times a workflow runs when it keeps losing races.
@@ -322,6 +324,16 @@ pub(crate) async fn audit(
         at: now,
     })
     .await
+}
+
+/// Records a configuration or contact change in the audit trail (no ticket).
+pub(crate) async fn audit_config(
+    tx: &mut dyn StoreTx,
+    actor: &Actor,
+    change: ConfigChange,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    audit(tx, None, actor, change.action(), change.details(), now).await
 }
 
 /// Keeps agents' open-ticket counts right across a ticket change: the old assignee loses the

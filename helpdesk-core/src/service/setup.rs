@@ -108,12 +108,13 @@ impl Helpdesk {
             created_at: now,
         };
         tx.insert_channel_account(&a).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "channel_account.create",
-            json!({"id": a.id, "kind": a.kind}),
+            ConfigChange::ChannelAccountCreated {
+                id: a.id,
+                kind: a.kind,
+            },
             now,
         )
         .await?;
@@ -146,12 +147,13 @@ impl Helpdesk {
             version: 1,
         };
         tx.insert_queue(&q).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "queue.create",
-            json!({"id": q.id, "name": q.name}),
+            ConfigChange::QueueCreated {
+                id: q.id,
+                name: q.name.clone(),
+            },
             now,
         )
         .await?;
@@ -186,12 +188,13 @@ impl Helpdesk {
             version: 1,
         };
         tx.insert_agent(&a).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "agent.create",
-            json!({"id": a.id, "role": a.role}),
+            ConfigChange::AgentCreated {
+                id: a.id,
+                role: a.role,
+            },
             now,
         )
         .await?;
@@ -235,12 +238,13 @@ impl Helpdesk {
             joined_at: existing.map_or(now, |e| e.joined_at),
         };
         tx.put_queue_member(&m).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "queue.member.add",
-            json!({"queue_id": queue, "agent_id": agent}),
+            ConfigChange::QueueMemberAdded {
+                queue_id: queue,
+                agent_id: agent,
+            },
             now,
         )
         .await?;
@@ -260,12 +264,13 @@ impl Helpdesk {
         let mut tx = self.admin_tx(org, actor).await?;
         tx.queue(queue).await?;
         tx.remove_queue_member(queue, agent).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "queue.member.remove",
-            json!({"queue_id": queue, "agent_id": agent}),
+            ConfigChange::QueueMemberRemoved {
+                queue_id: queue,
+                agent_id: agent,
+            },
             now,
         )
         .await?;
@@ -289,12 +294,13 @@ impl Helpdesk {
             a.presence = presence;
             a.version += 1;
             tx.update_agent(&a).await?;
-            audit(
+            audit_config(
                 &mut *tx,
-                None,
                 actor,
-                "agent.presence",
-                json!({"agent_id": agent, "presence": presence}),
+                ConfigChange::AgentPresenceChanged {
+                    agent_id: agent,
+                    presence,
+                },
                 now,
             )
             .await?;
@@ -330,12 +336,10 @@ impl Helpdesk {
             created_at: now,
         };
         tx.insert_stage(&s).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "stage.create",
-            json!({"id": s.id}),
+            ConfigChange::StageCreated { id: s.id },
             now,
         )
         .await?;
@@ -374,12 +378,10 @@ impl Helpdesk {
             parent_id,
         };
         tx.insert_category(&c).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "category.create",
-            json!({"id": c.id}),
+            ConfigChange::CategoryCreated { id: c.id },
             now,
         )
         .await?;
@@ -412,12 +414,13 @@ impl Helpdesk {
             created_at: now,
         };
         tx.insert_canned(&c).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "canned_response.create",
-            json!({"id": c.id, "shortcut": c.shortcut}),
+            ConfigChange::CannedResponseCreated {
+                id: c.id,
+                shortcut: c.shortcut.clone(),
+            },
             now,
         )
         .await?;
@@ -440,12 +443,10 @@ impl Helpdesk {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
         tx.delete_canned(id).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "canned_response.delete",
-            json!({"id": id}),
+            ConfigChange::CannedResponseDeleted { id },
             now,
         )
         .await?;
@@ -469,12 +470,12 @@ impl Helpdesk {
         let mut o = tx.organization().await?;
         o.catalogue = catalogue;
         tx.update_organization(&o).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "catalogue.replace",
-            json!({"setores": o.catalogue.setor_names()}),
+            ConfigChange::CatalogueReplaced {
+                setores: o.catalogue.setor_names(),
+            },
             now,
         )
         .await?;
@@ -498,12 +499,13 @@ impl Helpdesk {
         let mut o = tx.organization().await?;
         o.catalogue.set_queue(setor, queue)?;
         tx.update_organization(&o).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "catalogue.map_queue",
-            json!({"setor": setor, "queue_id": queue}),
+            ConfigChange::SetorMapped {
+                setor: setor.to_owned(),
+                queue_id: queue,
+            },
             now,
         )
         .await?;
@@ -561,12 +563,10 @@ impl Helpdesk {
         }
         c.updated_at = now;
         tx.update_contact(&c).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "contact.update",
-            json!({"contact_id": id}),
+            ConfigChange::ContactUpdated { contact_id: id },
             now,
         )
         .await?;

@@ -249,12 +249,13 @@ impl Helpdesk {
             clear_default_policy(&mut *tx, p.id).await?;
         }
         tx.insert_sla_policy(&p).await?;
-        audit(
+        audit_config(
             &mut *tx,
-            None,
             actor,
-            "sla_policy.create",
-            json!({"id": p.id, "default": p.is_default}),
+            ConfigChange::SlaPolicyCreated {
+                id: p.id,
+                default: p.is_default,
+            },
             now,
         )
         .await?;
@@ -285,12 +286,13 @@ impl Helpdesk {
             q.sla_policy_id = policy;
             q.version += 1;
             tx.update_queue(&q).await?;
-            audit(
+            audit_config(
                 &mut *tx,
-                None,
                 actor,
-                "queue.sla_policy",
-                json!({"queue_id": queue, "policy_id": policy}),
+                ConfigChange::QueueSlaPolicySet {
+                    queue_id: queue,
+                    policy_id: policy,
+                },
                 now,
             )
             .await?;
