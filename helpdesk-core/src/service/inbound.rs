@@ -98,18 +98,19 @@ fn inbound_lead(msg: &InboundMessage) -> LeadInput {
     }
 }
 
-/// Whether finding `contact` for `lead` would change or refuse it (a field to fill in, or a
-/// phone that does not parse): then only the workflow may handle the message.
-fn would_update_contact(contact: &crate::domain::party::Contact, lead: &LeadInput) -> bool {
-    let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    (contact.name.is_none() && given(&lead.name))
-        || (given(&lead.phone)
-            && (contact.phone.is_none()
-                || lead.phone.as_deref().is_some_and(|p| {
-                    // Inbound phones are international ('+'), so the region plays no part.
-                    crate::domain::phone::PhoneNumber::parse(p, Default::default()).is_err()
-                })))
-        || lead.email.is_some()
+/// Whether the ingestion workflow would find `contact` for `lead` and leave it as it is (the
+/// same [`Lead`](super::tickets::Lead) step decides): only then may the fast path take the
+/// message. A lead the workflow would refuse, a field to fill in, or a visitor id (looked up
+/// before the WhatsApp id the snapshot used) sends it to the workflow.
+fn contact_is_settled(contact: &crate::domain::party::Contact, lead: &LeadInput) -> bool {
+    // Inbound phones are international ('+'), so the region plays no part.
+    match super::tickets::Lead::parse(lead, Default::default()) {
+        Ok(parsed) => {
+            matches!(parsed.keys().first(), Some(ContactKey::WhatsappId(_)))
+                && !parsed.fill(&mut contact.clone())
+        }
+        Err(_) => false,
+    }
 }
 
 /// The stored row of an inbound message.
@@ -288,7 +289,7 @@ impl Helpdesk {
             return Ok(None);
         };
         if !matches!(ticket.status, TicketStatus::New | TicketStatus::Open)
-            || would_update_contact(contact, &inbound_lead(msg))
+            || !contact_is_settled(contact, &inbound_lead(msg))
         {
             return Ok(None);
         }
@@ -627,5 +628,69 @@ impl Helpdesk {
             emit(&mut *tx, Some(m.ticket_id), &Actor::System, &reported, now).await?;
             StatusOutcome::Applied(st.status)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::party::Contact;
+    use crate::domain::phone::{PhoneNumber, PhoneRegion};
+
+    fn contact() -> Contact {
+        let t = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        Contact {
+            id: ContactId::new(),
+            org_id: OrgId::new(),
+            name: Some("Ana".into()),
+            phone: Some(PhoneNumber::parse("+5511987654321", PhoneRegion::BR).unwrap()),
+            whatsapp_id: Some("5511987654321".into()),
+            email: None,
+            visitor_id: None,
+            document: None,
+            vip: false,
+            attributes: Default::default(),
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    fn lead() -> LeadInput {
+        LeadInput {
+            name: Some("Ana Maria".into()),
+            phone: Some("+5511987654321".into()),
+            whatsapp_id: Some("5511987654321".into()),
+            ..LeadInput::default()
+        }
+    }
+
+    /// The fast path takes a message only when the workflow's own contact step would change
+    /// nothing; every other case goes to the workflow.
+    #[test]
+    fn the_fast_path_takes_only_what_the_contact_step_leaves_alone() {
+        assert!(contact_is_settled(&contact(), &lead()), "known, complete");
+        let unnamed = Contact {
+            name: None,
+            ..contact()
+        };
+        assert!(!contact_is_settled(&unnamed, &lead()), "a name to fill in");
+        let bad_phone = LeadInput {
+            phone: Some("+55".into()),
+            ..lead()
+        };
+        assert!(!contact_is_settled(&contact(), &bad_phone), "refused lead");
+        let with_mail = LeadInput {
+            email: Some("ana@example.com".into()),
+            ..lead()
+        };
+        assert!(!contact_is_settled(&contact(), &with_mail), "an e-mail to add");
+        let visitor = LeadInput {
+            visitor_id: Some("v-1".into()),
+            ..lead()
+        };
+        assert!(
+            !contact_is_settled(&contact(), &visitor),
+            "a visitor id is looked up first"
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::message::{Author, Direction, MessageContent};
 use crate::domain::party::{
     ChannelAccount, Contact, ContactKey, Conversation, Organization, normalize_email,
 };
-use crate::domain::phone::PhoneNumber;
+use crate::domain::phone::{PhoneNumber, PhoneRegion};
 use crate::domain::records::Sale;
 use crate::domain::ticket::{Creator, Money, Rating, TicketStatus};
 use crate::domain::tracking::Tracking;
@@ -33,121 +33,152 @@ pub(crate) fn refield(e: Error, field: &str) -> Error {
     }
 }
 
-/// Finds the contact by WhatsApp id, then phone (ninth-digit aware), then e-mail; creates it
-/// when unknown; fills fields it lacked.
+/// A lead's details, parsed and checked: the one pure step behind finding, filling and
+/// creating its contact, shared by the ingestion workflow and the inbound fast path.
+pub(crate) struct Lead {
+    name: Option<String>,
+    phone: Option<PhoneNumber>,
+    email: Option<String>,
+    document: Option<Document>,
+    whatsapp_id: Option<String>,
+    visitor_id: Option<String>,
+}
+
+impl Lead {
+    /// Parses `lead` (national phone numbers in `region`); an error names the field.
+    pub(crate) fn parse(lead: &LeadInput, region: PhoneRegion) -> Result<Lead> {
+        let phone = lead
+            .phone
+            .as_deref()
+            .map(|p| PhoneNumber::parse(p, region))
+            .transpose()
+            .map_err(|e| refield(e, "lead.phone"))?;
+        let email = lead
+            .email
+            .as_deref()
+            .map(normalize_email)
+            .transpose()
+            .map_err(|e| refield(e, "lead.email"))?;
+        let document = lead
+            .document
+            .as_deref()
+            .map(Document::parse)
+            .transpose()
+            .map_err(|e| refield(e, "lead.document"))?;
+        let opaque = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+        };
+        let visitor_id = opaque(&lead.visitor_id);
+        if let Some(v) = &visitor_id
+            && (v.chars().count() > 200 || v.contains('\0'))
+        {
+            return Err(Error::invalid(
+                "lead.visitor_id",
+                "a visitor id has at most 200 characters and no NUL",
+            ));
+        }
+        let parsed = Lead {
+            name: lead
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| n.chars().take(120).collect::<String>()),
+            phone,
+            email,
+            document,
+            whatsapp_id: opaque(&lead.whatsapp_id),
+            visitor_id,
+        };
+        if parsed.keys().is_empty() {
+            return Err(Error::invalid(
+                "lead",
+                "a phone, an e-mail, a WhatsApp id or a visitor id is needed",
+            ));
+        }
+        Ok(parsed)
+    }
+
+    /// The keys its contact is looked up by, in order: visitor id, WhatsApp id, phone
+    /// (ninth-digit aware), e-mail. The first that finds a contact wins.
+    pub(crate) fn keys(&self) -> Vec<ContactKey> {
+        let mut keys = Vec::new();
+        keys.extend(self.visitor_id.clone().map(ContactKey::VisitorId));
+        keys.extend(self.whatsapp_id.clone().map(ContactKey::WhatsappId));
+        keys.extend(self.phone.clone().map(ContactKey::Phone));
+        keys.extend(self.email.clone().map(ContactKey::Email));
+        keys
+    }
+
+    /// Fills in what `c` lacks (never overwrites what it has); whether anything changed.
+    pub(crate) fn fill(&self, c: &mut Contact) -> bool {
+        fn fill<T: Clone>(slot: &mut Option<T>, v: &Option<T>) -> bool {
+            let filled = slot.is_none() && v.is_some();
+            if filled {
+                slot.clone_from(v);
+            }
+            filled
+        }
+        // Every field is filled: no short-circuit.
+        [
+            fill(&mut c.name, &self.name),
+            fill(&mut c.phone, &self.phone),
+            fill(&mut c.whatsapp_id, &self.whatsapp_id),
+            fill(&mut c.visitor_id, &self.visitor_id),
+            fill(&mut c.email, &self.email),
+            fill(&mut c.document, &self.document),
+        ]
+        .contains(&true)
+    }
+
+    /// A new contact with these details.
+    fn into_contact(self, org: OrgId, now: DateTime<Utc>) -> Contact {
+        Contact {
+            id: ContactId::new(),
+            org_id: org,
+            name: self.name,
+            phone: self.phone,
+            whatsapp_id: self.whatsapp_id,
+            email: self.email,
+            visitor_id: self.visitor_id,
+            document: self.document,
+            vip: false,
+            attributes: BTreeMap::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Finds the lead's contact by its [keys](Lead::keys); creates it when unknown; fills fields
+/// it lacked.
 pub(crate) async fn find_or_create_contact(
     tx: &mut dyn StoreTx,
     org: &Organization,
     lead: &LeadInput,
     now: DateTime<Utc>,
 ) -> Result<Contact> {
-    let phone = lead
-        .phone
-        .as_deref()
-        .map(|p| PhoneNumber::parse(p, org.region()))
-        .transpose()
-        .map_err(|e| refield(e, "lead.phone"))?;
-    let email = lead
-        .email
-        .as_deref()
-        .map(normalize_email)
-        .transpose()
-        .map_err(|e| refield(e, "lead.email"))?;
-    let document = lead
-        .document
-        .as_deref()
-        .map(Document::parse)
-        .transpose()
-        .map_err(|e| refield(e, "lead.document"))?;
-    let opaque = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|w| !w.is_empty())
-            .map(str::to_owned)
-    };
-    let wa = opaque(&lead.whatsapp_id);
-    let visitor = opaque(&lead.visitor_id);
-    if let Some(v) = &visitor
-        && (v.chars().count() > 200 || v.contains('\0'))
-    {
-        return Err(Error::invalid(
-            "lead.visitor_id",
-            "a visitor id has at most 200 characters and no NUL",
-        ));
-    }
-    let name = lead
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(|n| n.chars().take(120).collect::<String>());
-    if phone.is_none() && email.is_none() && wa.is_none() && visitor.is_none() {
-        return Err(Error::invalid(
-            "lead",
-            "a phone, an e-mail, a WhatsApp id or a visitor id is needed",
-        ));
-    }
+    let lead = Lead::parse(lead, org.region())?;
     let mut found = None;
-    if let Some(v) = &visitor {
-        found = tx.find_contact(&ContactKey::VisitorId(v.clone())).await?;
-    }
-    if found.is_none()
-        && let Some(w) = &wa
-    {
-        found = tx.find_contact(&ContactKey::WhatsappId(w.clone())).await?;
-    }
-    if found.is_none()
-        && let Some(p) = &phone
-    {
-        found = tx.find_contact(&ContactKey::Phone(p.clone())).await?;
-    }
-    if found.is_none()
-        && let Some(e) = &email
-    {
-        found = tx.find_contact(&ContactKey::Email(e.clone())).await?;
+    for key in lead.keys() {
+        found = tx.find_contact(&key).await?;
+        if found.is_some() {
+            break;
+        }
     }
     match found {
         Some(mut c) => {
-            let before = c.clone();
-            if c.name.is_none() {
-                c.name = name;
-            }
-            if c.phone.is_none() {
-                c.phone = phone;
-            }
-            if c.whatsapp_id.is_none() {
-                c.whatsapp_id = wa;
-            }
-            if c.visitor_id.is_none() {
-                c.visitor_id = visitor;
-            }
-            if c.email.is_none() {
-                c.email = email;
-            }
-            if c.document.is_none() {
-                c.document = document;
-            }
-            if c != before {
+            if lead.fill(&mut c) {
                 c.updated_at = now;
                 tx.update_contact(&c).await?;
             }
             Ok(c)
         }
         None => {
-            let c = Contact {
-                id: ContactId::new(),
-                org_id: org.id,
-                name,
-                phone,
-                whatsapp_id: wa,
-                email,
-                visitor_id: visitor,
-                document,
-                vip: false,
-                attributes: BTreeMap::new(),
-                created_at: now,
-                updated_at: now,
-            };
+            let c = lead.into_contact(org.id, now);
             tx.insert_contact(&c).await?;
             Ok(c)
         }
