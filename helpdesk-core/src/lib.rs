@@ -60,6 +60,19 @@
 //! assert!(sent.iter().any(|m| m.message.content.text_preview() == Some("Já estamos verificando!")));
 //! # Ok(()) }
 //! ```
+//!
+//! # Where to go next
+//!
+//! - [`Desk`](service::Desk): the common calls, scoped to a tenant and an actor;
+//!   [`Helpdesk`] has every workflow, and the calls outside a tenant (ingesting a channel's
+//!   message, scanning SLA clocks, relaying events).
+//! - [`Error`]: one meaning per variant ([`Error::Conflict`] is a race lost more times than the
+//!   service reruns, so trying again can succeed; [`Error::AlreadyExists`] a key taken;
+//!   [`Error::Refused`] a state that forbids it).
+//! - [`EventData`](domain::records::EventData): the events a desk emits and the JSON webhook
+//!   subscribers receive.
+//! - [`sla`]: business-hours calendars and SLA policies; [`store::report`] the reports.
+//! - [`store::guide`]: implementing a store, and the conformance suite that proves it.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod actor;
