@@ -52,7 +52,9 @@ pub use sqlx::migrate::Migrator;
 /// migrator takes an advisory lock).
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// The Postgres store. Cheap to clone (shares the pool).
+/// The Postgres store: every trait of helpdesk-core's [`Store`](helpdesk_core::store::Store),
+/// with all tenants in one schema, each row keyed by its organization. Cheap to clone (clones
+/// share the pool).
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -75,7 +77,10 @@ impl PgStore {
         Ok(PgStore::from_pool(pool))
     }
 
-    /// Wraps an existing pool.
+    /// Builds the store on a pool the application configured itself (size, timeouts, TLS).
+    /// How many reports may run at once follows from the pool's maximum size, so reports
+    /// always leave connections for the desk's own traffic. Run [`migrate`](Self::migrate)
+    /// before the first transaction.
     pub fn from_pool(pool: PgPool) -> PgStore {
         let slots = report::slots(pool.options().get_max_connections());
         PgStore {
@@ -93,12 +98,15 @@ impl PgStore {
         self
     }
 
-    /// The pool.
+    /// The connection pool the store runs on, for the application's own statements (health
+    /// checks, its own tables); what runs through it is outside any store transaction.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    /// Runs [`MIGRATOR`].
+    /// Brings the database schema up to date by running [`MIGRATOR`]; safe at every start-up
+    /// and from several instances at once. Fails with a store error; one raised by a
+    /// migration's statement is mapped like any other database error.
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(e) => error::db(e),

@@ -66,7 +66,9 @@ struct Delivery {
 
 type Undo = Box<dyn FnOnce(&mut State) + Send>;
 
-/// The in-memory store. Clone it freely: clones share the data.
+/// The in-memory store. Clone it freely: clones share the data. Transactions run one at a
+/// time: one holds the whole store from [`begin`](StoreCore::begin) until it commits or is
+/// dropped, and the other store-level calls wait for it too.
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
@@ -74,7 +76,9 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store, without any organization: create one (through the service, or
+    /// [`create_organization`](StoreCore::create_organization)) before beginning a
+    /// transaction.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
