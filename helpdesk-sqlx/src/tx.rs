@@ -240,7 +240,6 @@ fn lock_key(k: LockKey) -> i64 {
     let (tag, u): (u64, uuid::Uuid) = match k {
         LockKey::Queue(q) => (1, q.0),
         LockKey::Conversation(c) => (2, c.0),
-        LockKey::ContactKey(h) => (3, uuid::Uuid::from_u64_pair(h, 0)),
     };
     let v = u.as_u128();
     ((v >> 64) as u64 ^ v as u64 ^ tag.rotate_left(56)) as i64

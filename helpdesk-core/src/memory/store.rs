@@ -102,6 +102,12 @@ impl MemoryStore {
     }
 }
 
+/// Whether two names are the same for a uniqueness rule: equal ignoring case, in every
+/// script (as the Postgres store's lower-cased name keys compare).
+fn same_name(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
 #[async_trait]
 impl StoreCore for MemoryStore {
     async fn begin(&self, org: OrgId) -> Result<Box<dyn StoreTx>> {
@@ -519,7 +525,7 @@ impl SettingsTx for MemoryTx {
             .state
             .stages
             .values()
-            .any(|x| x.org_id == self.org && x.id != st.id && x.name.eq_ignore_ascii_case(&st.name))
+            .any(|x| x.org_id == self.org && x.id != st.id && same_name(&x.name, &st.name))
         {
             return Err(Error::unique_violation(
                 Entity::Stage,
@@ -553,7 +559,7 @@ impl SettingsTx for MemoryTx {
             .state
             .stages
             .values()
-            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&st.name))
+            .any(|x| x.org_id == self.org && same_name(&x.name, &st.name))
         {
             return Err(Error::unique_violation(
                 Entity::Stage,
@@ -589,7 +595,7 @@ impl SettingsTx for MemoryTx {
             .state
             .categories
             .values()
-            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&c.name))
+            .any(|x| x.org_id == self.org && same_name(&x.name, &c.name))
         {
             return Err(Error::unique_violation(
                 Entity::Category,
@@ -676,7 +682,7 @@ impl SettingsTx for MemoryTx {
             .state
             .sla_policies
             .values()
-            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&p.name))
+            .any(|x| x.org_id == self.org && same_name(&x.name, &p.name))
         {
             return Err(Error::unique_violation(
                 Entity::SlaPolicy,
@@ -709,6 +715,18 @@ impl SettingsTx for MemoryTx {
         match self.state.sla_policies.get(&p.id) {
             Some(x) if x.org_id == self.org => {}
             _ => return Err(Error::not_found(Entity::SlaPolicy, p.id)),
+        }
+        if self
+            .state
+            .sla_policies
+            .values()
+            .any(|x| x.org_id == self.org && x.id != p.id && same_name(&x.name, &p.name))
+        {
+            return Err(Error::unique_violation(
+                Entity::SlaPolicy,
+                "name",
+                UniqueRule::new(format!("{:?} exists", p.name)),
+            ));
         }
         self.put(
             |s| &mut s.sla_policies,
@@ -746,7 +764,7 @@ impl TeamTx for MemoryTx {
             .state
             .queues
             .values()
-            .any(|x| x.org_id == self.org && x.name.eq_ignore_ascii_case(&q.name))
+            .any(|x| x.org_id == self.org && same_name(&x.name, &q.name))
         {
             return Err(Error::unique_violation(
                 Entity::Queue,
@@ -789,7 +807,7 @@ impl TeamTx for MemoryTx {
             .state
             .queues
             .values()
-            .any(|x| x.org_id == self.org && x.id != q.id && x.name.eq_ignore_ascii_case(&q.name))
+            .any(|x| x.org_id == self.org && x.id != q.id && same_name(&x.name, &q.name))
         {
             return Err(Error::unique_violation(
                 Entity::Queue,

@@ -683,7 +683,10 @@ mod tests {
             email: Some("ana@example.com".into()),
             ..lead()
         };
-        assert!(!contact_is_settled(&contact(), &with_mail), "an e-mail to add");
+        assert!(
+            !contact_is_settled(&contact(), &with_mail),
+            "an e-mail to add"
+        );
         let visitor = LeadInput {
             visitor_id: Some("v-1".into()),
             ..lead()

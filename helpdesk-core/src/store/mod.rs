@@ -63,8 +63,6 @@ pub enum LockKey {
     Queue(QueueId),
     /// Serializes ticket creation in one conversation.
     Conversation(ConversationId),
-    /// Serializes contact creation for one lookup key (hash of the key).
-    ContactKey(u64),
 }
 
 /// What every store writes first: transactions scoped to one organization, and the two

@@ -787,6 +787,35 @@ pub async fn taken_keys_name_the_same_entity_on_every_store(store: Arc<dyn Store
         "name",
     );
     drop(tx);
+    // Names compare without case in every script, not only ASCII: "PÓS-VENDA" is taken by
+    // "pós-venda".
+    let mut tx = store.begin(org).await.unwrap();
+    let mut accented = tx.stages().await.unwrap().remove(0);
+    accented.id = StageId::new();
+    accented.name = "pós-venda".into();
+    accented.position += 200;
+    tx.insert_stage(&accented).await.unwrap();
+    let mut upper = accented.clone();
+    upper.id = StageId::new();
+    upper.name = "PÓS-VENDA".into();
+    upper.position += 1;
+    taken(tx.insert_stage(&upper).await, Entity::Stage, "name");
+    drop(tx);
+    // Renaming a policy to another policy's name is taken like creating it.
+    let mut tx = store.begin(org).await.unwrap();
+    let mut other = tx.sla_policies().await.unwrap().remove(0);
+    let taken_name = other.name.clone();
+    other.id = SlaPolicyId::new();
+    other.name = "Outra".into();
+    other.is_default = false;
+    tx.insert_sla_policy(&other).await.unwrap();
+    other.name = taken_name.to_uppercase();
+    taken(
+        tx.update_sla_policy(&other).await,
+        Entity::SlaPolicy,
+        "name",
+    );
+    drop(tx);
     // Through the service: a workflow that meets a taken key answers it at once (no rerun
     // loop), with the entity the caller can match.
     let dup =
