@@ -59,12 +59,13 @@ macro_rules! scoped {
 }
 
 impl Desk {
-    /// The tenant.
+    /// The tenant every call of this desk is scoped to.
     pub fn org(&self) -> OrgId {
         self.org
     }
 
-    /// Who acts.
+    /// Who every call of this desk runs as: whose permissions are checked, and who events and
+    /// the audit trail name.
     pub fn actor(&self) -> &Actor {
         &self.actor
     }

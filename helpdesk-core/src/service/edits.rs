@@ -1,6 +1,9 @@
 //! Changing and removing configuration: queues, agents, stages, SLA policies and canned
-//! responses (admins and supervisors). Removal never strands a ticket: a queue, stage or
-//! policy still in use is [`Refused`](crate::Error::Refused), saying what uses it.
+//! responses. Each needs [`Action::Configure`](crate::actor::Action::Configure): admins and
+//! the system may, everyone else (supervisors included) is
+//! [`Forbidden`](crate::Error::Forbidden); each change leaves an audit entry. Removal never
+//! strands a ticket: a queue, stage or policy still in use is
+//! [`Refused`](crate::Error::Refused), saying what uses it.
 
 use super::setup::validate_queue_settings;
 use super::*;
@@ -37,7 +40,9 @@ fn taken<'a>(
 }
 
 impl Helpdesk {
-    /// Changes a queue's name, color, business hours, auto-replies or strategy.
+    /// Changes a queue's name, color, business hours, auto-replies, strategy, SLA policy or
+    /// reopen rule (see [`QueueChanges`] for the checks). Admins and the system only; audited
+    /// as `queue.update`.
     pub async fn update_queue(
         &self,
         org: OrgId,
@@ -91,7 +96,8 @@ impl Helpdesk {
     }
 
     /// Deletes a queue nobody refers to: `Refused` while a ticket (even a closed one) or an
-    /// inbox's default routing points at it. Its memberships go with it.
+    /// inbox's default routing points at it. Its memberships go with it. Admins and the system
+    /// only; audited as `queue.delete`.
     pub async fn delete_queue(&self, org: OrgId, actor: &Actor, id: QueueId) -> Result<()> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
@@ -126,8 +132,10 @@ impl Helpdesk {
         tx.commit().await
     }
 
-    /// Changes an agent's name, role, capacity or active flag. Deactivating also sets it
-    /// offline; its tickets stay assigned until reassigned.
+    /// Changes an agent's name, role, capacity or active flag (see [`AgentChanges`]; a
+    /// capacity outside 1 to 1000 is [`Error::Invalid`], and so is an agent deactivating
+    /// itself or changing its own role). Deactivating also sets it offline; its tickets stay
+    /// assigned until reassigned. Admins and the system only; audited as `agent.update`.
     pub async fn update_agent(
         &self,
         org: OrgId,
@@ -183,7 +191,8 @@ impl Helpdesk {
         })
     }
 
-    /// Changes a stage's name, color or position.
+    /// Changes a stage's name, color or position (see [`StageChanges`]); its tickets stay in
+    /// it. Admins and the system only; audited as `stage.update`.
     pub async fn update_stage(
         &self,
         org: OrgId,
@@ -222,7 +231,8 @@ impl Helpdesk {
     }
 
     /// Deletes an empty stage: `Refused` while a ticket is in it, or when it is the last one
-    /// (new tickets need a first stage).
+    /// (new tickets need a first stage). Admins and the system only; audited as
+    /// `stage.delete`.
     pub async fn delete_stage(&self, org: OrgId, actor: &Actor, id: StageId) -> Result<()> {
         let now = self.now();
         let mut tx = self.admin_tx(org, actor).await?;
@@ -258,7 +268,9 @@ impl Helpdesk {
     /// Replaces an SLA policy's settings (name, targets, business hours, at-risk share,
     /// default flag). Tickets already under it keep the snapshot they took (targets and
     /// calendar, so their due instants stay true); the new settings apply to tickets that come
-    /// under it from now on (created, transferred, or a priority change).
+    /// under it from now on (created, transferred, or a priority change). Checked as on
+    /// creation; an unknown id is [`Error::NotFound`]. Admins and the system only; audited as
+    /// `sla_policy.update`.
     pub async fn update_sla_policy(
         &self,
         org: OrgId,
@@ -294,7 +306,8 @@ impl Helpdesk {
 
     /// Deletes an SLA policy no queue uses (`Refused` otherwise). Tickets under it keep
     /// running on their snapshot of it (targets and calendar) until a transfer or a priority
-    /// change moves them under the policy that applies then.
+    /// change moves them under the policy that applies then. Admins and the system only;
+    /// audited as `sla_policy.delete`.
     pub async fn delete_sla_policy(
         &self,
         org: OrgId,
@@ -322,7 +335,9 @@ impl Helpdesk {
         tx.commit().await
     }
 
-    /// Changes a canned response's shortcut, title, body or category (`None` keeps a field).
+    /// Changes a canned response's shortcut, title, body or category (`None` keeps a field;
+    /// see [`CannedChanges`] for the checks); it keeps its id. Admins and the system only;
+    /// audited as `canned_response.update`.
     pub async fn update_canned_response(
         &self,
         org: OrgId,

@@ -14,26 +14,29 @@ use crate::domain::ticket::{Creator, Priority, TicketStatus};
 use crate::sla::Calendar;
 use std::collections::BTreeMap;
 
-/// What ingesting an inbound message did.
+/// What [`Helpdesk::ingest`] did with an inbound message: where it went and what it caused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ingested {
-    /// Tenant it was routed to.
+    /// The tenant whose inbox received the message (found by the inbox's channel id).
     pub org_id: OrgId,
-    /// Ticket it belongs to.
+    /// The ticket the message was added to: the conversation's live ticket, or a new one.
     pub ticket_id: TicketId,
-    /// The stored message.
+    /// The stored inbound message (for a duplicate, the one stored the first time).
     pub message_id: MessageId,
     /// It had been stored before: nothing was done this time.
     pub duplicate: bool,
     /// A new ticket was opened for it.
     pub created_ticket: bool,
-    /// The agent it was assigned to now, if any.
+    /// The agent automatic assignment gave the new ticket to; `None` when nobody was
+    /// assigned by this message (always for a continued ticket).
     pub assigned_to: Option<AgentId>,
-    /// Auto-replies sent (stored ids).
+    /// The auto-replies this message triggered (greeting, out of hours, no agent), as stored
+    /// messages; with [`Helpdesk::ingest_deferred`] they are still `queued`.
     pub auto_replies: Vec<MessageId>,
 }
 
-/// Outbound messages stored by a workflow and not sent yet.
+/// Outbound messages stored by a workflow and not sent yet (the auto-replies of
+/// [`Helpdesk::ingest_deferred`]); [`Deliveries::run`] sends them.
 #[must_use = "run() sends them; dropping leaves them queued"]
 pub struct Deliveries {
     hd: Helpdesk,
@@ -47,7 +50,7 @@ impl Deliveries {
         self.pending.len()
     }
 
-    /// Nothing to send.
+    /// Whether there is nothing to send.
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
@@ -61,7 +64,7 @@ impl Deliveries {
     }
 }
 
-/// What a delivery status did.
+/// What [`Helpdesk::apply_status`] did with a delivery status from the channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusOutcome {
     /// The message moved forward to this status.

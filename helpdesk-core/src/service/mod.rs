@@ -110,7 +110,10 @@ macro_rules! workflow {
 }
 pub(crate) use workflow;
 
-/// The helpdesk service. Cheap to clone; share it across tasks.
+/// The helpdesk service: every workflow of every tenant, over one store, one channel and one
+/// clock. Each method takes the tenant and the actor it runs for, checks the actor's
+/// permission ([`crate::actor`]) and records events and audit entries in the same transaction;
+/// [`Helpdesk::desk`] fixes both once. Cheap to clone; share it across tasks.
 #[derive(Clone)]
 pub struct Helpdesk {
     pub(crate) store: Arc<dyn Store>,
@@ -145,7 +148,8 @@ impl Helpdesk {
         self
     }
 
-    /// The store.
+    /// The store the service runs on, for what the workflows do not cover (maintenance,
+    /// tests); reads and writes through it check no permission and record no event.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -386,7 +390,7 @@ pub(crate) enum CycleChange {
     Started(AgentId),
     /// Attendance ended (resolved, closed, merged).
     Finished,
-    /// Rated.
+    /// The customer rated the ticket (score 1 to 5), recorded on its last cycle.
     Rated(u8),
 }
 

@@ -13,7 +13,8 @@ use super::*;
 use crate::store::{ClaimedEvent, EventOutcome};
 use async_trait::async_trait;
 
-/// A delivery failure reported by a sink.
+/// A delivery failure reported by a sink; it decides whether the relay retries the event or
+/// declares it dead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SinkError {
     /// Whether a later attempt can succeed (timeouts, 5xx, 429).
@@ -40,25 +41,27 @@ impl SinkError {
     }
 }
 
-/// Where the relay delivers events.
+/// Where the relay delivers events: a webhook dispatcher, a message bus, a test recorder.
 #[async_trait]
 pub trait EventSink: Send + Sync {
     /// Delivers one event. Called at most once per claim, never inside a store transaction.
     async fn deliver(&self, event: &Event) -> std::result::Result<(), SinkError>;
 }
 
-/// Relay settings.
+/// How [`Helpdesk::relay_events`] claims and retries events; the [`Default`] is 100 events
+/// per batch, a 2-minute lease, 15 attempts, backoff from 2 s up to 1 h.
 #[derive(Debug, Clone)]
 pub struct RelayOptions {
     /// Events claimed per batch.
     pub batch: u32,
     /// How long a claim keeps other relays away; longer than a batch's worst delivery time.
     pub lease: chrono::Duration,
-    /// Attempts before an event is declared dead.
+    /// Most delivery attempts an event gets: a retryable failure of the last one makes it
+    /// dead.
     pub max_attempts: u32,
     /// Delay after the first failure; doubled after each further one.
     pub base_backoff: chrono::Duration,
-    /// Longest delay between attempts.
+    /// Cap of the exponential delay; the jitter may add up to a quarter of it.
     pub max_backoff: chrono::Duration,
 }
 
@@ -77,13 +80,14 @@ impl Default for RelayOptions {
 /// What one relay pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RelayReport {
-    /// Events claimed.
+    /// Events claimed in this pass; 0 means nothing was due (sleep before the next pass).
     pub claimed: usize,
-    /// Delivered.
+    /// Events the sink accepted.
     pub delivered: usize,
-    /// Failed and scheduled again.
+    /// Events that failed with a retryable error and were scheduled again after a backoff.
     pub retried: usize,
-    /// Failed for good.
+    /// Events that failed permanently or ran out of attempts; they are kept, marked dead,
+    /// and never retried.
     pub dead: usize,
     /// Claims that expired before they were settled (another relay owns the event now).
     pub lost: usize,

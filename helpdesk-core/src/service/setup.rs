@@ -1,5 +1,10 @@
 //! Configuration workflows: organizations, inboxes, queues, agents, stages, categories,
 //! canned responses, the catalogue, and contacts.
+//!
+//! Changing configuration needs [`Action::Configure`]: admins and the system may, everyone
+//! else is [`Error::Forbidden`]; each change leaves an audit entry. The plain listings
+//! (organization, queues, agents, stages, canned responses) take no actor and check nothing:
+//! the caller decides who may read them.
 
 use super::*;
 use crate::actor::Action;
@@ -61,7 +66,9 @@ impl Helpdesk {
         Ok(tx)
     }
 
-    /// Creates an organization (the integrator's bootstrap; no actor).
+    /// Creates a tenant: the integrator's bootstrap, with no actor and no permission check. A
+    /// blank or too long name, or an unknown phone region, is [`Error::Invalid`]; the
+    /// default stages are created when first needed.
     pub async fn create_organization(&self, new: NewOrganization) -> Result<Organization> {
         PhoneRegion::from_iso(&new.phone_region)?;
         let org = Organization {
@@ -77,12 +84,16 @@ impl Helpdesk {
         Ok(org)
     }
 
-    /// The organization.
+    /// The tenant's settings: name, time zone, phone region, ticket numbering and setor ×
+    /// motivo catalogue. No permission check.
     pub async fn organization(&self, org: OrgId) -> Result<Organization> {
         self.store.begin(org).await?.organization().await
     }
 
-    /// Registers an inbox. Its external id must be unique per kind across tenants.
+    /// Registers an inbox (see [`NewChannelAccount`] for the checks): a channel number or
+    /// address through which this tenant's customers write. Its external id must be unique per
+    /// kind across tenants ([`Error::AlreadyExists`]). Admins and the system only; audited as
+    /// `channel_account.create`.
     pub async fn add_channel_account(
         &self,
         org: OrgId,
@@ -122,8 +133,10 @@ impl Helpdesk {
         Ok(a)
     }
 
-    /// Creates a queue. Business hours must compile; auto-replies may only use
-    /// `{{customer_name}}`, `{{ticket_number}}` and `{{queue_name}}`.
+    /// Creates a queue (see [`NewQueue`]). Business hours must compile; auto-replies may only
+    /// use `{{customer_name}}`, `{{ticket_number}}` and `{{queue_name}}`. The queue has no
+    /// members and no SLA policy of its own yet. Admins and the system only; audited as
+    /// `queue.create`.
     pub async fn create_queue(&self, org: OrgId, actor: &Actor, new: NewQueue) -> Result<Queue> {
         let now = self.now();
         validate_queue_settings(new.business_hours.as_ref(), &new.auto_replies)?;
@@ -161,12 +174,14 @@ impl Helpdesk {
         Ok(q)
     }
 
-    /// All queues.
+    /// Every queue of the tenant with its settings. No permission check.
     pub async fn queues(&self, org: OrgId) -> Result<Vec<Queue>> {
         self.store.begin(org).await?.queues().await
     }
 
-    /// Creates an agent.
+    /// Creates an agent, active and in no queue (see [`NewAgent`] for the checks; a capacity
+    /// outside 1 to 1000 is [`Error::Invalid`]). Admins and the system only; audited as
+    /// `agent.create`.
     pub async fn create_agent(&self, org: OrgId, actor: &Actor, new: NewAgent) -> Result<Agent> {
         let now = self.now();
         if new.capacity == 0 || new.capacity > 1000 {
@@ -202,12 +217,16 @@ impl Helpdesk {
         Ok(a)
     }
 
-    /// All agents.
+    /// Every agent of the tenant, active or not, with presence and current load. No
+    /// permission check.
     pub async fn agents(&self, org: OrgId) -> Result<Vec<Agent>> {
         self.store.begin(org).await?.agents().await
     }
 
-    /// Adds an agent to a queue (or updates their skills there).
+    /// Makes `agent` a member of `queue`, so they work its tickets and automatic assignment
+    /// may pick them; for a member, replaces their skills there (trimmed, lower case, keeping
+    /// their place in the rotation). Unknown queue or agent is [`Error::NotFound`]. Admins and
+    /// the system only; audited as `queue.member.add`.
     pub async fn add_queue_member(
         &self,
         org: OrgId,
@@ -252,7 +271,9 @@ impl Helpdesk {
         Ok(m)
     }
 
-    /// Removes an agent from a queue.
+    /// Takes `agent` out of `queue`: automatic assignment stops picking them there, and the
+    /// tickets they hold stay assigned. Admins and the system only; audited as
+    /// `queue.member.remove`.
     pub async fn remove_queue_member(
         &self,
         org: OrgId,
@@ -277,7 +298,9 @@ impl Helpdesk {
         tx.commit().await
     }
 
-    /// Sets an agent's presence. Agents set their own; admins anyone's.
+    /// Sets an agent's presence (only online agents get tickets from automatic assignment).
+    /// Any agent may set their own; someone else's needs [`Action::Configure`] (admins, the
+    /// system). Audited as `agent.presence`.
     pub async fn set_presence(
         &self,
         org: OrgId,
@@ -308,7 +331,8 @@ impl Helpdesk {
         })
     }
 
-    /// Makes sure the organization has stages, creating the defaults when it has none.
+    /// The tenant's stages in board order, creating the defaults first when it has none
+    /// ([`DEFAULT_STAGES`]). No actor and no permission check.
     pub async fn ensure_stages(&self, org: OrgId) -> Result<Vec<Stage>> {
         let mut tx = self.store.begin(org).await?;
         let stages = ensure_stages_in(&mut *tx, self.now()).await?;
@@ -316,7 +340,9 @@ impl Helpdesk {
         Ok(stages)
     }
 
-    /// Adds a stage.
+    /// Adds a Kanban stage: `name` (1 to 120 characters, unique in the tenant ignoring case),
+    /// `color` (`#rrggbb`) and `position` (columns show in ascending position). Admins and the
+    /// system only; audited as `stage.create`.
     pub async fn create_stage(
         &self,
         org: OrgId,
@@ -347,12 +373,15 @@ impl Helpdesk {
         Ok(s)
     }
 
-    /// Stages in board order.
+    /// The tenant's stages in board order (ascending position); empty until stages are
+    /// created or first needed. No permission check.
     pub async fn stages(&self, org: OrgId) -> Result<Vec<Stage>> {
         self.store.begin(org).await?.stages().await
     }
 
-    /// Adds a category.
+    /// Adds a ticket category: `name` (1 to 120 characters, unique in the tenant ignoring
+    /// case), an optional description and `#rrggbb` color, and an optional parent, which must
+    /// exist ([`Error::NotFound`]). Admins and the system only; audited as `category.create`.
     pub async fn create_category(
         &self,
         org: OrgId,
@@ -389,7 +418,11 @@ impl Helpdesk {
         Ok(c)
     }
 
-    /// Adds a canned response.
+    /// Adds a canned response agents send with [`Helpdesk::reply_canned`]: `shortcut`
+    /// (leading `/` dropped, lower case, 1 to 32 of `a-z`, `0-9`, `_`, `-`, unique in the
+    /// tenant), `title` (1 to 120 characters), a non-blank `body` with `{{variable}}`
+    /// placeholders, and an optional grouping label. Admins and the system only; audited as
+    /// `canned_response.create`.
     pub async fn create_canned_response(
         &self,
         org: OrgId,
@@ -428,12 +461,13 @@ impl Helpdesk {
         Ok(c)
     }
 
-    /// Canned responses, by shortcut.
+    /// The tenant's canned responses, ordered by shortcut. No permission check.
     pub async fn canned_responses(&self, org: OrgId) -> Result<Vec<CannedResponse>> {
         self.store.begin(org).await?.canned_responses().await
     }
 
-    /// Deletes a canned response.
+    /// Deletes a canned response ([`Error::NotFound`] when the tenant has none with that id).
+    /// Admins and the system only; audited as `canned_response.delete`.
     pub async fn delete_canned_response(
         &self,
         org: OrgId,
@@ -453,7 +487,10 @@ impl Helpdesk {
         tx.commit().await
     }
 
-    /// Replaces the organization's setor × motivo catalogue.
+    /// Replaces the organization's setor × motivo catalogue, which classifications are
+    /// checked against from now on (tickets keep the classification they have). Every queue a
+    /// setor routes to must exist ([`Error::NotFound`]). Admins and the system only; audited as
+    /// `catalogue.replace`.
     pub async fn set_catalogue(
         &self,
         org: OrgId,
@@ -483,7 +520,9 @@ impl Helpdesk {
         Ok(o)
     }
 
-    /// Routes tickets classified under `setor` to `queue` (or stops routing it).
+    /// Routes tickets classified under `setor` to `queue` from now on (`None` stops routing
+    /// it). An unknown setor is [`Error::Invalid`] listing the known ones; an unknown queue
+    /// [`Error::NotFound`]. Admins and the system only; audited as `catalogue.map_queue`.
     pub async fn map_setor_to_queue(
         &self,
         org: OrgId,
@@ -524,8 +563,9 @@ impl Helpdesk {
         tx.contact(id).await
     }
 
-    /// Updates a contact (name, e-mail, CPF/CNPJ, VIP, attributes). Agents may; customers and
-    /// bots may not.
+    /// Updates a contact (name, e-mail, CPF/CNPJ, VIP, attributes; see [`ContactPatch`]).
+    /// Active agents of any role and the system may; bots and customers are
+    /// [`Error::Forbidden`]. Audited as `contact.update`.
     pub async fn update_contact(
         &self,
         org: OrgId,

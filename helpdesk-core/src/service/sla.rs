@@ -33,15 +33,19 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NewSlaPolicy {
-    /// Name, unique per tenant.
+    /// Display name, trimmed, 1 to 120 characters; a new policy's name must be unique in the
+    /// tenant, ignoring case ([`Error::AlreadyExists`]).
     pub name: String,
-    /// Targets of every priority without an override.
+    /// First response, next response and resolution targets of every priority without an
+    /// override; a policy with no target at all is [`Error::Invalid`].
     pub targets: SlaTargets,
     /// Per-priority overrides; what an override leaves unset falls back to `targets`.
     pub priority_targets: BTreeMap<Priority, SlaTargets>,
-    /// Business hours; `None` = 24 × 7.
+    /// The hours the clocks run in (they stop outside them); `None` = 24 × 7. A calendar
+    /// without any open hour is [`Error::NoBusinessTime`].
     pub business_hours: Option<CalendarSpec>,
-    /// At-risk share of a target, 0 < x ≤ 1.
+    /// The share of a target after which a clock is at risk and `sla.warning` is emitted,
+    /// 0 < x ≤ 1 ([`Error::Invalid`] otherwise; [`NewSlaPolicy::new`] sets 0.8).
     pub at_risk: f64,
     /// Make it the tenant's default (the policy of queues without one).
     pub is_default: bool,
@@ -125,10 +129,10 @@ impl NewSlaPolicy {
     }
 }
 
-/// What a scan did.
+/// What an SLA scan ([`Helpdesk::scan_sla`], [`Helpdesk::scan_sla_in`]) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SlaScan {
-    /// Tickets looked at.
+    /// Tickets whose wake instant had come and that the scan looked at.
     pub tickets: usize,
     /// `sla.warning` events emitted.
     pub warnings: usize,
@@ -232,7 +236,9 @@ pub(crate) fn status_event(from: TicketStatus, to: TicketStatus) -> Option<SlaEv
 }
 
 impl Helpdesk {
-    /// Creates an SLA policy (admins). A default policy replaces the previous default.
+    /// Creates an SLA policy (see [`NewSlaPolicy`] for the checks). Admins and the system only
+    /// ([`Error::Forbidden`] otherwise); audited as `sla_policy.create`. A default policy
+    /// replaces the previous default.
     /// Tickets come under it when they are created in, or transferred to, a queue it applies
     /// to, or when their priority changes (see [`TicketSla`] for what they keep).
     pub async fn create_sla_policy(
@@ -263,13 +269,15 @@ impl Helpdesk {
         Ok(p)
     }
 
-    /// The tenant's SLA policies.
+    /// The tenant's SLA policies with their targets and calendars. No actor and no
+    /// permission check.
     pub async fn sla_policies(&self, org: OrgId) -> Result<Vec<SlaPolicy>> {
         self.store.begin(org).await?.sla_policies().await
     }
 
-    /// Sets (or clears) a queue's SLA policy. Tickets get it when they are created in or
-    /// transferred to the queue.
+    /// Sets a queue's SLA policy, which must exist ([`Error::NotFound`]), or clears it
+    /// (`None`: the tenant's default applies). Tickets get it when they are created in or
+    /// transferred to the queue. Admins and the system only; audited as `queue.sla_policy`.
     pub async fn set_queue_sla_policy(
         &self,
         org: OrgId,
@@ -302,7 +310,7 @@ impl Helpdesk {
 
     /// The SLA of a ticket: the policy it runs under and each clock's status now, when it is
     /// due, when it gets at risk, and the seconds used and left. `None` when the ticket has no
-    /// clocks (no policy applied to it).
+    /// clocks (no policy applied to it). Anyone who may view the ticket may read it.
     pub async fn sla_state(
         &self,
         org: OrgId,
@@ -315,7 +323,8 @@ impl Helpdesk {
         t.sla.as_ref().map(|s| s.view(now)).transpose()
     }
 
-    /// The earliest instant any ticket's SLA status changes (sleep until then, then scan).
+    /// The earliest instant any ticket's SLA status changes, across every tenant (sleep until
+    /// then, then scan); `None` when no ticket has a clock whose status will change.
     pub async fn next_sla_wake(&self) -> Result<Option<DateTime<Utc>>> {
         self.store.next_sla_wake().await
     }

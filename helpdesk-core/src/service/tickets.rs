@@ -521,10 +521,16 @@ pub(crate) async fn change_status_at(
 }
 
 impl Helpdesk {
-    /// Opens a ticket (the PRD's flow): finds or creates the lead by phone or e-mail, resolves
-    /// the inbox (given or the organization's first), finds or creates the conversation,
-    /// creates the ticket in the first stage by default with tracking and deal value, then
-    /// assigns the given agent or lets the queue's strategy pick one.
+    /// Opens a ticket (the REST API's create flow): finds or creates the lead's contact (by
+    /// visitor id, WhatsApp id, phone or e-mail), resolves the inbox (given or the
+    /// organization's first), finds or creates the conversation, creates the ticket in the
+    /// first stage by default with tracking and deal value, then assigns the given agent or
+    /// lets the queue's strategy pick one (see [`NewTicket`] for defaults and checks).
+    ///
+    /// Needs [`Action::CreateTicket`]: active agents of any role, the system and bots allowed
+    /// to; customers are [`Error::Forbidden`]. A conversation that already has a live ticket
+    /// is [`Error::AlreadyExists`] naming it. Emits `ticket.created`, and `ticket.assigned`
+    /// when someone gets it.
     pub async fn create_ticket(&self, org: OrgId, actor: &Actor, new: NewTicket) -> Result<Ticket> {
         workflow!(self, org, |tx, now| {
             let p = principal(&mut *tx, actor).await?;
@@ -594,13 +600,17 @@ impl Helpdesk {
         })
     }
 
-    /// A ticket, if the actor may see it.
+    /// A ticket by id, if the actor may view it ([`Error::Forbidden`] otherwise): admins, the
+    /// system and bots allowed to view see every ticket; supervisors those of their queues,
+    /// unqueued ones and their own; agents those of their queues and their own; customers
+    /// their own.
     pub async fn ticket(&self, org: OrgId, actor: &Actor, id: TicketId) -> Result<Ticket> {
         let mut tx = self.store.begin(org).await?;
         authorized_ticket(&mut *tx, actor, id, Action::View).await
     }
 
-    /// A ticket by number, if the actor may see it.
+    /// A ticket by its tenant-wide number (`1001`), if the actor may view it (as for
+    /// [`Helpdesk::ticket`]); an unused number is [`Error::NotFound`].
     pub async fn ticket_by_number(&self, org: OrgId, actor: &Actor, number: u64) -> Result<Ticket> {
         let mut tx = self.store.begin(org).await?;
         let t = tx
@@ -613,8 +623,15 @@ impl Helpdesk {
         Ok(t)
     }
 
-    /// Sends a reply to the customer. The message is stored before it is sent; its returned
-    /// status says how the send went (`sent`, or `failed` with the reason).
+    /// Sends a reply to the customer through the ticket's inbox. The message is stored before
+    /// it is sent; its returned status says how the send went (`sent`, or `failed` with the
+    /// reason). A closed ticket is [`Error::Invalid`] (reopen it first).
+    ///
+    /// Needs [`Action::Reply`]: agents on tickets of their queues or their own, supervisors in
+    /// their scope, admins, the system, bots allowed to; customers are [`Error::Forbidden`].
+    /// An agent's reply counts as the ticket's first response when it is one, moves a new
+    /// ticket to open and runs the SLA clocks. Emits `message.added` (and
+    /// `ticket.status_changed`, or `message.status_changed` when the send fails).
     pub async fn reply(
         &self,
         org: OrgId,
@@ -712,7 +729,8 @@ impl Helpdesk {
 
     /// Replies with a canned response found by shortcut (`/thanks` or `thanks`), filling
     /// `{{customer_name}}`, `{{ticket_number}}`, `{{agent_name}}` and `extra`. A variable
-    /// without a value is an error naming it; nothing is sent.
+    /// without a value is an error naming it; nothing is sent. Otherwise exactly
+    /// [`Helpdesk::reply`]: same permission, checks and events.
     pub async fn reply_canned(
         &self,
         org: OrgId,
@@ -759,7 +777,9 @@ impl Helpdesk {
             .await
     }
 
-    /// Adds an internal note (never sent to the customer).
+    /// Adds an internal note for the team: stored on the ticket, never sent to the customer
+    /// and hidden from customers' reads; allowed on closed tickets too. Needs [`Action::Note`]
+    /// (as replying does; customers are [`Error::Forbidden`]). Emits `message.added`.
     pub async fn add_note(
         &self,
         org: OrgId,
@@ -806,7 +826,12 @@ impl Helpdesk {
         })
     }
 
-    /// Assigns a ticket to an agent (a member of its queue, with room).
+    /// Assigns a ticket to an agent, who must be active, a member of its queue and below
+    /// capacity ([`Error::Invalid`] otherwise); a resolved or closed ticket is
+    /// [`Error::Invalid`]. Admins, the system and supervisors (in their scope) may assign
+    /// anyone; an agent may only take an unassigned ticket of their queues for themselves;
+    /// bots need [`BotAction::Assign`](crate::actor::BotAction::Assign). Emits
+    /// `ticket.assigned`.
     pub async fn assign(
         &self,
         org: OrgId,
@@ -821,7 +846,10 @@ impl Helpdesk {
         })
     }
 
-    /// Lets the ticket's queue pick an agent. Returns the ticket, assigned or still waiting.
+    /// Lets the ticket's queue pick an agent by its strategy. Returns the ticket, assigned or
+    /// still waiting (already assigned, resolved or closed, unqueued, or nobody can take it).
+    /// Anyone who may view the ticket may ask, except customers ([`Error::Forbidden`]): the
+    /// queue picks, not the caller. Emits `ticket.assigned` when someone is picked.
     pub async fn auto_assign(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
         workflow!(self, org, |tx, now| {
             let t = tx.ticket(ticket).await?;
@@ -842,7 +870,8 @@ impl Helpdesk {
     }
 
     /// Hands out the waiting tickets of a queue in order (priority, VIP, waiting time) while
-    /// agents have room. Returns the tickets assigned.
+    /// agents have room. Returns the tickets assigned. No actor: it runs as the system (for
+    /// schedulers, or when an agent comes online).
     pub async fn distribute_queue(&self, org: OrgId, queue: QueueId) -> Result<Vec<Ticket>> {
         let mut assigned = Vec::new();
         loop {
@@ -872,7 +901,10 @@ impl Helpdesk {
         Ok(assigned)
     }
 
-    /// Removes the assignee; the ticket waits in its queue again.
+    /// Removes the assignee; a live ticket waits in its queue again. Supervisors (in their
+    /// scope), admins and the system may; an agent only for a ticket they hold; bots need
+    /// [`BotAction::Assign`](crate::actor::BotAction::Assign). Emits `ticket.assigned` with no
+    /// new assignee.
     pub async fn unassign(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
         workflow!(self, org, |tx, now| {
             let before = authorized_ticket(&mut *tx, actor, ticket, Action::Unassign).await?;
@@ -898,8 +930,11 @@ impl Helpdesk {
         })
     }
 
-    /// Transfers a ticket to another queue (setor): unassigned, then offered to that queue's
-    /// agents by its strategy.
+    /// Transfers a ticket to another queue (setor): unassigned, its SLA clocks moved under
+    /// the new queue's policy, then offered to that queue's agents by its strategy. A closed
+    /// ticket is [`Error::Invalid`]. Supervisors may transfer into their own queues, admins,
+    /// the system and bots allowed to anywhere; agents are [`Error::Forbidden`]. Emits
+    /// `ticket.updated`, and `ticket.assigned` when someone in the new queue gets it.
     pub async fn transfer(
         &self,
         org: OrgId,
@@ -917,32 +952,45 @@ impl Helpdesk {
         })
     }
 
-    /// Moves a ticket to `Pending` (clocks pause).
+    /// Moves a new or open ticket to `Pending`: it waits on the customer or a third party and
+    /// its SLA clocks pause. See [`Helpdesk::change_status`] for who may and what it emits.
     pub async fn set_pending(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
         self.change_status(org, actor, ticket, TicketStatus::Pending)
             .await
     }
 
-    /// Resolves a ticket.
+    /// Resolves a new, open or pending ticket: the answer was given, attendance ends and the
+    /// SLA clocks stop; a customer reply may still reopen it (per its queue's
+    /// [`Reopen`](crate::domain::team::Reopen)). Emits `ticket.resolved`; see
+    /// [`Helpdesk::change_status`].
     pub async fn resolve(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
         self.change_status(org, actor, ticket, TicketStatus::Resolved)
             .await
     }
 
-    /// Closes a resolved ticket.
+    /// Closes a resolved ticket for good: a new customer message then opens a new ticket. Any
+    /// other status is [`Error::InvalidTransition`]. Emits `ticket.closed`; see
+    /// [`Helpdesk::change_status`].
     pub async fn close(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
         self.change_status(org, actor, ticket, TicketStatus::Closed)
             .await
     }
 
-    /// Reopens a resolved or closed ticket (a closed one only if its conversation has no other
-    /// live ticket).
+    /// Moves a ticket back to open: a resolved or closed one (a closed one only if its
+    /// conversation has no other live ticket, [`Error::AlreadyExists`] otherwise), or a new or
+    /// pending one. A resolved or closed ticket whose assignee is at capacity comes back
+    /// unassigned, waiting in its queue. See [`Helpdesk::change_status`].
     pub async fn reopen(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
         self.change_status(org, actor, ticket, TicketStatus::Open)
             .await
     }
 
-    /// Moves a ticket's status along the lifecycle.
+    /// Moves a ticket's status along the lifecycle: new → open, pending or resolved; open →
+    /// pending or resolved; pending → open or resolved; resolved → open or closed; closed →
+    /// open. Any other move is [`Error::InvalidTransition`]. Needs [`Action::ChangeStatus`]:
+    /// agents on tickets of their queues or their own, supervisors in their scope, admins, the
+    /// system, bots allowed to. Emits `ticket.resolved`, `ticket.closed` or
+    /// `ticket.status_changed`.
     pub async fn change_status(
         &self,
         org: OrgId,
@@ -957,7 +1005,11 @@ impl Helpdesk {
     }
 
     /// Merges `source` into `target` (same contact, both live): messages move, the source is
-    /// closed and points at the target.
+    /// closed and points at the target. A ticket merged into itself, tickets of different
+    /// contacts, or a closed one is [`Error::Invalid`]. Needs [`Action::Merge`] on both:
+    /// supervisors in their scope, admins and the system; agents, bots and customers are
+    /// [`Error::Forbidden`]. Emits `ticket.closed` on the source and `ticket.updated` on the
+    /// target.
     pub async fn merge(
         &self,
         org: OrgId,
@@ -1021,7 +1073,11 @@ impl Helpdesk {
         })
     }
 
-    /// Records the customer's rating (1-5) of a resolved or closed ticket.
+    /// Records the customer's rating (1-5, with optional feedback up to 2000 characters) of a
+    /// resolved or closed ticket, credited to its assignee and queue at that moment; a later
+    /// rating replaces it. Other scores or statuses are [`Error::Invalid`]. Only the ticket's
+    /// customer, admins and the system may ([`Error::Forbidden`] otherwise). Emits
+    /// `ticket.updated`.
     pub async fn rate(
         &self,
         org: OrgId,
@@ -1062,7 +1118,10 @@ impl Helpdesk {
     }
 
     /// Classifies a ticket (setor × motivo, validated against the tenant's catalogue, case and
-    /// accents ignored). When the setor maps to a queue, the ticket moves there.
+    /// accents ignored; an unknown pair is [`Error::InvalidClassification`]). When the setor
+    /// maps to a queue, a live ticket moves there (a transfer by the system). Needs
+    /// [`Action::Classify`]: agents on tickets of their queues or their own, supervisors,
+    /// admins, the system, bots allowed to. Emits `ticket.updated`.
     pub async fn classify(
         &self,
         org: OrgId,
@@ -1108,7 +1167,11 @@ impl Helpdesk {
         })
     }
 
-    /// Changes stage, priority, deal value, subject, category, protocol or required skills.
+    /// Changes stage, priority, deal value, subject, category, protocol or required skills
+    /// (see [`TicketPatch`] for the checks); a new priority moves the SLA clocks to its
+    /// targets. Needs [`Action::Update`]: agents on tickets of their queues or their own,
+    /// supervisors, admins, the system, bots allowed to. Emits `ticket.updated` naming what
+    /// changed, nothing when nothing did.
     pub async fn update_ticket(
         &self,
         org: OrgId,
@@ -1187,7 +1250,9 @@ impl Helpdesk {
         })
     }
 
-    /// Records a sale generated from a ticket.
+    /// Records a sale the ticket's conversation won (`amount` positive, in minor units;
+    /// [`Error::Invalid`] otherwise): it counts in the reports' campaign value and the lists'
+    /// `has_sales` filter. Needs [`Action::Update`]. Emits `ticket.updated`.
     pub async fn record_sale(
         &self,
         org: OrgId,

@@ -8,8 +8,11 @@ use crate::domain::team::Role;
 use crate::store::query::{Cursor, TicketPage, TicketQuery, Visibility};
 
 impl Helpdesk {
-    /// Lists tickets the actor may see, newest first, with the PRD's filters, a keyset
-    /// cursor and facets.
+    /// Lists tickets the actor may see, newest first, with the ticket list's filters
+    /// ([`ListTickets`]), a keyset cursor and facets (origins, sources, stages). Admins, the
+    /// system and bots allowed to view see every ticket; supervisors those of their queues,
+    /// unqueued ones and their own; agents those of their queues and their own; customers
+    /// their own. A bot not allowed to view is [`Error::Forbidden`].
     pub async fn list_tickets(
         &self,
         org: OrgId,
@@ -43,8 +46,9 @@ impl Helpdesk {
         tx.list_tickets(&q).await
     }
 
-    /// The inbounds view (the PRD's `GET /tickets/inbounds`): the same filters, visibility and
-    /// pagination as [`Helpdesk::list_tickets`], each ticket reduced to its attribution.
+    /// The inbounds view (the REST API's `GET /api/v1/tickets/inbounds`): the same filters,
+    /// visibility and pagination as [`Helpdesk::list_tickets`], each ticket reduced to its
+    /// attribution (UTM fields, click ids, paid or organic, lead).
     pub async fn inbounds(
         &self,
         org: OrgId,
@@ -111,7 +115,9 @@ impl Helpdesk {
             .await
     }
 
-    /// The Kanban board: each stage with its newest live tickets (at most 100 per column).
+    /// The Kanban board: each stage in board order with its newest live tickets (at most 100
+    /// per column) and their total, among the tickets the actor may see (as
+    /// [`Helpdesk::list_tickets`]). The default stages are created when the tenant has none.
     pub async fn board(&self, org: OrgId, actor: &Actor) -> Result<Vec<BoardColumn>> {
         let stages = self.ensure_stages(org).await?;
         let mut out = Vec::with_capacity(stages.len());
@@ -143,7 +149,9 @@ impl Helpdesk {
         Ok(out)
     }
 
-    /// A ticket's messages, oldest first. Customers do not see internal notes.
+    /// A ticket's messages (inbound, outbound and notes, with delivery status), oldest first,
+    /// for whoever may view the ticket ([`Error::Forbidden`] otherwise). Customers do not see
+    /// internal notes.
     pub async fn messages(
         &self,
         org: OrgId,
@@ -159,7 +167,9 @@ impl Helpdesk {
         Ok(v)
     }
 
-    /// Who changed what on a ticket, oldest first.
+    /// Who changed what on a ticket (creation, assignment, transfer, status, classification,
+    /// updates, sales, ratings, merges), oldest first. Anyone who may view the ticket may
+    /// read it, except customers ([`Error::Forbidden`]).
     pub async fn audit_trail(
         &self,
         org: OrgId,
@@ -179,7 +189,9 @@ impl Helpdesk {
         tx.audit_trail(ticket).await
     }
 
-    /// A ticket's attendance cycles (queued, started, finished, rating), oldest first.
+    /// A ticket's attendance cycles (queued, started, finished, rating), oldest first: one per
+    /// stay in a queue or with an agent, what the reports' waits and attendances count.
+    /// Anyone who may view the ticket may read them.
     pub async fn assignment_cycles(
         &self,
         org: OrgId,
@@ -191,7 +203,9 @@ impl Helpdesk {
         tx.cycles(ticket).await
     }
 
-    /// Outbox events after `after`, in commit order.
+    /// The tenant's outbox events after `after` (from the first when `None`), in commit
+    /// order, at most `limit` (taken as 1 to 1000): for readers that poll instead of using
+    /// [`Helpdesk::relay_events`]. No actor and no permission check.
     pub async fn events(
         &self,
         org: OrgId,
