@@ -369,6 +369,27 @@ async fn contacts_are_read_by_those_who_may_see_their_tickets() {
     };
     forbidden(w.f.hd.contact(org, &blind, mine).await);
     forbidden(w.f.hd.find_contact(org, &blind, &key_of(1)).await);
+    // Editing is reading too: Ana may edit her customer, not one she may not see (which
+    // looks unknown, and stays unchanged).
+    let vip = || helpdesk_core::service::ContactPatch {
+        vip: Some(true),
+        ..Default::default()
+    };
+    assert!(
+        w.f.hd
+            .update_contact(org, &w.agent, mine, vip())
+            .await
+            .unwrap()
+            .vip
+    );
+    assert!(matches!(
+        w.f.hd.update_contact(org, &w.agent, theirs, vip()).await,
+        Err(Error::NotFound {
+            entity: Entity::Contact,
+            ..
+        })
+    ));
+    assert!(!w.f.hd.contact(org, &w.f.admin, theirs).await.unwrap().vip);
 }
 
 #[tokio::test]

@@ -882,3 +882,30 @@ async fn distribute_queue_serves_urgent_then_vip_then_oldest() {
             .collect();
     assert_eq!(order, [3, 2, 1]);
 }
+
+#[tokio::test]
+async fn an_external_protocol_is_counted_in_characters() {
+    let f = fixture(1, 5).await;
+    let r =
+        f.hd.ingest(f.inbound("w1", "5511999990018", "oi"))
+            .await
+            .unwrap();
+    let set = |p: String| TicketPatch {
+        external_protocol: Some(p),
+        ..TicketPatch::default()
+    };
+    // 64 characters of two bytes each: within the limit the error message states.
+    let accented = "ç".repeat(64);
+    let t =
+        f.hd.update_ticket(f.org.id, &f.admin, r.ticket_id, set(accented.clone()))
+            .await
+            .unwrap();
+    assert_eq!(t.external_protocol, Some(accented));
+    let long =
+        f.hd.update_ticket(f.org.id, &f.admin, r.ticket_id, set("9".repeat(65)))
+            .await;
+    assert!(
+        matches!(&long, Err(helpdesk_core::Error::Invalid { field, .. }) if field == "external_protocol"),
+        "{long:?}"
+    );
+}

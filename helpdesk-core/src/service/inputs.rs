@@ -274,7 +274,7 @@ pub struct TicketPatch {
     pub subject: Option<Option<String>>,
     /// The ticket's category, which must exist (`Some(None)` clears it).
     pub category_id: Option<Option<CategoryId>>,
-    /// The protocol number an external CRM gave the ticket, trimmed, 1 to 64 bytes
+    /// The protocol number an external CRM gave the ticket, trimmed, 1 to 64 characters
     /// ([`Error::Invalid`](crate::Error::Invalid) otherwise); it cannot be cleared.
     pub external_protocol: Option<String>,
     /// Replaces the skills automatic assignment requires of the assignee (trimmed, lower

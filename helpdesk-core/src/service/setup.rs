@@ -564,8 +564,9 @@ impl Helpdesk {
     }
 
     /// Updates a contact (name, e-mail, CPF/CNPJ, VIP, attributes; see [`ContactPatch`]).
-    /// Active agents of any role and the system may; bots and customers are
-    /// [`Error::Forbidden`]. Audited as `contact.update`.
+    /// Active agents of any role who may see the contact (as [`contact`](Self::contact)
+    /// decides; one they may not see is [`Error::NotFound`]) and the system may; bots and
+    /// customers are [`Error::Forbidden`]. Audited as `contact.update`.
     pub async fn update_contact(
         &self,
         org: OrgId,
@@ -580,6 +581,10 @@ impl Helpdesk {
         match actor {
             Actor::Agent { .. } | Actor::System => p.authorize(Action::CreateTicket, None)?,
             _ => p.authorize(Action::Configure, None)?,
+        }
+        // Editing shows the contact: only those who may see it may edit it.
+        if !super::views::may_see_contact(&mut *tx, &p, actor, id).await? {
+            return Err(Error::not_found(Entity::Contact, id));
         }
         let mut c = tx.contact(id).await?;
         if let Some(n) = patch.name {

@@ -1221,7 +1221,7 @@ impl Helpdesk {
             }
             if let Some(p) = &patch.external_protocol {
                 let p = p.trim();
-                if p.is_empty() || p.len() > 64 {
+                if p.is_empty() || p.chars().count() > 64 {
                     return Err(Error::invalid(
                         "external_protocol",
                         "must be 1 to 64 characters",
