@@ -307,6 +307,27 @@ async fn unknown_or_deactivated_agents_are_refused() {
             .await,
     );
     forbidden(f.hd.list_tickets(org, &ghost, ListTickets::default()).await);
+    // A deactivated agent reads nothing any more: not the list, not a customer.
+    let contact = w.ticket.contact_id;
+    assert!(f.hd.contact(org, &w.agent, contact).await.is_ok());
+    let Actor::Agent { id } = w.agent else {
+        unreachable!()
+    };
+    f.hd.update_agent(
+        org,
+        &f.admin,
+        id,
+        helpdesk_core::service::AgentChanges {
+            active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    forbidden(f.hd.list_tickets(org, &w.agent, ListTickets::default()).await);
+    forbidden(f.hd.board(org, &w.agent).await);
+    forbidden(f.hd.contact(org, &w.agent, contact).await);
+    forbidden(f.hd.ticket(org, &w.agent, w.ticket.id).await);
 }
 
 #[tokio::test]

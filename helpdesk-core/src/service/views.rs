@@ -240,7 +240,8 @@ pub(crate) fn visibility(p: &Principal, actor: &Actor) -> Result<Visibility> {
             contact: Some(*id),
             ..Visibility::default()
         },
-        Actor::Agent { id } => match p.agent.as_ref().map(|a| a.role) {
+        // A deactivated agent is refused like an unknown one: it reads nothing.
+        Actor::Agent { id } => match p.agent.as_ref().filter(|a| a.active).map(|a| a.role) {
             Some(Role::Admin) => Visibility::default(),
             Some(role) => Visibility {
                 queues: Some(p.queues.clone()),
