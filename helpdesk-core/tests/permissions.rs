@@ -324,7 +324,10 @@ async fn unknown_or_deactivated_agents_are_refused() {
     )
     .await
     .unwrap();
-    forbidden(f.hd.list_tickets(org, &w.agent, ListTickets::default()).await);
+    forbidden(
+        f.hd.list_tickets(org, &w.agent, ListTickets::default())
+            .await,
+    );
     forbidden(f.hd.board(org, &w.agent).await);
     forbidden(f.hd.contact(org, &w.agent, contact).await);
     forbidden(f.hd.ticket(org, &w.agent, w.ticket.id).await);

@@ -31,6 +31,18 @@ pub enum Author {
     System,
 }
 
+impl Author {
+    /// Who writes a message when `actor` acts: an agent or a bot as themselves, anyone else
+    /// (the system, a customer acting through an integration) as the system.
+    pub fn of(actor: &crate::actor::Actor) -> Author {
+        match actor {
+            crate::actor::Actor::Agent { id } => Author::Agent(*id),
+            crate::actor::Actor::Bot { name, .. } => Author::Bot(name.clone()),
+            _ => Author::System,
+        }
+    }
+}
+
 /// Which kind of file a [`MessageContent::Media`] carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -368,6 +380,38 @@ pub struct Message {
     /// How the channel bills the message, when it says (WhatsApp `pricing.category`:
     /// service, marketing, utility, authentication…).
     pub pricing_category: Option<String>,
+}
+
+impl Message {
+    /// A message the desk writes on `ticket` at `now` (a reply, an auto-reply, an internal
+    /// note): an outbound one starts `queued`, to be sent after its transaction commits; a
+    /// note is never sent and has no delivery status.
+    pub fn written(
+        ticket: &crate::domain::ticket::Ticket,
+        direction: Direction,
+        author: Author,
+        content: MessageContent,
+        now: DateTime<Utc>,
+    ) -> Message {
+        let sent = direction == Direction::Outbound;
+        Message {
+            id: MessageId::new(),
+            org_id: ticket.org_id,
+            ticket_id: ticket.id,
+            conversation_id: ticket.conversation_id,
+            channel_account_id: ticket.channel_account_id,
+            direction,
+            author,
+            content,
+            external_id: None,
+            reply_to_external_id: None,
+            status: sent.then_some(DeliveryStatus::Queued),
+            delivery_error: None,
+            created_at: now,
+            status_at: sent.then_some(now),
+            pricing_category: None,
+        }
+    }
 }
 
 #[cfg(test)]

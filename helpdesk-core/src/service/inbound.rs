@@ -5,7 +5,7 @@ use super::tickets::{
     find_or_create_conversation, insert_new_ticket, refield,
 };
 use super::*;
-use crate::channel::{InboundMessage, InboundStatus, OutboundMessage, Recipient};
+use crate::channel::{InboundMessage, InboundStatus};
 use crate::domain::canned::render;
 use crate::domain::message::{Author, Direction, MessageContent};
 use crate::domain::party::ContactKey;
@@ -470,23 +470,13 @@ impl Helpdesk {
                     vars.insert("queue_name".to_owned(), queue.name.clone());
                     for text in texts {
                         let body = render(&text, &vars).text;
-                        let reply = Message {
-                            id: MessageId::new(),
-                            org_id: org,
-                            ticket_id: ticket.id,
-                            conversation_id: conv.id,
-                            channel_account_id: account.id,
-                            direction: Direction::Outbound,
-                            author: Author::System,
-                            content: MessageContent::text(body),
-                            external_id: None,
-                            reply_to_external_id: None,
-                            status: Some(DeliveryStatus::Queued),
-                            delivery_error: None,
-                            created_at: now,
-                            status_at: Some(now),
-                            pricing_category: None,
-                        };
+                        let reply = Message::written(
+                            &ticket,
+                            Direction::Outbound,
+                            Author::System,
+                            MessageContent::text(body),
+                            now,
+                        );
                         tx.insert_message(&reply).await?;
                         emit(
                             &mut *tx,
@@ -499,15 +489,7 @@ impl Helpdesk {
                         )
                         .await?;
                         auto_replies.push(reply.id);
-                        pending.push(Pending {
-                            message_id: reply.id,
-                            account: account.clone(),
-                            to: Recipient::of(&contact),
-                            outbound: OutboundMessage {
-                                content: reply.content.clone(),
-                                reply_to_external_id: None,
-                            },
-                        });
+                        pending.push(Pending::of(&reply, account.clone(), &contact));
                     }
                 }
             }

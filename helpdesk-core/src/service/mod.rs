@@ -221,6 +221,25 @@ pub(crate) struct Pending {
     pub outbound: OutboundMessage,
 }
 
+impl Pending {
+    /// The send of the stored outbound message `m` to `contact` through `account`.
+    pub(crate) fn of(
+        m: &Message,
+        account: crate::domain::party::ChannelAccount,
+        contact: &crate::domain::party::Contact,
+    ) -> Pending {
+        Pending {
+            message_id: m.id,
+            account,
+            to: Recipient::of(contact),
+            outbound: OutboundMessage {
+                content: m.content.clone(),
+                reply_to_external_id: m.reply_to_external_id.clone(),
+            },
+        }
+    }
+}
+
 /// Resolves an actor against the store.
 pub(crate) async fn principal(tx: &mut dyn StoreTx, actor: &Actor) -> Result<Principal> {
     match actor {

@@ -4,7 +4,6 @@
 use super::setup::ensure_stages_in;
 use super::*;
 use crate::actor::Action;
-use crate::channel::{OutboundMessage, Recipient};
 use crate::domain::canned::{normalize_shortcut, render};
 use crate::domain::document::Document;
 use crate::domain::message::{Author, Direction, MessageContent};
@@ -650,28 +649,13 @@ impl Helpdesk {
             }
             let account = tx.channel_account(before.channel_account_id).await?;
             let contact = tx.contact(before.contact_id).await?;
-            let author = match actor {
-                Actor::Agent { id } => Author::Agent(*id),
-                Actor::Bot { name, .. } => Author::Bot(name.clone()),
-                _ => Author::System,
-            };
-            let m = Message {
-                id: MessageId::new(),
-                org_id: org,
-                ticket_id: before.id,
-                conversation_id: before.conversation_id,
-                channel_account_id: before.channel_account_id,
-                direction: Direction::Outbound,
-                author,
-                content: content.clone(),
-                external_id: None,
-                reply_to_external_id: None,
-                status: Some(DeliveryStatus::Queued),
-                delivery_error: None,
-                created_at: now,
-                status_at: Some(now),
-                pricing_category: None,
-            };
+            let m = Message::written(
+                &before,
+                Direction::Outbound,
+                Author::of(actor),
+                content.clone(),
+                now,
+            );
             tx.insert_message(&m).await?;
             let mut t = before.clone();
             if let Actor::Agent { id } = actor {
@@ -705,17 +689,7 @@ impl Helpdesk {
                 now,
             )
             .await?;
-            let to = Recipient::of(&contact);
-            let outbound = OutboundMessage {
-                content: m.content.clone(),
-                reply_to_external_id: None,
-            };
-            let pending = Pending {
-                message_id: m.id,
-                account,
-                to,
-                outbound,
-            };
+            let pending = Pending::of(&m, account, &contact);
             (m, pending)
         })?;
         // Sent after the commit: the send is no part of the workflow and never reruns.
@@ -791,28 +765,7 @@ impl Helpdesk {
         content.validate_outbound()?;
         workflow!(self, org, |tx, now| {
             let t = authorized_ticket(&mut *tx, actor, ticket, Action::Note).await?;
-            let author = match actor {
-                Actor::Agent { id } => Author::Agent(*id),
-                Actor::Bot { name, .. } => Author::Bot(name.clone()),
-                _ => Author::System,
-            };
-            let m = Message {
-                id: MessageId::new(),
-                org_id: org,
-                ticket_id: t.id,
-                conversation_id: t.conversation_id,
-                channel_account_id: t.channel_account_id,
-                direction: Direction::Note,
-                author,
-                content: content.clone(),
-                external_id: None,
-                reply_to_external_id: None,
-                status: None,
-                delivery_error: None,
-                created_at: now,
-                status_at: None,
-                pricing_category: None,
-            };
+            let m = Message::written(&t, Direction::Note, Author::of(actor), content.clone(), now);
             tx.insert_message(&m).await?;
             emit(
                 &mut *tx,
