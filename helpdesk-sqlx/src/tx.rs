@@ -1271,14 +1271,42 @@ impl RecordTx for PgTx {
 
     async fn events(&mut self, after: Option<EventId>, limit: u32) -> Result<Vec<Event>> {
         self.flush().await?;
-        doc_all!(
-            self,
-            "events",
-            "SELECT doc FROM events WHERE org_id = $1 AND seq > COALESCE((SELECT seq FROM events WHERE id = $2 AND org_id = $1), 0) ORDER BY seq LIMIT $3",
-            self.org.0,
-            after.map(|a| a.0),
-            i64::from(limit)
-        )
+        // In the order of the transactions that wrote them, and only those below the oldest
+        // running transaction (migration 0008), plus this transaction's own: a page never
+        // passes an event that commits later. Committed events held back by an older
+        // transaction still running are waited for a little (write transactions last
+        // milliseconds), so a reader sees what was committed before it asked; after the wait
+        // the page stops before them, and the next page lists them.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            let (docs, held_back): (Vec<Value>, bool) = sqlx::query_as(
+                "WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin,
+                                   pg_current_xact_id_if_assigned() AS me,
+                                   COALESCE((SELECT (tx, seq) FROM events WHERE id = $2 AND org_id = $1),
+                                            ('0'::xid8, 0::bigint)) AS cursor)
+                 SELECT COALESCE((SELECT array_agg(doc ORDER BY tx, seq) FROM (
+                            SELECT e.doc, e.tx, e.seq FROM events e, h
+                             WHERE e.org_id = $1 AND (e.tx < h.xmin OR e.tx = h.me)
+                               AND (e.tx, e.seq) > h.cursor
+                             ORDER BY e.tx, e.seq LIMIT $3) page), '{}'),
+                        h.me IS NULL AND EXISTS (
+                            SELECT 1 FROM events e
+                             WHERE e.org_id = $1 AND e.tx >= h.xmin AND (e.tx, e.seq) > h.cursor)
+                   FROM h",
+            )
+            .bind(self.org.0)
+            .bind(after.map(|a| a.0))
+            .bind(i64::from(limit))
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db)?;
+            if !held_back || std::time::Instant::now() >= deadline {
+                return docs.into_iter().map(|d| from_doc("events", d)).collect();
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        }
     }
 }
 

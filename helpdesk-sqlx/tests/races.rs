@@ -394,3 +394,57 @@ async fn several_instances_migrate_a_fresh_database_at_once() {
     .await
     .expect("drop database");
 }
+
+/// A reader paging through the outbox with `after` never passes an event that commits after
+/// a later-numbered one: transaction A writes its event first but commits last.
+#[tokio::test]
+async fn paging_events_never_passes_one_that_commits_later() {
+    use helpdesk_core::actor::Actor;
+    use helpdesk_core::domain::records::Event;
+    use helpdesk_core::ids::EventId;
+    let pg = store(4).await;
+    let store: Arc<dyn Store> = Arc::new(pg.clone());
+    let f = Fixture::new(store.clone(), 0, 1).await;
+    let org = f.org.id;
+    let mut seen: Vec<EventId> = Vec::new();
+    let page = |after: Option<EventId>| {
+        let hd = f.hd.clone();
+        async move { hd.events(org, after, 1000).await.unwrap() }
+    };
+    seen.extend(page(None).await.iter().map(|e| e.id));
+    let event = |n: u64| Event {
+        id: EventId::new(),
+        org_id: org,
+        kind: EventKind::TicketCreated,
+        ticket_id: None,
+        actor: Actor::System,
+        payload: serde_json::json!({ "n": n }),
+        occurred_at: f.hd.now(),
+    };
+    let (a, b) = (event(1), event(2));
+    let mut tx_a = store.begin(org).await.unwrap();
+    tx_a.insert_event(&a).await.unwrap();
+    // A read sends A's kept-back write: its row (and number) exists, uncommitted.
+    tx_a.events(None, 1).await.unwrap();
+    let mut tx_b = store.begin(org).await.unwrap();
+    tx_b.insert_event(&b).await.unwrap();
+    tx_b.commit().await.unwrap();
+    let first = page(seen.last().copied()).await;
+    seen.extend(first.iter().map(|e| e.id));
+    tx_a.commit().await.unwrap();
+    let second = page(seen.last().copied()).await;
+    seen.extend(second.iter().map(|e| e.id));
+    assert!(
+        seen.contains(&a.id) && seen.contains(&b.id),
+        "pages {:?} then {:?}: every committed event is seen",
+        first.iter().map(|e| &e.payload).collect::<Vec<_>>(),
+        second.iter().map(|e| &e.payload).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|id| **id == a.id || **id == b.id)
+            .count(),
+        2,
+        "each once"
+    );
+}

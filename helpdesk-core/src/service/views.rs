@@ -203,9 +203,11 @@ impl Helpdesk {
         tx.cycles(ticket).await
     }
 
-    /// The tenant's outbox events after `after` (from the first when `None`), in commit
-    /// order, at most `limit` (taken as 1 to 1000): for readers that poll instead of using
-    /// [`Helpdesk::relay_events`]. No actor and no permission check.
+    /// The tenant's outbox events after `after` (from the first when `None`), at most
+    /// `limit` (taken as 1 to 1000), in an order that only grows at its end: paging with the
+    /// last id seen meets every committed event exactly once (see
+    /// [`RecordTx::events`](crate::store::RecordTx::events)). For readers that poll instead
+    /// of using [`Helpdesk::relay_events`]. No actor and no permission check.
     pub async fn events(
         &self,
         org: OrgId,

@@ -610,9 +610,13 @@ pub trait RecordTx: Send {
     /// never if it rolls back.
     async fn insert_event(&mut self, e: &Event) -> Result<()>;
 
-    /// The tenant's outbox events in outbox order (the order they were written), after the
-    /// event `after` (exclusive; from the start when `None` or not one of the tenant's), at
-    /// most `limit`. An integration pages through them with the last id it saw.
+    /// The tenant's outbox events after the event `after` (exclusive; from the start when
+    /// `None` or not one of the tenant's), at most `limit`, in an order that only ever grows
+    /// at its end: an integration that pages through them with the last id it saw meets every
+    /// committed event exactly once, even when transactions commit in another order than
+    /// they wrote (a store that numbers events before commit lists one only once every
+    /// transaction that could still commit a smaller number has ended). The transaction's
+    /// own events are listed too.
     async fn events(&mut self, after: Option<EventId>, limit: u32) -> Result<Vec<Event>>;
 }
 
