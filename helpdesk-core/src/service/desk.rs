@@ -18,11 +18,12 @@ use crate::domain::message::MessageContent;
 use crate::domain::party::{ChannelAccount, Contact, ContactKey};
 use crate::domain::records::Sale;
 use crate::domain::team::{Agent, Presence, Queue, QueueMember};
-use crate::domain::ticket::Money;
+use crate::domain::ticket::{Money, TicketStatus};
 use crate::sla::SlaPolicy;
 use crate::sla::SlaView;
 use crate::store::query::TicketPage;
 use crate::store::report::Report;
+use std::collections::BTreeMap;
 
 /// The desk of one tenant as one actor: every call is authorized for that actor and scoped to
 /// that tenant, exactly as the [`Helpdesk`] method of the same name with `(org, &actor, …)`.
@@ -92,6 +93,7 @@ impl Desk {
         fn list_tickets(req: ListTickets) -> TicketPage;
         fn messages(ticket: TicketId) -> Vec<Message>;
         fn reply(ticket: TicketId, content: MessageContent) -> Message;
+        fn reply_canned(ticket: TicketId, shortcut: &str, extra: BTreeMap<String, String>) -> Message;
         fn add_note(ticket: TicketId, text: &str) -> Message;
         fn assign(ticket: TicketId, agent: AgentId) -> Ticket;
         fn unassign(ticket: TicketId) -> Ticket;
@@ -100,6 +102,8 @@ impl Desk {
         fn resolve(ticket: TicketId) -> Ticket;
         fn close(ticket: TicketId) -> Ticket;
         fn reopen(ticket: TicketId) -> Ticket;
+        fn change_status(ticket: TicketId, to: TicketStatus) -> Ticket;
+        fn merge(source: TicketId, target: TicketId) -> Ticket;
         fn classify(ticket: TicketId, setor: &str, motivo: &str) -> Ticket;
         fn update_ticket(ticket: TicketId, patch: TicketPatch) -> Ticket;
         fn rate(ticket: TicketId, score: u8, feedback: Option<String>) -> Ticket;
@@ -115,5 +119,8 @@ impl Desk {
         fn set_presence(agent: AgentId, presence: Presence) -> Agent;
         fn add_channel_account(new: NewChannelAccount) -> ChannelAccount;
         fn create_sla_policy(new: NewSlaPolicy) -> SlaPolicy;
+        fn set_queue_sla_policy(queue: QueueId, policy: Option<SlaPolicyId>) -> Queue;
+        fn update_queue(id: QueueId, changes: QueueChanges) -> Queue;
+        fn update_agent(id: AgentId, changes: AgentChanges) -> Agent;
     }
 }

@@ -109,7 +109,7 @@ impl RelayOptions {
 
 impl Helpdesk {
     /// One relay pass: claims up to `opts.batch` due events across every tenant, delivers
-    /// them in commit order, and settles each. Call it in a loop (sleep when `claimed` is 0).
+    /// them in outbox order (a retried event may arrive after later ones), and settles each. Call it in a loop (sleep when `claimed` is 0).
     pub async fn relay_events(
         &self,
         sink: &dyn EventSink,

@@ -348,9 +348,11 @@ impl Helpdesk {
         let mut total = SlaScan::default();
         loop {
             // One batch of up to 100 due tickets per transaction, at the scan's `now`.
-            let batch = workflow!(self, org, |tx, _| {
+            let (batch, seen) = workflow!(self, org, |tx, _| {
                 let mut out = SlaScan::default();
-                for before in tx.tickets_due_for_sla(now, 100).await? {
+                let due = tx.tickets_due_for_sla(now, 100).await?;
+                let seen = due.len();
+                for before in due {
                     let mut t = before.clone();
                     let Some(sla) = t.sla.as_mut() else {
                         t.sla_wake_at = None;
@@ -379,12 +381,14 @@ impl Helpdesk {
                     out.tickets += 1;
                     save_ticket(&mut *tx, &before, &mut t, now).await?;
                 }
-                out
+                (out, seen)
             })?;
             total.tickets += batch.tickets;
             total.warnings += batch.warnings;
             total.breaches += batch.breaches;
-            if batch.tickets == 0 {
+            // Every ticket of the batch left it (its wake moved past `now` or was cleared),
+            // clockless ones included: go on until a batch comes back empty.
+            if seen == 0 {
                 return Ok(total);
             }
         }

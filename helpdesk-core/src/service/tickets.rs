@@ -628,8 +628,9 @@ impl Helpdesk {
     ///
     /// Needs [`Action::Reply`]: agents on tickets of their queues or their own, supervisors in
     /// their scope, admins, the system, bots allowed to; customers are [`Error::Forbidden`].
-    /// An agent's reply counts as the ticket's first response when it is one, moves a new
-    /// ticket to open and runs the SLA clocks. Emits `message.added` (and
+    /// Only an agent's reply (an [`Actor::Agent`]) counts as the ticket's first response,
+    /// moves a new ticket to open and meets the SLA clocks; a reply by the system or a bot
+    /// does none of that. Emits `message.added` (and
     /// `ticket.status_changed`, or `message.status_changed` when the send fails).
     pub async fn reply(
         &self,

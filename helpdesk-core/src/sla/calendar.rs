@@ -149,6 +149,17 @@ impl Calendar {
     /// Compiles a spec. A calendar with no open hour in its week and no special day with
     /// hours is refused ([`Error::NoBusinessTime`]): every computation on it would fail.
     pub fn new(spec: CalendarSpec) -> Result<Calendar> {
+        // A preset set in code (the JSON form is checked when parsed) must exist too: an
+        // unknown one would silently leave its holidays open.
+        for (i, p) in spec.presets.iter().enumerate() {
+            super::spec::preset(p).map_err(|_| {
+                Error::invalid_with(
+                    format!("holiday_presets[{i}]"),
+                    format!("unknown preset {p:?}"),
+                    ["BR"],
+                )
+            })?;
+        }
         let week: [DayPlan; 7] = std::array::from_fn(|i| DayPlan::new(&spec.week[i]));
         let week_total: i64 = week.iter().map(|p| i64::from(p.total)).sum();
         if week_total == 0 && spec.special_days.iter().all(|s| s.intervals.is_empty()) {

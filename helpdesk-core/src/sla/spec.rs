@@ -270,7 +270,8 @@ pub struct CalendarSpec {
     pub week: [Vec<Interval>; 7],
     /// Holidays (closed all day).
     pub holidays: Vec<Holiday>,
-    /// Holiday presets by name (`BR`), kept so the spec round-trips.
+    /// Holiday presets by name (`BR`): their holidays close the calendar like the explicit
+    /// ones ([`with_holiday_preset`](Self::with_holiday_preset) adds one, checked).
     pub presets: Vec<String>,
     /// Closed stretches on given dates (a lunch break on one date, a staff meeting), applied on top
     /// of the day's hours.
@@ -334,6 +335,17 @@ impl CalendarSpec {
             breaks: Vec::new(),
             special_days: Vec::new(),
         })
+    }
+
+    /// This spec, with the holidays of the preset `name` (`"BR"`: Brazil's national
+    /// holidays); an unknown preset is [`Error::Invalid`] naming the allowed ones.
+    pub fn with_holiday_preset(mut self, name: &str) -> Result<CalendarSpec> {
+        preset(name)?;
+        let name = name.trim().to_ascii_uppercase();
+        if !self.presets.contains(&name) {
+            self.presets.push(name);
+        }
+        Ok(self)
     }
 
     /// Parses the JSON text form shown in the module docs; invalid JSON or fields are
@@ -458,7 +470,9 @@ impl CalendarSpec {
         })
     }
 
-    /// Every holiday of the spec: the explicit ones, then those of each preset (`BR`).
+    /// Every holiday of the spec: the explicit ones, then those of each preset (`BR`). A
+    /// preset this version does not know is skipped here; [`Calendar::new`](super::Calendar::new)
+    /// refuses it.
     pub fn all_holidays(&self) -> Vec<Holiday> {
         let mut v = self.holidays.clone();
         for p in &self.presets {
@@ -701,6 +715,31 @@ impl<'de> Deserialize<'de> for CalendarSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A preset added in code applies its holidays, and an unknown one is refused by name
+    /// instead of leaving its holidays open.
+    #[test]
+    fn holiday_presets_set_in_code_apply_or_are_refused() {
+        use crate::sla::Calendar;
+        let base = CalendarSpec::weekdays(chrono_tz::America::Sao_Paulo, "09:00", "18:00").unwrap();
+        // 2026-09-07 (Independence Day) is a Monday: open without the preset, closed with it.
+        let noon = chrono::DateTime::parse_from_rfc3339("2026-09-07T12:00:00-03:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert!(Calendar::new(base.clone()).unwrap().is_open(noon).unwrap());
+        let br = base.clone().with_holiday_preset("br").unwrap();
+        assert_eq!(br.presets, vec!["BR".to_owned()]);
+        assert!(!Calendar::new(br).unwrap().is_open(noon).unwrap());
+        assert!(base.clone().with_holiday_preset("XX").is_err());
+        let mut typo = base;
+        typo.presets.push("BRR".into());
+        let refused = Calendar::new(typo);
+        assert!(
+            matches!(&refused, Err(Error::Invalid { field, .. }) if field == "holiday_presets[0]"),
+            "{:?}",
+            refused.err()
+        );
+    }
 
     #[test]
     fn seed_shape_parses() {

@@ -53,10 +53,12 @@ use crate::ids::*;
 use async_trait::async_trait;
 use query::{TicketPage, TicketQuery};
 
-/// Keys for pessimistic locks held until the transaction ends. Stores that serialize every
-/// transaction (the in-memory store) may treat them as no-ops; SQL stores take a
-/// transaction-scoped advisory lock. They are an optimization: correctness never depends on
-/// them, because every contended write is also guarded by a constraint or a version.
+/// Keys for pessimistic locks held until the transaction ends. A second transaction taking
+/// the same key waits until the first ends, and what it reads afterwards includes what the
+/// first committed (SQL stores: a transaction-scoped advisory lock, and reads after it are
+/// fresh). Stores that run one transaction at a time (the in-memory store) may treat them as
+/// no-ops. Uniqueness and versions never depend on them: every contended write is also
+/// guarded by a constraint or a version, and locks only spare the service reruns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LockKey {
     /// Serializes automatic assignment in one queue (exact round robin without retries).

@@ -2654,6 +2654,7 @@ macro_rules! store_conformance_tests {
             sla_state_says_when_each_clock_is_due,
             reopening_follows_the_queue_setting,
             retargeting_keeps_what_already_happened,
+            a_scan_goes_past_tickets_without_clocks,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

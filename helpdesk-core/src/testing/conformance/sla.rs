@@ -730,3 +730,60 @@ pub async fn retargeting_keeps_what_already_happened(store: Arc<dyn Store>) {
         "nobody has answered yet"
     );
 }
+
+/// A scan goes on past a batch made only of tickets without clocks (a stale wake instant
+/// left by an older version): the clock due behind them still breaches.
+pub async fn a_scan_goes_past_tickets_without_clocks(store: Arc<dyn Store>) {
+    let f = Fixture::new(store.clone(), 1, 500).await;
+    let org = f.org.id;
+    f.hd.create_sla_policy(
+        org,
+        &f.admin,
+        NewSlaPolicy::new(
+            "Uma hora",
+            SlaTargets::replies_within(Duration::hours(1)).with_resolution(Duration::hours(8)),
+        )
+        .as_default(),
+    )
+    .await
+    .unwrap();
+    let real =
+        f.hd.ingest(f.whatsapp("w1", "5511999990031", "oi"))
+            .await
+            .unwrap();
+    // More stale tickets than one scan batch holds, all due before the real clock.
+    let mut stale = Vec::new();
+    for i in 0..120 {
+        stale.push(f.open_ticket(100 + i).await.id);
+    }
+    let mut tx = store.begin(org).await.unwrap();
+    for id in &stale {
+        let mut t = tx.ticket(*id).await.unwrap();
+        t.sla = None;
+        t.sla_wake_at = Some(t0() - Duration::hours(1));
+        t.version += 1;
+        tx.update_ticket(&t).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    f.hd.scan_sla_in(org, t0() + Duration::hours(2))
+        .await
+        .unwrap();
+    let breached = f
+        .events()
+        .await
+        .iter()
+        .filter(|e| e.kind == EventKind::SlaBreached && e.ticket_id == Some(real.ticket_id))
+        .count();
+    assert!(
+        breached >= 1,
+        "the real clock breached behind the stale batch"
+    );
+    let mut tx = store.begin(org).await.unwrap();
+    for id in &stale {
+        assert_eq!(
+            tx.ticket(*id).await.unwrap().sla_wake_at,
+            None,
+            "stale wake cleared"
+        );
+    }
+}
