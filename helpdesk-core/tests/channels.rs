@@ -9,7 +9,7 @@ use helpdesk_core::clock::ManualClock;
 use helpdesk_core::domain::message::{DeliveryStatus, MessageContent};
 use helpdesk_core::domain::party::ChannelKind;
 use helpdesk_core::memory::{MemoryStore, RecordingChannel};
-use helpdesk_core::service::{NewChannelAccount, NewOrganization, NewQueue};
+use helpdesk_core::service::{Desk, NewChannelAccount, NewOrganization, NewQueue};
 use helpdesk_core::testing::conformance::t0;
 use std::sync::Arc;
 
@@ -26,13 +26,9 @@ fn inbound(kind: ChannelKind, inbox: &str, id: &str, from: InboundSender) -> Inb
     }
 }
 
-#[tokio::test]
-async fn replies_leave_through_the_channel_of_their_inbox() {
-    let whatsapp = Arc::new(RecordingChannel::new());
-    let email = Arc::new(RecordingChannel::new());
-    let channels = Channels::new()
-        .with_kind(ChannelKind::Whatsapp, whatsapp.clone())
-        .with_kind(ChannelKind::Email, email.clone());
+/// A desk in memory sending through `channels`, with one queue that every inbox of `inboxes`
+/// (kind, external id) routes to; the handle acts as the system.
+async fn desk_with(channels: Channels, inboxes: &[(ChannelKind, &str)]) -> (Helpdesk, Desk) {
     let hd = Helpdesk::new(
         Arc::new(MemoryStore::new()),
         Arc::new(channels),
@@ -45,21 +41,36 @@ async fn replies_leave_through_the_channel_of_their_inbox() {
         .id;
     let admin = hd.desk(org, Actor::System);
     let queue = admin.create_queue(NewQueue::new("Suporte")).await.unwrap();
-    for (kind, id) in [
-        (ChannelKind::Whatsapp, "104000000000001"),
-        (ChannelKind::Email, "suporte@acme.example"),
-        (ChannelKind::WebChat, "site"),
-    ] {
+    for (kind, id) in inboxes {
         admin
             .add_channel_account(NewChannelAccount {
-                kind,
-                external_id: id.into(),
-                name: id.into(),
+                kind: *kind,
+                external_id: (*id).into(),
+                name: (*id).into(),
                 default_queue_id: Some(queue.id),
             })
             .await
             .unwrap();
     }
+    (hd, admin)
+}
+
+#[tokio::test]
+async fn replies_leave_through_the_channel_of_their_inbox() {
+    let whatsapp = Arc::new(RecordingChannel::new());
+    let email = Arc::new(RecordingChannel::new());
+    let channels = Channels::new()
+        .with_kind(ChannelKind::Whatsapp, whatsapp.clone())
+        .with_kind(ChannelKind::Email, email.clone());
+    let (hd, admin) = desk_with(
+        channels,
+        &[
+            (ChannelKind::Whatsapp, "104000000000001"),
+            (ChannelKind::Email, "suporte@acme.example"),
+            (ChannelKind::WebChat, "site"),
+        ],
+    )
+    .await;
     let by_phone = InboundSender {
         phone: Some("5511987654321".into()),
         ..InboundSender::default()
@@ -139,27 +150,11 @@ async fn replies_leave_through_the_channel_of_their_inbox() {
 #[tokio::test]
 async fn a_web_chat_visitor_known_only_by_an_opaque_id_writes_in_and_is_answered() {
     let chat = Arc::new(RecordingChannel::new());
-    let hd = Helpdesk::new(
-        Arc::new(MemoryStore::new()),
-        Arc::new(Channels::new().with_kind(ChannelKind::WebChat, chat.clone())),
-        Arc::new(ManualClock::new(t0())),
-    );
-    let org = hd
-        .create_organization(NewOrganization::brazil("Acme"))
-        .await
-        .unwrap()
-        .id;
-    let admin = hd.desk(org, Actor::System);
-    let queue = admin.create_queue(NewQueue::new("Site")).await.unwrap();
-    admin
-        .add_channel_account(NewChannelAccount {
-            kind: ChannelKind::WebChat,
-            external_id: "site".into(),
-            name: "Site".into(),
-            default_queue_id: Some(queue.id),
-        })
-        .await
-        .unwrap();
+    let (hd, admin) = desk_with(
+        Channels::new().with_kind(ChannelKind::WebChat, chat.clone()),
+        &[(ChannelKind::WebChat, "site")],
+    )
+    .await;
     let visitor = |id: &str| InboundSender {
         visitor_id: Some(id.into()),
         ..InboundSender::default()

@@ -287,6 +287,18 @@ pub(crate) async fn authorized_ticket(
     Ok(t)
 }
 
+/// Refuses a customer what `action` names (a customer may view its ticket but neither read its
+/// audit trail nor ask for an assignment).
+pub(crate) fn not_for_customers(actor: &Actor, action: &str) -> Result<()> {
+    if matches!(actor, Actor::Customer { .. }) {
+        return Err(Error::Forbidden {
+            actor: actor.to_string(),
+            action: action.into(),
+        });
+    }
+    Ok(())
+}
+
 /// The permission-relevant facts of a ticket.
 pub(crate) fn scope(t: &Ticket) -> TicketScope {
     TicketScope {

@@ -806,16 +806,9 @@ impl Helpdesk {
     /// queue picks, not the caller. Emits `ticket.assigned` when someone is picked.
     pub async fn auto_assign(&self, org: OrgId, actor: &Actor, ticket: TicketId) -> Result<Ticket> {
         workflow!(self, org, |tx, now| {
-            let t = tx.ticket(ticket).await?;
-            let p = principal(&mut *tx, actor).await?;
             // Any agent of the queue may ask the queue to distribute: the queue picks, not them.
-            p.authorize(Action::View, Some(&scope(&t)))?;
-            if matches!(actor, Actor::Customer { .. }) {
-                return Err(Error::Forbidden {
-                    actor: actor.to_string(),
-                    action: "assign tickets".into(),
-                });
-            }
+            let t = authorized_ticket(&mut *tx, actor, ticket, Action::View).await?;
+            not_for_customers(actor, "assign tickets")?;
             match auto_assign_in(&mut *tx, &t, actor, now).await? {
                 Some(a) => a,
                 None => t,

@@ -177,15 +177,8 @@ impl Helpdesk {
         ticket: TicketId,
     ) -> Result<Vec<AuditEntry>> {
         let mut tx = self.store.begin(org).await?;
-        let t = tx.ticket(ticket).await?;
-        let p = principal(&mut *tx, actor).await?;
-        p.authorize(Action::View, Some(&scope(&t)))?;
-        if matches!(actor, Actor::Customer { .. }) {
-            return Err(Error::Forbidden {
-                actor: actor.to_string(),
-                action: "read the audit trail".into(),
-            });
-        }
+        authorized_ticket(&mut *tx, actor, ticket, Action::View).await?;
+        not_for_customers(actor, "read the audit trail")?;
         tx.audit_trail(ticket).await
     }
 

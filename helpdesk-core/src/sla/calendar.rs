@@ -152,13 +152,7 @@ impl Calendar {
         // A preset set in code (the JSON form is checked when parsed) must exist too: an
         // unknown one would silently leave its holidays open.
         for (i, p) in spec.presets.iter().enumerate() {
-            super::spec::preset(p).map_err(|_| {
-                Error::invalid_with(
-                    format!("holiday_presets[{i}]"),
-                    format!("unknown preset {p:?}"),
-                    ["BR"],
-                )
-            })?;
+            super::spec::check_preset(format!("holiday_presets[{i}]"), p)?;
         }
         let week: [DayPlan; 7] = std::array::from_fn(|i| DayPlan::new(&spec.week[i]));
         let week_total: i64 = week.iter().map(|p| i64::from(p.total)).sum();

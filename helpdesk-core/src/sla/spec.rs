@@ -340,7 +340,7 @@ impl CalendarSpec {
     /// This spec, with the holidays of the preset `name` (`"BR"`: Brazil's national
     /// holidays); an unknown preset is [`Error::Invalid`] naming the allowed ones.
     pub fn with_holiday_preset(mut self, name: &str) -> Result<CalendarSpec> {
-        preset(name)?;
+        check_preset("holiday_presets".into(), name)?;
         let name = name.trim().to_ascii_uppercase();
         if !self.presets.contains(&name) {
             self.presets.push(name);
@@ -422,13 +422,7 @@ impl CalendarSpec {
             let name = p.as_str().ok_or_else(|| {
                 Error::invalid(format!("holiday_presets[{i}]"), "expected a string")
             })?;
-            preset(name).map_err(|_| {
-                Error::invalid_with(
-                    format!("holiday_presets[{i}]"),
-                    format!("unknown preset {name:?}"),
-                    ["BR"],
-                )
-            })?;
+            check_preset(format!("holiday_presets[{i}]"), name)?;
             presets.push(name.to_ascii_uppercase());
         }
         let mut breaks = Vec::new();
@@ -527,16 +521,29 @@ impl CalendarSpec {
     }
 }
 
+/// The holiday presets this version knows (a new one adds its name here and its table in
+/// [`preset`]).
+const PRESETS: [&str; 1] = ["BR"];
+
+/// Refuses, as `field`, a preset this version does not know (without building its
+/// holidays): an unknown preset would leave its holidays open.
+pub(crate) fn check_preset(field: String, name: &str) -> Result<()> {
+    if PRESETS.contains(&name.trim().to_ascii_uppercase().as_str()) {
+        Ok(())
+    } else {
+        Err(Error::invalid_with(
+            field,
+            format!("unknown preset {name:?}"),
+            PRESETS,
+        ))
+    }
+}
+
 /// Holidays of a named preset (`BR`).
 pub fn preset(name: &str) -> Result<Vec<Holiday>> {
-    match name.trim().to_ascii_uppercase().as_str() {
-        "BR" => Ok(brazil_national_holidays()),
-        _ => Err(Error::invalid_with(
-            "holiday_presets",
-            format!("unknown preset {name:?}"),
-            ["BR"],
-        )),
-    }
+    check_preset("holiday_presets".into(), name)?;
+    // `BR` is the one name `check_preset` accepts.
+    Ok(brazil_national_holidays())
 }
 
 fn array<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a [Value]> {
